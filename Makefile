@@ -1,0 +1,54 @@
+# Value Portrait: the two commands for a fresh machine are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Tests use the machine's PostgreSQL and Redis unless DATABASE_URL / REDIS_URL say otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/valueportrait
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run serve migrate demo test lint browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+# Run the app on its embedded defaults (SQLite, filesystem Celery broker): web + worker.
+run: demo serve
+
+serve:
+	@echo "Serving on http://$(HOST):$(PORT)/  (survey: /s/demo/, admin: /admin/) - Ctrl-C stops web and worker"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Debian's Chromium for the browser tests (never a downloaded browser).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium package for the browser tests (they are skipped without it)."; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install browser-deps
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var staticfiles db.sqlite3

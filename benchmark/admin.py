@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from .models import Correlation, CorrelationRun
+
+
+@admin.register(CorrelationRun)
+class CorrelationRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "study",
+        "kind",
+        "method",
+        "status",
+        "n_participants",
+        "duration_seconds",
+        "created_at",
+    ]
+    list_filter = ["study", "kind", "method", "status"]
+    readonly_fields = [f.name for f in CorrelationRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # runs are computed or imported, never typed in
+
+
+@admin.register(Correlation)
+class CorrelationAdmin(admin.ModelAdmin):
+    list_display = ["run", "item", "family", "dimension", "r", "p", "n"]
+    list_filter = ["run", "family", "dimension"]
+    raw_id_fields = ["run", "item"]
+    list_select_related = ["run__study", "item__scenario"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

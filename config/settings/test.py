@@ -1,0 +1,17 @@
+"""Test settings: fast hashing, quiet logging; the database still comes from DATABASE_URL."""
+
+from .base import *  # noqa: F401,F403
+from .base import LOGGING, STATIC_ROOT
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING["root"]["level"] = "WARNING"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# WhiteNoise warns when STATIC_ROOT is missing; collectstatic is only run for deployments.
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,1 @@
+"""Evaluation models (model configurations, runs, responses, portraits)."""

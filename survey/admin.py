@@ -1,0 +1,286 @@
+"""Admin for the item bank, the instruments, studies and participants.
+
+Written for researchers: studies are edited with a searchable item picker and opened,
+paused or closed with actions; raw panel ids are shown only to staff holding the
+``survey.view_raw_participant_ids`` permission.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.html import format_html
+
+from .models import (
+    Instrument,
+    InstrumentItem,
+    InstrumentResponse,
+    Item,
+    ItemRating,
+    Participant,
+    ParticipantScore,
+    Scenario,
+    Source,
+    Study,
+)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "style", "scenario_count"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_scenarios=Count("scenarios"))
+
+    @admin.display(description="Scenarios", ordering="_scenarios")
+    def scenario_count(self, obj):
+        return obj._scenarios
+
+
+class ItemInline(admin.StackedInline):
+    model = Item
+    extra = 0
+    fields = ["option_id", "text"]
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "short", "source", "item_count"]
+    list_filter = ["source"]
+    search_fields = ["external_id", "title", "text"]
+    inlines = [ItemInline]
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).select_related("source").annotate(_items=Count("items"))
+        )
+
+    @admin.display(description="Scenario")
+    def short(self, obj):
+        return (obj.title or obj.text)[:80]
+
+    @admin.display(description="Items", ordering="_items")
+    def item_count(self, obj):
+        return obj._items
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "short", "source"]
+    list_filter = ["scenario__source"]
+    search_fields = ["text", "scenario__external_id", "scenario__title"]
+    list_select_related = ["scenario__source"]
+    raw_id_fields = ["scenario"]
+
+    @admin.display(description="Response")
+    def short(self, obj):
+        return obj.text[:90]
+
+    @admin.display(description="Source")
+    def source(self, obj):
+        return obj.scenario.source
+
+
+class InstrumentItemInline(admin.TabularInline):
+    model = InstrumentItem
+    extra = 0
+    fields = ["form", "number", "text"]
+    readonly_fields = ["form", "number"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # wording is loaded from a checked file (manage.py load_instrument)
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "wording_status", "wording_version", "loaded_at"]
+    readonly_fields = ["code", "is_placeholder", "loaded_at", "key_summary"]
+    inlines = [InstrumentItemInline]
+
+    @admin.display(description="Wording")
+    def wording_status(self, obj):
+        if obj.is_placeholder:
+            return format_html('<strong style="color:#8a5a00">{}</strong>', "placeholder wording")
+        return "licensed wording loaded"
+
+    @admin.display(description="Scoring key")
+    def key_summary(self, obj):
+        key = obj.key
+        parts = [
+            f"{key.n_items} items, scale {key.scale_min}–{key.scale_max}, forms {', '.join(key.forms)}"
+        ]
+        for family, members in key.families.items():
+            parts.append(
+                family + ": " + "; ".join(f"{n} {list(items)}" for n, items in members.items())
+            )
+        if key.reverse_items:
+            parts.append(f"reverse-keyed: {sorted(key.reverse_items)}")
+        return format_html("<br>".join(["{}"] * len(parts)), *parts)
+
+
+@admin.action(description="Open selected studies to participants")
+def open_studies(modeladmin, request, queryset):
+    for study in queryset:
+        study.status = Study.Status.OPEN
+        reason = study.refusal_reason()
+        if reason:
+            modeladmin.message_user(request, f"{study}: not opened. {reason}", messages.ERROR)
+            continue
+        study.save(update_fields=["status", "updated_at"])
+        modeladmin.message_user(request, f"{study}: open.", messages.SUCCESS)
+
+
+@admin.action(description="Pause selected studies")
+def pause_studies(modeladmin, request, queryset):
+    n = queryset.update(status=Study.Status.PAUSED)
+    modeladmin.message_user(request, f"{n} study(ies) paused.")
+
+
+@admin.action(description="Close selected studies")
+def close_studies(modeladmin, request, queryset):
+    n = queryset.update(status=Study.Status.CLOSED)
+    modeladmin.message_user(request, f"{n} study(ies) closed.")
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "status", "pool_size", "participant_count", "created_at"]
+    list_filter = ["status", "is_imported"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    filter_horizontal = ["item_pool", "instruments"]
+    actions = [open_studies, pause_studies, close_studies]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "description", "status"]}),
+        (
+            "Items",
+            {
+                "fields": [
+                    "item_pool",
+                    "items_per_participant",
+                    "target_ratings_per_item",
+                    "time_limit_minutes",
+                ]
+            },
+        ),
+        (
+            "Questionnaires",
+            {
+                "fields": [
+                    "instruments",
+                    "pvq_form",
+                    "allow_placeholder_wording",
+                    "demographic_fields",
+                ]
+            },
+        ),
+        (
+            "Participants and Prolific",
+            {
+                "fields": [
+                    "consent_text",
+                    "uses_prolific",
+                    "completion_code",
+                    "no_consent_code",
+                    "screened_out_code",
+                    "completion_redirect_url",
+                ]
+            },
+        ),
+        ("Analysis", {"fields": ["exclude_flagged_participants", "is_imported"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _pool=Count("item_pool", distinct=True),
+                _participants=Count("participants", distinct=True),
+            )
+        )
+
+    @admin.display(description="Items in pool", ordering="_pool")
+    def pool_size(self, obj):
+        return obj._pool
+
+    @admin.display(description="Participants", ordering="_participants")
+    def participant_count(self, obj):
+        return obj._participants
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        study = form.instance
+        if study.status == Study.Status.OPEN:
+            reason = study.refusal_reason()
+            if reason:
+                Study.objects.filter(pk=study.pk).update(status=Study.Status.DRAFT)
+                self.message_user(request, f"Kept as draft: {reason}", messages.WARNING)
+
+
+class RawIdMixin:
+    """Hide raw panel ids from staff without ``survey.view_raw_participant_ids``."""
+
+    def can_see_raw_ids(self, request) -> bool:
+        return request.user.has_perm("survey.view_raw_participant_ids")
+
+
+@admin.register(Participant)
+class ParticipantAdmin(RawIdMixin, admin.ModelAdmin):
+    list_display = [
+        "pseudonym",
+        "study",
+        "status",
+        "origin",
+        "started_at",
+        "completed_at",
+        "flag_list",
+    ]
+    list_filter = ["study", "status", "origin"]
+    search_fields = ["pseudonym"]
+    readonly_fields = ["pseudonym", "started_at", "consented_at", "completed_at", "last_seen_at"]
+
+    def get_list_display(self, request):
+        cols = list(super().get_list_display(request))
+        if self.can_see_raw_ids(request):
+            cols.insert(1, "external_id")
+        return cols
+
+    def get_search_fields(self, request):
+        fields = list(super().get_search_fields(request))
+        if self.can_see_raw_ids(request):
+            fields.append("external_id")
+        return fields
+
+    def get_exclude(self, request, obj=None):
+        if self.can_see_raw_ids(request):
+            return []
+        return ["external_id", "prolific_study_id", "prolific_session_id"]
+
+    @admin.display(description="Flags")
+    def flag_list(self, obj):
+        return ", ".join(obj.flags) or "—"
+
+
+@admin.register(ItemRating)
+class ItemRatingAdmin(admin.ModelAdmin):
+    list_display = ["participant", "item", "rating", "created_at", "response_time_ms"]
+    list_filter = ["participant__study"]
+    raw_id_fields = ["participant", "item"]
+    list_select_related = ["participant__study", "item__scenario"]
+
+
+@admin.register(InstrumentResponse)
+class InstrumentResponseAdmin(admin.ModelAdmin):
+    list_display = ["participant", "instrument", "item_number", "value", "created_at"]
+    list_filter = ["instrument", "participant__study"]
+    raw_id_fields = ["participant"]
+    list_select_related = ["participant__study", "instrument"]
+
+
+@admin.register(ParticipantScore)
+class ParticipantScoreAdmin(admin.ModelAdmin):
+    list_display = ["participant", "family", "dimension", "score", "raw_score", "origin"]
+    list_filter = ["family", "origin", "participant__study"]
+    raw_id_fields = ["participant"]
+    list_select_related = ["participant__study"]

@@ -1,0 +1,47 @@
+"""``manage.py import_valueportrait DIR [--study-slug SLUG]``: import the public data release."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from survey.release import ReleaseFormatError
+from survey.services.release_import import DEFAULT_STUDY_SLUG, IMPORT_STAGES, import_release
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the Value Portrait public data release (scenarios, items, participants, "
+        "ratings, value scores and the published correlations). Idempotent; a malformed "
+        "file imports nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "directory", help="Folder with the release's layout (data/, lm_evaluation/)."
+        )
+        parser.add_argument("--study-slug", default=DEFAULT_STUDY_SLUG)
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def handle(self, *args, directory, study_slug, no_progress, **options):
+        started = time.perf_counter()
+        bar = tqdm(total=IMPORT_STAGES, desc="import", unit="stage", disable=no_progress or None)
+        try:
+            summary = import_release(
+                directory=directory,
+                study_slug=study_slug,
+                progress=lambda stage: (bar.set_postfix_str(stage), bar.update(1)),
+            )
+        except ReleaseFormatError as exc:
+            raise CommandError(f"Nothing imported. {exc}") from exc
+        finally:
+            bar.close()
+        for line in summary.lines():
+            self.stdout.write(line)
+        verdict = "imported" if summary.changed_anything else "already up to date, nothing changed"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Study '{study_slug}' {verdict} in {time.perf_counter() - started:.1f} s "
+                f"(published correlations: run #{summary.correlation_run_id})."
+            )
+        )

@@ -1,0 +1,28 @@
+"""Models of the survey app: the item bank, the questionnaires and the studies.
+
+These are the shared vocabulary of the project: the benchmark and evaluation apps refer to
+``Item``, ``Study``, ``Participant`` and ``ParticipantScore``.
+"""
+
+from .instruments import Instrument, InstrumentItem
+from .item_bank import Item, Scenario, Source
+from .studies import (
+    InstrumentResponse,
+    ItemRating,
+    Participant,
+    ParticipantScore,
+    Study,
+)
+
+__all__ = [
+    "Instrument",
+    "InstrumentItem",
+    "InstrumentResponse",
+    "Item",
+    "ItemRating",
+    "Participant",
+    "ParticipantScore",
+    "Scenario",
+    "Source",
+    "Study",
+]

@@ -1,0 +1,61 @@
+"""Questionnaires: which instrument, and the wording of its items per form.
+
+The structure and scoring key of each instrument ship as data in ``survey/instruments``;
+the database holds only the wording, which is loaded from a file
+(``manage.py load_instrument``) because questionnaire text belongs to its authors.
+"""
+
+from django.db import models
+
+from survey.instruments.keys import INSTRUMENT_CODES, load_key
+
+
+class Instrument(models.Model):
+    class Code(models.TextChoices):
+        PVQ_RR = "pvq_rr", "PVQ-RR (57 items, 19 values)"
+        PVQ21 = "pvq21", "PVQ-21 (21 items, 10 values)"
+        BFI10 = "bfi10", "BFI-10 (10 items, Big Five)"
+
+    code = models.CharField(max_length=10, choices=Code.choices, unique=True)
+    name = models.CharField(max_length=200)
+    language = models.CharField(max_length=10, default="en")
+    wording_version = models.CharField(max_length=100, blank=True)
+    is_placeholder = models.BooleanField(
+        default=True,
+        help_text="True while the wording is the project's stand-in text, not the licensed wording.",
+    )
+    instructions = models.TextField(blank=True)
+    loaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        suffix = " [placeholder wording]" if self.is_placeholder else ""
+        return f"{self.get_code_display()}{suffix}"
+
+    @property
+    def key(self):
+        """The shipped scoring key (``survey.instruments.keys.InstrumentKey``)."""
+        return load_key(self.code)
+
+
+assert set(INSTRUMENT_CODES) == {c.value for c in Instrument.Code}
+
+
+class InstrumentItem(models.Model):
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="items")
+    form = models.CharField(max_length=10, help_text="male, female or neutral")
+    number = models.PositiveSmallIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["instrument", "form", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "form", "number"], name="instrument_item_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument.code} {self.form} #{self.number}"

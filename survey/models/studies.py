@@ -1,0 +1,278 @@
+"""Studies, their participants, and everything a participant answers."""
+
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from survey.instruments import dimensions as dims
+
+from .instruments import Instrument
+from .item_bank import Item
+
+DEFAULT_DEMOGRAPHIC_FIELDS = ["age", "gender", "country", "education", "first_language"]
+PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
+# The 6-point similarity scale participants and models rate items on.
+ITEM_SCALE_LABELS = (
+    "not like me at all",
+    "not like me",
+    "a little like me",
+    "somewhat like me",
+    "like me",
+    "very much like me",
+)
+
+
+def default_demographic_fields() -> list[str]:
+    return list(DEFAULT_DEMOGRAPHIC_FIELDS)
+
+
+def new_pseudonym() -> str:
+    """A public participant id for exports and dashboards (never the Prolific id)."""
+    return "P-" + secrets.token_hex(5).upper()
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        PAUSED = "paused", "Paused"
+        CLOSED = "closed", "Closed"
+
+    class PvqForm(models.TextChoices):
+        AUTO = "auto", "Match the participant's gender (female form for women, male otherwise)"
+        MALE = "male", "Always the male form"
+        FEMALE = "female", "Always the female form"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    item_pool = models.ManyToManyField(Item, blank=True, related_name="studies")
+    items_per_participant = models.PositiveSmallIntegerField(
+        default=40, validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
+    target_ratings_per_item = models.PositiveIntegerField(
+        default=50, validators=[MinValueValidator(1)]
+    )
+    instruments = models.ManyToManyField(Instrument, blank=True, related_name="studies")
+    pvq_form = models.CharField(max_length=10, choices=PvqForm.choices, default=PvqForm.AUTO)
+    demographic_fields = models.JSONField(
+        default=default_demographic_fields,
+        blank=True,
+        help_text="Which demographic questions to ask: any of "
+        + ", ".join(DEFAULT_DEMOGRAPHIC_FIELDS),
+    )
+    consent_text = models.TextField(blank=True)
+    uses_prolific = models.BooleanField(
+        default=True, help_text="Participants arrive from Prolific and return there at the end."
+    )
+    completion_code = models.CharField(max_length=64, blank=True)
+    no_consent_code = models.CharField(max_length=64, blank=True)
+    screened_out_code = models.CharField(max_length=64, blank=True)
+    completion_redirect_url = models.CharField(
+        max_length=500,
+        blank=True,
+        default=PROLIFIC_COMPLETION_URL,
+        help_text="Where to send participants at the end; {code} is replaced by the code. "
+        "Leave empty for no redirect.",
+    )
+    time_limit_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text="After this long without finishing, a participant's item lease expires.",
+    )
+    allow_placeholder_wording = models.BooleanField(
+        default=False,
+        help_text="Open the study to real participants even though an instrument still has "
+        "the project's placeholder wording (for demos and pilots only).",
+    )
+    exclude_flagged_participants = models.BooleanField(
+        default=True,
+        help_text="Leave participants with quality flags out of the statistics.",
+    )
+    is_imported = models.BooleanField(
+        default=False, help_text="Imported from a data release; takes no live participants."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def placeholder_instruments(self) -> list[Instrument]:
+        return [i for i in self.instruments.all() if i.is_placeholder]
+
+    def refusal_reason(self) -> str | None:
+        """Why real participants cannot enter now, or None when they can."""
+        if self.is_imported:
+            return "This study was imported from a data release and takes no participants."
+        if self.status != self.Status.OPEN:
+            return {
+                self.Status.DRAFT: "This study has not opened yet.",
+                self.Status.PAUSED: "This study is paused at the moment. Please try again later.",
+                self.Status.CLOSED: "This study has closed. Thank you for your interest.",
+            }[self.status]
+        if self.placeholder_instruments() and not self.allow_placeholder_wording:
+            return (
+                "This study is not ready: a questionnaire still has placeholder wording. "
+                "The researcher must load the licensed wording or allow placeholders explicitly."
+            )
+        return None
+
+    def completion_url(self, code: str) -> str:
+        if not self.completion_redirect_url:
+            return ""
+        return self.completion_redirect_url.replace("{code}", code)
+
+
+class Participant(models.Model):
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        SCREENED_OUT = "screened_out", "Screened out"
+        TIMED_OUT = "timed_out", "Timed out"
+        RETURNED = "returned", "Returned"
+        NO_CONSENT = "no_consent", "Declined consent"
+        IMPORTED = "imported", "Imported"
+
+    class Origin(models.TextChoices):
+        PROLIFIC = "prolific", "Prolific"
+        LINK = "link", "Plain link"
+        IMPORTED = "imported", "Imported"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    external_id = models.CharField(
+        max_length=128, help_text="PROLIFIC_PID, a panel's id, or a generated id."
+    )
+    pseudonym = models.CharField(max_length=20, unique=True, default=new_pseudonym, editable=False)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.LINK)
+    prolific_study_id = models.CharField(max_length=64, blank=True)
+    prolific_session_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=15, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True
+    )
+    pvq_form = models.CharField(max_length=10, blank=True)
+    demographics = models.JSONField(default=dict, blank=True)
+    quality_flags = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Quality metrics, with the names of raised flags under "flags".',
+    )
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="Provenance, e.g. the release's survey groups."
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "started_at"]
+        permissions = [
+            ("view_raw_participant_ids", "Can see raw panel ids (e.g. PROLIFIC_PID)"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "external_id"], name="participant_unique_per_study"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pseudonym} ({self.study.slug})"
+
+    @property
+    def flags(self) -> list[str]:
+        """Names of the quality flags raised (``quality_flags["flags"]``; metrics sit beside it)."""
+        return list((self.quality_flags or {}).get("flags", []))
+
+    @property
+    def is_flagged(self) -> bool:
+        return bool(self.flags)
+
+
+class ItemRating(models.Model):
+    """A participant's 1–6 rating of an item; at most one per participant and item."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="ratings")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="ratings")
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(6)]
+    )
+    created_at = models.DateTimeField(default=timezone.now, help_text="Server time of the answer.")
+    response_time_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participant", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "item"], name="rating_unique_per_item"),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=6), name="rating_in_scale"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} rated {self.item_id}: {self.rating}"
+
+
+class InstrumentResponse(models.Model):
+    """One answer to one questionnaire item (scale checked against the instrument's key)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="instrument_responses"
+    )
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="responses")
+    item_number = models.PositiveSmallIntegerField()
+    value = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    response_time_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participant", "instrument", "item_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "instrument", "item_number"],
+                name="instrument_response_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(value__gte=1, value__lte=6), name="instrument_value_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.instrument_id}#{self.item_number}={self.value}"
+
+
+class ParticipantScore(models.Model):
+    """A participant's score on one dimension: centred for values, raw for traits."""
+
+    class Origin(models.TextChoices):
+        COMPUTED = "computed", "Computed from answers"
+        IMPORTED = "imported", "Imported"
+
+    FAMILY_CHOICES = [(f, dims.FAMILY_LABELS[f]) for f in dims.FAMILIES]
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="scores")
+    family = models.CharField(max_length=20, choices=FAMILY_CHOICES)
+    dimension = models.CharField(max_length=40)
+    score = models.FloatField(help_text="Centred (MRAT) for values, raw mean for traits.")
+    raw_score = models.FloatField(null=True, blank=True)
+    instrument_code = models.CharField(max_length=10, blank=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.COMPUTED)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["participant", "family", "dimension"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "family", "dimension"], name="score_unique_per_dimension"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.dimension}={self.score:.3f}"

@@ -1,0 +1,1 @@
+"""Write operations of the survey app (import, instruments, demo content, scoring)."""

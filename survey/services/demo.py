@@ -1,0 +1,112 @@
+"""Demo content: our own scenarios and items, placeholder-worded instruments, an open study
+``demo`` and demo accounts. Idempotent."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from survey.models import Item, Scenario, Source, Study
+
+from .instruments import ensure_all_instruments
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "demo_items.json"
+DEMO_STUDY_SLUG = "demo"
+DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
+DEFAULT_DEMO_PASSWORD = "portrait-demo-2025"  # local demo only; set DEMO_PASSWORD to change
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    password: str
+    role: str
+
+
+@transaction.atomic
+def load_demo_items() -> list[Item]:
+    data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    sources = {}
+    for entry in data["sources"]:
+        sources[entry["slug"]], _ = Source.objects.update_or_create(
+            slug=entry["slug"], defaults={"name": entry["name"], "style": entry["style"]}
+        )
+    items = []
+    for entry in data["scenarios"]:
+        scenario, _ = Scenario.objects.update_or_create(
+            external_id=entry["external_id"],
+            defaults={
+                "source": sources[entry["source"]],
+                "title": entry["title"],
+                "text": entry["text"],
+                "metadata": {"demo": True},
+            },
+        )
+        for option_id, text in enumerate(entry["responses"], start=1):
+            item, _ = Item.objects.update_or_create(
+                scenario=scenario, option_id=option_id, defaults={"text": text}
+            )
+            items.append(item)
+    return items
+
+
+@transaction.atomic
+def load_demo_study(items: list[Item]) -> Study:
+    instruments = {i.code: i for i in ensure_all_instruments()}
+    study, created = Study.objects.get_or_create(
+        slug=DEMO_STUDY_SLUG,
+        defaults={
+            "title": "Demo study: how similar are these responses to your own thoughts?",
+            "description": "A demo study with the project's own items and placeholder questionnaire wording.",
+            "status": Study.Status.OPEN,
+            "items_per_participant": 40,
+            "target_ratings_per_item": 20,
+            "time_limit_minutes": 60,
+            "consent_text": (
+                "This is a demo of the Value Portrait survey. You will read short scenarios "
+                "with a response and say how similar each response is to your own thoughts, "
+                "then answer two short questionnaires. Your answers are stored under a "
+                "pseudonymous id and used for research only. Taking part is voluntary and "
+                "you may stop at any time."
+            ),
+            "uses_prolific": False,
+            "completion_code": "DEMO-DONE",
+            "no_consent_code": "DEMO-NOCONSENT",
+            "screened_out_code": "DEMO-SCREENED",
+            "completion_redirect_url": "",
+            "allow_placeholder_wording": True,
+        },
+    )
+    if created:
+        study.item_pool.set(items)
+        study.instruments.set([instruments["pvq_rr"], instruments["bfi10"]])
+    return study
+
+
+def load_demo_accounts() -> list[DemoAccount]:
+    password = os.environ.get(DEMO_PASSWORD_ENV, DEFAULT_DEMO_PASSWORD)
+    User = get_user_model()
+    accounts = []
+    for username, role, staff, superuser in (
+        ("researcher", "researcher", True, False),
+        ("admin", "admin", True, True),
+    ):
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"is_staff": staff, "is_superuser": superuser}
+        )
+        if created:
+            user.set_password(password)
+            user.save()
+        accounts.append(
+            DemoAccount(
+                username,
+                password if created or user.check_password(password) else "(changed by you)",
+                role,
+            )
+        )
+    return accounts

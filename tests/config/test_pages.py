@@ -1,0 +1,8 @@
+import pytest
+
+
+@pytest.mark.django_db
+def test_home_health_and_login_pages(client):
+    assert client.get("/").status_code == 200
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert b"Log in" in client.get("/accounts/login/").content

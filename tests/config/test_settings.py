@@ -1,0 +1,82 @@
+"""Settings come from the environment with safe local defaults; production fails loudly."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from tests.conftest import PROJECT_DIR
+
+CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k
+    not in {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DJANGO_SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DJANGO_SETTINGS_MODULE",
+    }
+}
+
+
+def _settings(module: str, code: str, **env) -> subprocess.CompletedProcess:
+    script = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='{module}'; django.setup(); from django.conf import settings as s; {code}"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_DIR,
+        env={**CLEAN_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_local_defaults_are_sqlite_and_serverless_celery():
+    result = _settings(
+        "config.settings.local",
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CELERY_RESULT_BACKEND)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "django-db"]
+
+
+def test_environment_selects_postgres_and_redis():
+    result = _settings(
+        "config.settings.local",
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)",
+        DATABASE_URL="postgres://u@db:5432/x",
+        REDIS_URL="redis://cache:6379/1",
+    )
+    assert result.stdout.split() == ["django.db.backends.postgresql", "redis://cache:6379/1"]
+
+
+def test_production_without_secret_key_fails_loudly():
+    result = _settings(
+        "config.settings.production",
+        "print('started')",
+        ALLOWED_HOSTS="example.org",
+        DATABASE_URL="postgres://u@db/x",
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr and "started" not in result.stdout
+
+
+def test_production_is_secure_when_configured():
+    result = _settings(
+        "config.settings.production",
+        "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_SECURE)",
+        DJANGO_SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="example.org",
+        DATABASE_URL="postgres://u@db/x",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "True"]
+
+
+@pytest.mark.django_db
+def test_no_missing_migrations():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
