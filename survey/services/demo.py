@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
+from config.roles import ADMINS_GROUP, RESEARCHERS_GROUP
 from survey.models import Item, Scenario, Source, Study
 
 from .instruments import ensure_all_instruments
@@ -92,9 +94,9 @@ def load_demo_accounts() -> list[DemoAccount]:
     password = os.environ.get(DEMO_PASSWORD_ENV, DEFAULT_DEMO_PASSWORD)
     User = get_user_model()
     accounts = []
-    for username, role, staff, superuser in (
-        ("researcher", "researcher", True, False),
-        ("admin", "admin", True, True),
+    for username, role, staff, superuser, group in (
+        ("researcher", "researcher", False, False, RESEARCHERS_GROUP),
+        ("admin", "admin", True, True, ADMINS_GROUP),
     ):
         user, created = User.objects.get_or_create(
             username=username, defaults={"is_staff": staff, "is_superuser": superuser}
@@ -102,6 +104,7 @@ def load_demo_accounts() -> list[DemoAccount]:
         if created:
             user.set_password(password)
             user.save()
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
         accounts.append(
             DemoAccount(
                 username,

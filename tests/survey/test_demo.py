@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from config.roles import is_admin, is_researcher
 from survey.models import Instrument, Item, Study
 
 
@@ -17,4 +18,6 @@ def test_load_demo_is_idempotent_and_opens_the_demo_study(capsys):
     assert Instrument.objects.filter(is_placeholder=True).count() == 3
     assert "username 'researcher', password 'portrait-demo-2025'" in out
     user = get_user_model().objects.get(username="researcher")
-    assert user.is_staff and user.check_password("portrait-demo-2025")
+    assert user.check_password("portrait-demo-2025")
+    assert is_researcher(user) and not is_admin(user)
+    assert is_admin(get_user_model().objects.get(username="admin"))

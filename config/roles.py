@@ -1,0 +1,90 @@
+"""The three roles of the project and the checks every view and API endpoint uses.
+
+- **participant**: anonymous; sees only their own survey session (token in the session).
+- **researcher**: logged-in member of the ``researchers`` group (or an admin): reads
+  dashboards and results, starts runs, triggers recomputations.
+- **admin**: superuser or member of the ``admins`` group: manages studies, instruments,
+  users and tokens, and exports raw participant data.
+
+Use ``researcher_required`` / ``admin_required`` on views and ``IsResearcher`` /
+``IsAdmin`` on API views; never check ``is_staff`` directly.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+RESEARCHERS_GROUP = "researchers"
+ADMINS_GROUP = "admins"
+
+
+def _in_group(user, name: str) -> bool:
+    cache_name = "_vp_groups"
+    groups = getattr(user, cache_name, None)
+    if groups is None:
+        groups = set(user.groups.values_list("name", flat=True))
+        setattr(user, cache_name, groups)
+    return name in groups
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active) and (
+        user.is_superuser or _in_group(user, ADMINS_GROUP)
+    )
+
+
+def is_researcher(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active) and (
+        is_admin(user) or _in_group(user, RESEARCHERS_GROUP)
+    )
+
+
+def _role_required(check, view_func):
+    @login_required
+    @wraps(view_func)
+    def wrapper(request, *args, **kwargs):
+        if not check(request.user):
+            raise PermissionDenied("Your account does not have the role this page needs.")
+        return view_func(request, *args, **kwargs)
+
+    wrapper.required_role = check.__name__.removeprefix("is_")  # read by the permission table test
+    return wrapper
+
+
+def researcher_required(view_func):
+    """Login required, then the researcher (or admin) role; 403 otherwise."""
+    return _role_required(is_researcher, view_func)
+
+
+def admin_required(view_func):
+    """Login required, then the admin role; 403 otherwise."""
+    return _role_required(is_admin, view_func)
+
+
+class IsResearcher(BasePermission):
+    message = "This endpoint needs the researcher role."
+
+    def has_permission(self, request, view) -> bool:
+        return is_researcher(request.user)
+
+
+class IsAdmin(BasePermission):
+    message = "This endpoint needs the admin role."
+
+    def has_permission(self, request, view) -> bool:
+        return is_admin(request.user)
+
+
+class ResearcherReadAdminWrite(BasePermission):
+    """Researchers read; only admins write."""
+
+    message = "Reading needs the researcher role; changing needs the admin role."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return is_researcher(request.user)
+        return is_admin(request.user)
