@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Correlation, CorrelationRun
+from .models import Correlation, CorrelationRun, ValidatedItem, ValidatedItemSet
 
 
 @admin.register(CorrelationRun)
@@ -31,6 +31,31 @@ class CorrelationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ValidatedItemInline(admin.TabularInline):
+    model = ValidatedItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ["item", "family", "dimension", "r", "p"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ValidatedItemSet)
+class ValidatedItemSetAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "study", "correlation_run", "preset", "created_by", "created_at"]
+    list_filter = ["name", "study"]
+    readonly_fields = [f.name for f in ValidatedItemSet._meta.fields]
+    inlines = [ValidatedItemInline]
+
+    def has_add_permission(self, request):
+        return False  # frozen sets are made from a rule, never typed in
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -75,3 +75,63 @@ class Correlation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} {self.dimension} r={self.r}"
+
+
+class ValidatedItemSet(models.Model):
+    """A frozen, versioned selection of (item, dimension) pairs that measure the dimensions.
+
+    Made by applying a selection rule to one correlation run; never changed in place (a new
+    rule or new data makes a new version), so every model portrait names the set it used.
+    """
+
+    name = models.CharField(max_length=100, help_text="e.g. valueportrait-2025")
+    version = models.PositiveIntegerField()
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="item_sets")
+    correlation_run = models.ForeignKey(
+        CorrelationRun, on_delete=models.PROTECT, related_name="item_sets"
+    )
+    preset = models.CharField(max_length=50, blank=True)
+    rule = models.JSONField(help_text="Families, threshold, mode and any further criteria.")
+    excluded_pairs = models.JSONField(
+        default=list, blank=True, help_text="(item, dimension) pairs left out, with reasons."
+    )
+    participants = models.JSONField(
+        default=dict, blank=True, help_text="Participants and exclusions of the source run."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="item_set_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class ValidatedItem(models.Model):
+    """One selected (item, dimension) pair of a validated item set, with its correlation."""
+
+    FAMILY_CHOICES = Correlation.FAMILY_CHOICES
+
+    item_set = models.ForeignKey(ValidatedItemSet, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="validated_entries")
+    family = models.CharField(max_length=20, choices=FAMILY_CHOICES)
+    dimension = models.CharField(max_length=40)
+    r = models.FloatField()
+    p = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item_set", "family", "dimension", "item"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item_set", "item", "family", "dimension"], name="validated_item_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} → {self.dimension} (r={self.r:.2f})"

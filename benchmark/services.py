@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
@@ -53,3 +54,69 @@ def store_published_correlations(
     Correlation.objects.bulk_create(new, batch_size=5000)
     Correlation.objects.bulk_update(changed, ["r", "p"], batch_size=5000)
     return run, len(new), len(changed)
+
+
+def next_item_set_version(name: str) -> int:
+    from .models import ValidatedItemSet
+
+    last = ValidatedItemSet.objects.filter(name=name).order_by("-version").first()
+    return 1 if last is None else last.version + 1
+
+
+@transaction.atomic
+def create_item_set(
+    *,
+    run: CorrelationRun,
+    rule,
+    name: str,
+    preset: str = "",
+    created_by=None,
+):
+    """Freeze a new version of item set ``name``: the pairs ``rule`` selects from ``run``."""
+    from .models import ValidatedItem, ValidatedItemSet
+    from .selection import select_pairs
+    from .selectors import correlation_frame
+
+    selected = select_pairs(correlation_frame(run=run), rule)
+    item_set = ValidatedItemSet.objects.create(
+        name=name,
+        version=next_item_set_version(name),
+        study=run.study,
+        correlation_run=run,
+        preset=preset,
+        rule=rule.as_json(),
+        excluded_pairs=[
+            {
+                "portrait_id": e.scenario_external_id,
+                "option_id": e.option_id,
+                "dimension": e.dimension,
+                "reason": e.reason,
+            }
+            for e in rule.exclusions
+        ],
+        participants={"n_participants": run.n_participants, "exclusions": run.exclusions},
+        created_by=created_by,
+    )
+    ValidatedItem.objects.bulk_create(
+        ValidatedItem(
+            item_set=item_set,
+            item_id=row.item_id,
+            family=row.family,
+            dimension=row.dimension,
+            r=row.r,
+            p=None if pd.isna(row.p) else row.p,
+        )
+        for row in selected.itertuples()
+    )
+    return item_set
+
+
+def create_preset_item_set(
+    *, run: CorrelationRun, preset: str = "valueportrait-2025", created_by=None
+):
+    """Apply a named preset (``benchmark.selection.PRESETS``) to ``run``."""
+    from .selection import PRESETS
+
+    return create_item_set(
+        run=run, rule=PRESETS[preset], name=preset, preset=preset, created_by=created_by
+    )

@@ -1,0 +1,87 @@
+"""Select the (item, dimension) pairs that measure a dimension: pure functions, no Django.
+
+A ``SelectionRule`` says which families to consider, the correlation threshold and its
+mode (``pos``: r > t, ``neg``: r < -t, ``abs``: |r| > t; the comparison is strict, as in the
+paper), and (item, dimension) pairs to leave out. Presets name rules used in publications.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from survey.instruments import dimensions as dims
+
+MODES = ("pos", "neg", "abs")
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    scenario_external_id: str
+    option_id: int
+    dimension: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    families: tuple[str, ...] = (dims.SCHWARTZ, dims.HIGHER_ORDER, dims.BIG_FIVE)
+    threshold: float = 0.3
+    mode: str = "pos"
+    exclusions: tuple[Exclusion, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if not 0 <= self.threshold < 1:
+            raise ValueError("threshold must be in [0, 1)")
+        unknown = set(self.families) - set(dims.FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown families {sorted(unknown)}")
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+# The paper's scoring left out three pairs with r > 0.3 but p >= 0.05 (Schwartz and Big
+# Five only; it made no such exclusion for the higher-order values).
+_P_NOT_SIGNIFICANT = "r > 0.3 but p >= 0.05; left out by the paper's scoring"
+PRESETS: dict[str, SelectionRule] = {
+    "valueportrait-2025": SelectionRule(
+        threshold=0.3,
+        mode="pos",
+        exclusions=(
+            Exclusion("3902", 4, "Achievement", _P_NOT_SIGNIFICANT),
+            Exclusion("1901", 1, "Universalism", _P_NOT_SIGNIFICANT),
+            Exclusion("2901", 4, "Extraversion", _P_NOT_SIGNIFICANT),
+        ),
+    ),
+}
+
+
+def select_pairs(correlations: pd.DataFrame, rule: SelectionRule) -> pd.DataFrame:
+    """Return the rows of ``correlations`` that the rule selects.
+
+    ``correlations`` needs the columns ``scenario_external_id, option_id, family,
+    dimension, r``; other columns are kept. Rows with r undefined (NaN) are never selected.
+    """
+    frame = correlations[correlations["family"].isin(rule.families)]
+    r = frame["r"]
+    if rule.mode == "pos":
+        keep = r > rule.threshold
+    elif rule.mode == "neg":
+        keep = r < -rule.threshold
+    else:
+        keep = r.abs() > rule.threshold
+    selected = frame[keep.fillna(False)]
+    if rule.exclusions:
+        excluded = pd.DataFrame(
+            [(e.scenario_external_id, e.option_id, e.dimension) for e in rule.exclusions],
+            columns=["scenario_external_id", "option_id", "dimension"],
+        )
+        marker = selected.merge(
+            excluded.assign(_excluded=True), how="left", on=list(excluded.columns)
+        )
+        selected = selected[marker["_excluded"].isna().to_numpy()]
+    return selected.reset_index(drop=True)
