@@ -98,7 +98,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js comes from the plotly package itself and is served as /static/plotly/plotly.min.js
+# (never from a CDN).
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("plotly", str(Path(__import__("plotly").__file__).parent / "package_data")),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
