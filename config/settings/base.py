@@ -31,11 +31,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "django_celery_results",
     "survey",
     "benchmark",
     "evaluation",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,430 @@
+"""Plotly figure specifications as plain dicts (pure: no Django, no plotly.graph_objects).
+
+The pages embed these dicts as JSON and ``static/dashboards/charts.js`` draws them with the
+locally served plotly.js. Building dicts directly (instead of ``go.Figure``) keeps a page's
+server time in milliseconds. Every builder returns ``{"figure": ..., "table": ...}``: the
+figure, and the exact numbers it shows as ``{"columns": [...], "rows": [[...], ...]}`` for
+the CSV download.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from survey.instruments.dimensions import label
+
+# Plotly's default qualitative palette, repeated for many models.
+PALETTE = (
+    "#636efa",
+    "#ef553b",
+    "#00cc96",
+    "#ab63fa",
+    "#ffa15a",
+    "#19d3f3",
+    "#ff6692",
+    "#b6e880",
+    "#ff97ff",
+    "#fecb52",
+)
+LAYOUT_BASE = {
+    "margin": {"l": 60, "r": 30, "t": 50, "b": 60},
+    "font": {"family": "system-ui, sans-serif", "size": 13},
+    "paper_bgcolor": "#ffffff",
+    "plot_bgcolor": "#ffffff",
+}
+
+
+def colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def _num(value) -> float | None:
+    """JSON-safe float: NaN/inf become None (Plotly leaves a gap)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _rounded(value, digits: int = 4) -> float | None:
+    value = _num(value)
+    return None if value is None else round(value, digits)
+
+
+def _table(frame: pd.DataFrame) -> dict:
+    clean = frame.astype(object).where(frame.notna(), None)
+    rows = [[_rounded(v) if isinstance(v, float) else v for v in row] for row in clean.values]
+    return {"columns": [str(c) for c in frame.columns], "rows": rows}
+
+
+def _radial_range(values: Sequence[float | None]) -> list[float]:
+    finite = [v for v in values if v is not None]
+    if not finite:
+        return [-1.0, 1.0]
+    low, high = min(finite), max(finite)
+    pad = max(0.1, (high - low) * 0.1)
+    return [round(low - pad, 2), round(high + pad, 2)]
+
+
+def radar(
+    profiles: Sequence[dict], *, dimensions: Sequence[str], title: str, with_errors: bool = True
+) -> dict:
+    """Overlaid radar of profiles with per-dimension error whiskers.
+
+    Each profile is ``{"name": str, "mean": {dim: float}, "sd": {dim: float}, "n": {dim: int}}``
+    (``sd``/``n`` optional). The whiskers (mean ± SD over prompt variants) are drawn as one
+    ``scatterpolar`` line trace per profile named ``"<name> ± SD"``; Plotly's polar charts
+    have no native error bars.
+    """
+    theta = [label(d) for d in dimensions]
+    traces, rows, all_values = [], [], []
+    for index, profile in enumerate(profiles):
+        means = [_num(profile["mean"].get(d)) for d in dimensions]
+        sds = [_num((profile.get("sd") or {}).get(d)) for d in dimensions]
+        counts = [(profile.get("n") or {}).get(d) for d in dimensions]
+        all_values.extend(means)
+        traces.append(
+            {
+                "type": "scatterpolar",
+                "name": profile["name"],
+                "r": means + means[:1],
+                "theta": theta + theta[:1],
+                "mode": "lines+markers",
+                "line": {"color": colour(index), "width": 2},
+                "marker": {"size": 6},
+                "fill": "toself" if len(profiles) == 1 else "none",
+                "opacity": 0.9,
+                "hovertemplate": "%{theta}: %{r:.3f}<extra>"
+                + _escape(profile["name"])
+                + "</extra>",
+            }
+        )
+        if with_errors and any(s is not None for s in sds):
+            r, t = [], []
+            for name, mean, sd in zip(theta, means, sds, strict=True):
+                if mean is None or sd is None:
+                    continue
+                r += [mean - sd, mean + sd, None]
+                t += [name, name, None]
+                all_values.extend([mean - sd, mean + sd])
+            traces.append(
+                {
+                    "type": "scatterpolar",
+                    "name": f"{profile['name']} ± SD",
+                    "r": r,
+                    "theta": t,
+                    "mode": "lines",
+                    "line": {"color": colour(index), "width": 4},
+                    "opacity": 0.45,
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
+            )
+        for dim, mean, sd, n in zip(dimensions, means, sds, counts, strict=True):
+            rows.append([profile["name"], dim, _rounded(mean), _rounded(sd), n])
+    layout = {
+        **LAYOUT_BASE,
+        "title": {"text": title},
+        "polar": {
+            "radialaxis": {
+                "range": _radial_range(all_values),
+                "angle": 90,
+                "tickfont": {"size": 10},
+            },
+            "angularaxis": {"direction": "clockwise"},
+        },
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.1},
+        "height": 520,
+    }
+    return {
+        "figure": {"data": traces, "layout": layout},
+        "table": {"columns": ["profile", "dimension", "mean", "sd", "n"], "rows": rows},
+    }
+
+
+def heatmap(matrix: pd.DataFrame, *, title: str, colorbar_title: str = "centred score") -> dict:
+    """Rows (models) × columns (dimensions) heat map, diverging around zero.
+
+    The page can re-sort rows by any column (``charts.js`` reorders ``y``/``z`` in place).
+    """
+    values = matrix.astype(float)
+    finite = values.abs().max().max() if values.size else 1.0
+    bound = _num(finite) or 1.0
+    z = [[_rounded(v, 3) for v in row] for row in values.values]
+    figure = {
+        "data": [
+            {
+                "type": "heatmap",
+                "name": "scores",
+                "z": z,
+                "x": [label(c) for c in values.columns],
+                "y": [str(i) for i in values.index],
+                "colorscale": "RdBu",
+                "reversescale": True,
+                "zmin": -bound,
+                "zmax": bound,
+                "colorbar": {"title": {"text": colorbar_title}},
+                "hovertemplate": "%{y}<br>%{x}: %{z:.3f}<extra></extra>",
+            }
+        ],
+        "layout": {
+            **LAYOUT_BASE,
+            "title": {"text": title},
+            "height": max(320, 60 + 26 * len(values.index)),
+            "yaxis": {"automargin": True, "autorange": "reversed"},
+            "xaxis": {"side": "top"},
+        },
+    }
+    table = _table(values.reset_index().rename(columns={"index": "model"}))
+    table["columns"][0] = "model"
+    return {"figure": figure, "table": table, "sort_columns": [label(c) for c in values.columns]}
+
+
+def humans_vs_models(
+    summary: pd.DataFrame, points: pd.DataFrame, percentiles: pd.DataFrame, *, title: str
+) -> dict:
+    """Human distribution per dimension as precomputed boxes, each model as a marker.
+
+    ``summary`` comes from :func:`dashboards.stats.box_summary` (index = dimension);
+    ``points`` and ``percentiles`` are models × dimensions.
+    """
+    dims = list(summary.index)
+    x = [label(d) for d in dims]
+    traces = [
+        {
+            "type": "box",
+            "name": "Humans",
+            "x": x,
+            "q1": [_rounded(v) for v in summary["q1"]],
+            "median": [_rounded(v) for v in summary["median"]],
+            "q3": [_rounded(v) for v in summary["q3"]],
+            "lowerfence": [_rounded(v) for v in summary["lower_fence"]],
+            "upperfence": [_rounded(v) for v in summary["upper_fence"]],
+            "mean": [_rounded(v) for v in summary["mean"]],
+            "sd": [_rounded(v) for v in summary["sd"]],
+            "boxmean": "sd",
+            "marker": {"color": "#7f7f7f"},
+            "fillcolor": "rgba(127,127,127,0.25)",
+            "hoverinfo": "y",
+        }
+    ]
+    rows = [
+        ["Humans (median)", d, _rounded(summary.at[d, "median"]), 50.0, int(summary.at[d, "n"])]
+        for d in dims
+    ]
+    for index, (model, row) in enumerate(points.reindex(columns=dims).iterrows()):
+        pct = percentiles.loc[model].reindex(dims)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": str(model),
+                "x": x,
+                "y": [_rounded(v) for v in row.values],
+                "customdata": [_rounded(v, 1) for v in pct.values],
+                "marker": {
+                    "color": colour(index),
+                    "size": 12,
+                    "symbol": "diamond",
+                    "line": {"color": "#222", "width": 1},
+                },
+                "hovertemplate": "%{x}: %{y:.3f}<br>percentile among humans: %{customdata}"
+                "<extra>" + _escape(str(model)) + "</extra>",
+            }
+        )
+        rows += [
+            [str(model), d, _rounded(v), _rounded(p, 1), None]
+            for d, v, p in zip(dims, row.values, pct.values, strict=True)
+        ]
+    layout = {
+        **LAYOUT_BASE,
+        "title": {"text": title},
+        "yaxis": {"title": {"text": "centred score"}, "zeroline": True},
+        "boxmode": "overlay",
+        "height": 520,
+        "legend": {"orientation": "h", "y": -0.15},
+    }
+    return {
+        "figure": {"data": traces, "layout": layout},
+        "table": {
+            "columns": ["who", "dimension", "score", "percentile_among_humans", "n_humans"],
+            "rows": rows,
+        },
+    }
+
+
+def group_profile_chart(comparison: pd.DataFrame, *, group: str, title: str) -> dict:
+    """One group's human mean (95% CI) beside the model's persona profile (± its CI)."""
+    part = comparison[comparison["group"] == group]
+    x = [label(d) for d in part["dimension"]]
+
+    def error_bars(mean: pd.Series, low: pd.Series, high: pd.Series) -> dict:
+        return {
+            "type": "data",
+            "symmetric": False,
+            "array": [_rounded(v) for v in high - mean],
+            "arrayminus": [_rounded(v) for v in mean - low],
+        }
+
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "markers+lines",
+            "name": f"Humans: {group}",
+            "x": x,
+            "y": [_rounded(v) for v in part["mean_human"]],
+            "error_y": error_bars(part["mean_human"], part["human_ci_low"], part["human_ci_high"]),
+            "marker": {"color": "#555", "size": 9},
+            "line": {"dash": "dot"},
+        },
+        {
+            "type": "scatter",
+            "mode": "markers+lines",
+            "name": f"Model as {group}",
+            "x": x,
+            "y": [_rounded(v) for v in part["mean_model"]],
+            "error_y": error_bars(part["mean_model"], part["model_ci_low"], part["model_ci_high"]),
+            "marker": {"color": colour(0), "size": 9, "symbol": "diamond"},
+        },
+    ]
+    layout = {
+        **LAYOUT_BASE,
+        "title": {"text": title},
+        "yaxis": {"title": {"text": "mean centred score (95% CI)"}},
+        "height": 440,
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    table_frame = part[
+        [
+            "group",
+            "dimension",
+            "mean_human",
+            "human_ci_low",
+            "human_ci_high",
+            "n_human",
+            "mean_model",
+            "model_ci_low",
+            "model_ci_high",
+            "n_model",
+        ]
+    ]
+    return {"figure": {"data": traces, "layout": layout}, "table": _table(table_frame)}
+
+
+def difference_chart(comparison: pd.DataFrame, *, title: str) -> dict:
+    """Model minus humans per dimension, one trace per group, with 95% intervals."""
+    traces = []
+    for index, (group, part) in enumerate(comparison.groupby("group", sort=True)):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": str(group),
+                "x": [label(d) for d in part["dimension"]],
+                "y": [_rounded(v) for v in part["difference"]],
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [_rounded(v) for v in part["ci_high"] - part["difference"]],
+                    "arrayminus": [_rounded(v) for v in part["difference"] - part["ci_low"]],
+                },
+                "marker": {"color": colour(index), "size": 9},
+            }
+        )
+    layout = {
+        **LAYOUT_BASE,
+        "title": {"text": title},
+        "yaxis": {
+            "title": {"text": "model − humans (95% CI)"},
+            "zeroline": True,
+            "zerolinewidth": 2,
+        },
+        "scattermode": "group",
+        "height": 460,
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    frame = comparison[
+        [
+            "group",
+            "dimension",
+            "mean_model",
+            "mean_human",
+            "difference",
+            "ci_low",
+            "ci_high",
+            "n_model",
+            "n_human",
+            "excludes_zero",
+        ]
+    ]
+    return {"figure": {"data": traces, "layout": layout}, "table": _table(frame)}
+
+
+def rating_histogram(
+    counts: Sequence[int],
+    *,
+    scale_labels: Sequence[str],
+    title: str,
+    model_answers: Sequence[tuple[str, float]] = (),
+) -> dict:
+    """Human ratings 1..6 as bars; each model's (mean) answer as a marked vertical line."""
+    total = sum(counts) or 1
+    traces = [
+        {
+            "type": "bar",
+            "name": "Humans",
+            "x": list(range(1, 7)),
+            "y": list(counts),
+            "text": [f"{100 * c / total:.0f}%" for c in counts],
+            "marker": {"color": "#8c8c8c"},
+            "hovertext": list(scale_labels),
+        }
+    ]
+    top = max(counts) if counts and max(counts) else 1
+    for index, (name, answer) in enumerate(model_answers):
+        if _num(answer) is None:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": [answer, answer],
+                "y": [0, top * (1.05 + 0.04 * (index % 5))],
+                "line": {"color": colour(index), "width": 3},
+                "marker": {"size": [0, 9]},
+            }
+        )
+    layout = {
+        **LAYOUT_BASE,
+        "title": {"text": title},
+        "xaxis": {
+            "tickvals": list(range(1, 7)),
+            "title": {"text": "rating (1 = not like me at all, 6 = very much like me)"},
+        },
+        "yaxis": {"title": {"text": "participants"}},
+        "height": 380,
+        "legend": {"orientation": "h", "y": -0.3},
+    }
+    rows = [["Humans", r, c, scale_labels[r - 1]] for r, c in zip(range(1, 7), counts, strict=True)]
+    rows += [[name, _rounded(a, 3), None, "model answer"] for name, a in model_answers]
+    return {
+        "figure": {"data": traces, "layout": layout},
+        "table": {"columns": ["who", "rating", "count", "label"], "rows": rows},
+    }
+
+
+def _escape(text: str) -> str:
+    """Plotly renders hover templates as a small HTML subset: escape what users typed."""
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("%", "&#37;")
+    )
