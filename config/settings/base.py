@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.SurveyEntryRateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -178,6 +179,12 @@ SPECTACULAR_SETTINGS = {
 VALUEPORTRAIT_DATA_DIR = env(
     "VALUEPORTRAIT_DATA_DIR", default=str(BASE_DIR.parent / "shared" / "data" / "valueportrait")
 )
+
+# New survey entries per client address (django-ratelimit syntax: count/period). Generous,
+# because many participants can share one university or mobile-carrier address.
+SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")
+# Behind a reverse proxy, name the header holding the client address, e.g. HTTP_X_REAL_IP.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 
 LOGGING = {
     "version": 1,
