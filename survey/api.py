@@ -1,0 +1,321 @@
+"""Read-only REST endpoints of the survey app (registered under ``/api/v1/``).
+
+- ``studies``: studies with their progress (participants per status, ratings collected
+  against the target) — researchers.
+- ``scenarios`` and ``items``: the item bank with each item's human rating summary —
+  researchers.
+- ``participants``: pseudonymous participant records (pseudonym, status, demographics,
+  quality flags, scores) — admins only; the panel's raw ids are never served here.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Avg, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.filters import OrderingFilter, SearchFilter
+
+from config.roles import IsAdmin, IsResearcher
+
+from .models import Item, ItemRating, Participant, ParticipantScore, Scenario, Study
+
+FILTER_BACKENDS = [filters.DjangoFilterBackend, OrderingFilter, SearchFilter]
+
+
+def _count_subquery(queryset, outer_field: str) -> Coalesce:
+    """COUNT(*) of ``queryset`` grouped by ``outer_field`` as a correlated subquery.
+
+    Subqueries keep the study list to one query without the row explosion of joining
+    participants, ratings and the item pool together.
+    """
+    counted = (
+        queryset.filter(**{outer_field: OuterRef("pk")})
+        .order_by()
+        .values(outer_field)
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+# --- Studies -------------------------------------------------------------------------------
+
+
+class StudyProgressSerializer(serializers.Serializer):
+    participants = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    ratings = serializers.IntegerField()
+    item_pool = serializers.IntegerField()
+    target_ratings = serializers.IntegerField()
+    fraction = serializers.FloatField(help_text="Ratings collected / target, capped at 1.")
+
+
+class StudySerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    instruments = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
+
+    class Meta:
+        model = Study
+        fields = [
+            "id",
+            "slug",
+            "title",
+            "description",
+            "status",
+            "is_imported",
+            "items_per_participant",
+            "target_ratings_per_item",
+            "instruments",
+            "pvq_form",
+            "demographic_fields",
+            "uses_prolific",
+            "exclude_flagged_participants",
+            "created_at",
+            "updated_at",
+            "progress",
+        ]
+
+    @extend_schema_field(StudyProgressSerializer)
+    def get_progress(self, study: Study) -> dict:
+        pool = study.n_pool
+        target = pool * study.target_ratings_per_item
+        fraction = min(1.0, study.n_ratings / target) if target else 0.0
+        return {
+            "participants": study.n_participants,
+            "completed": study.n_completed,
+            "in_progress": study.n_in_progress,
+            "ratings": study.n_ratings,
+            "item_pool": pool,
+            "target_ratings": target,
+            "fraction": round(fraction, 4),
+        }
+
+
+class StudyFilter(filters.FilterSet):
+    class Meta:
+        model = Study
+        fields = {"status": ["exact"], "is_imported": ["exact"], "slug": ["exact"]}
+
+
+def studies_with_progress():
+    """Studies annotated with the counts behind ``progress`` (one query)."""
+    participants = Participant.objects.all()
+    return Study.objects.prefetch_related("instruments").annotate(
+        n_participants=_count_subquery(participants, "study"),
+        n_completed=_count_subquery(
+            participants.filter(
+                status__in=[Participant.Status.COMPLETED, Participant.Status.IMPORTED]
+            ),
+            "study",
+        ),
+        n_in_progress=_count_subquery(
+            participants.filter(status=Participant.Status.IN_PROGRESS), "study"
+        ),
+        n_ratings=_count_subquery(ItemRating.objects.all(), "participant__study"),
+        n_pool=_count_subquery(Study.item_pool.through.objects.all(), "study"),
+    )
+
+
+class StudyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Studies with their progress. Look up by slug."""
+
+    serializer_class = StudySerializer
+    permission_classes = [IsResearcher]
+    lookup_field = "slug"
+    filter_backends = FILTER_BACKENDS
+    filterset_class = StudyFilter
+    ordering_fields = ["created_at", "slug", "title"]
+    search_fields = ["slug", "title"]
+
+    def get_queryset(self):
+        return studies_with_progress().order_by("-created_at")
+
+
+# --- Item bank -----------------------------------------------------------------------------
+
+
+class ItemSummarySerializer(serializers.ModelSerializer):
+    code = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Item
+        fields = ["id", "code", "option_id", "text"]
+
+
+class ScenarioSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    items = ItemSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Scenario
+        fields = ["id", "external_id", "source", "title", "text", "metadata", "items"]
+
+
+class ScenarioFilter(filters.FilterSet):
+    source = filters.CharFilter(field_name="source__slug")
+    study = filters.CharFilter(
+        field_name="items__studies__slug", distinct=True, help_text="Study slug"
+    )
+
+    class Meta:
+        model = Scenario
+        fields = ["source", "external_id", "study"]
+
+
+class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
+    """Scenarios (a user's query) with their responses (items)."""
+
+    serializer_class = ScenarioSerializer
+    permission_classes = [IsResearcher]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ScenarioFilter
+    ordering_fields = ["external_id", "id"]
+    search_fields = ["external_id", "title", "text"]
+
+    def get_queryset(self):
+        return (
+            Scenario.objects.select_related("source")
+            .prefetch_related(Prefetch("items", queryset=Item.objects.order_by("option_id")))
+            .order_by("external_id", "id")
+        )
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(read_only=True)
+    scenario = serializers.PrimaryKeyRelatedField(read_only=True)
+    scenario_external_id = serializers.CharField(source="scenario.external_id", read_only=True)
+    source = serializers.CharField(source="scenario.source.slug", read_only=True)
+    n_ratings = serializers.IntegerField(read_only=True, help_text="Human ratings of the item.")
+    mean_rating = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "code",
+            "scenario",
+            "scenario_external_id",
+            "source",
+            "option_id",
+            "text",
+            "n_ratings",
+            "mean_rating",
+        ]
+
+
+class ItemFilter(filters.FilterSet):
+    source = filters.CharFilter(field_name="scenario__source__slug")
+    scenario = filters.CharFilter(field_name="scenario__external_id", help_text="portrait id")
+    study = filters.CharFilter(field_name="studies__slug", help_text="Study slug (item pool)")
+    item_set = filters.NumberFilter(
+        field_name="validated_entries__item_set", distinct=True, help_text="Validated item set id"
+    )
+    dimension = filters.CharFilter(
+        field_name="validated_entries__dimension",
+        distinct=True,
+        help_text="Items that measure this dimension in some validated item set",
+    )
+
+    class Meta:
+        model = Item
+        fields = ["source", "scenario", "option_id", "study", "item_set", "dimension"]
+
+
+class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+    """Items (one response to a scenario) with their human rating count and mean."""
+
+    serializer_class = ItemSerializer
+    permission_classes = [IsResearcher]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ItemFilter
+    ordering_fields = ["id", "n_ratings", "mean_rating"]
+    search_fields = ["text", "scenario__external_id"]
+
+    def get_queryset(self):
+        return (
+            Item.objects.select_related("scenario__source")
+            .annotate(
+                n_ratings=_count_subquery(ItemRating.objects.all(), "item"),
+                mean_rating=Subquery(
+                    ItemRating.objects.filter(item=OuterRef("pk"))
+                    .order_by()
+                    .values("item")
+                    .annotate(m=Avg("rating"))
+                    .values("m")
+                ),
+            )
+            .order_by("scenario__external_id", "scenario_id", "option_id")
+        )
+
+
+# --- Participants (admins) -----------------------------------------------------------------
+
+
+class ParticipantScoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ParticipantScore
+        fields = ["family", "dimension", "score", "raw_score", "instrument_code", "origin"]
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    study = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    flags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    scores = ParticipantScoreSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Participant
+        # Pseudonymous on purpose: no external_id / Prolific ids / session ids.
+        fields = [
+            "pseudonym",
+            "study",
+            "status",
+            "origin",
+            "pvq_form",
+            "demographics",
+            "flags",
+            "started_at",
+            "consented_at",
+            "completed_at",
+            "scores",
+        ]
+
+
+class ParticipantFilter(filters.FilterSet):
+    study = filters.CharFilter(field_name="study__slug")
+    flagged = filters.BooleanFilter(method="filter_flagged", help_text="Has quality flags")
+
+    class Meta:
+        model = Participant
+        fields = ["study", "status", "origin", "flagged"]
+
+    def filter_flagged(self, queryset, name, value):
+        unflagged = ~Q(quality_flags__has_key="flags") | Q(quality_flags__flags=[])
+        return queryset.exclude(unflagged) if value else queryset.filter(unflagged)
+
+
+class ParticipantViewSet(viewsets.ReadOnlyModelViewSet):
+    """Participants by pseudonym with demographics, flags and scores (admins only)."""
+
+    serializer_class = ParticipantSerializer
+    permission_classes = [IsAdmin]
+    lookup_field = "pseudonym"
+    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filterset_class = ParticipantFilter
+    ordering_fields = ["started_at", "completed_at", "pseudonym"]
+
+    def get_queryset(self):
+        return (
+            Participant.objects.select_related("study")
+            .prefetch_related("scores")
+            .order_by("study_id", "started_at", "id")
+        )
+
+
+def register(router) -> None:
+    router.register("studies", StudyViewSet, basename="study")
+    router.register("scenarios", ScenarioViewSet, basename="scenario")
+    router.register("items", ItemViewSet, basename="item")
+    router.register("participants", ParticipantViewSet, basename="participant")
