@@ -4,6 +4,7 @@ These are the shared vocabulary of the project: the benchmark and evaluation app
 ``Item``, ``Study``, ``Participant`` and ``ParticipantScore``.
 """
 
+from .flow import Assignment, PageTiming, ParticipantAttempt
 from .instruments import Instrument, InstrumentItem
 from .item_bank import Item, Scenario, Source
 from .studies import (
@@ -15,6 +16,9 @@ from .studies import (
 )
 
 __all__ = [
+    "Assignment",
+    "PageTiming",
+    "ParticipantAttempt",
     "Instrument",
     "InstrumentItem",
     "InstrumentResponse",

@@ -24,6 +24,12 @@ ITEM_SCALE_LABELS = (
 )
 
 
+DEFAULT_ATTENTION_CHECK_WORDING = (
+    "This is an attention check. To show that you are reading carefully, "
+    "please choose \u201c{label}\u201d for this statement."
+)
+
+
 def default_demographic_fields() -> list[str]:
     return list(DEFAULT_DEMOGRAPHIC_FIELDS)
 
@@ -95,6 +101,35 @@ class Study(models.Model):
     is_imported = models.BooleanField(
         default=False, help_text="Imported from a data release; takes no live participants."
     )
+    attention_check_count = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(20)],
+        help_text="Instructed-response checks interleaved with the items.",
+    )
+    attention_check_wording = models.TextField(
+        default=DEFAULT_ATTENTION_CHECK_WORDING,
+        help_text="Text of a check; {label} is replaced by the answer the participant must pick.",
+    )
+    attention_failures_to_screen_out = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text="Failed checks that end the session. Prolific studies never use fewer than 2.",
+    )
+    speeder_fraction = models.FloatField(
+        default=0.4,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Flag as speeder when the total time is under this fraction of the median.",
+    )
+    straightlining_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Flag straight-lining when this share of consecutive item answers is identical.",
+    )
+    questions_per_page = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Questionnaire questions shown per page.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -124,6 +159,13 @@ class Study(models.Model):
                 "The researcher must load the licensed wording or allow placeholders explicitly."
             )
         return None
+
+    @property
+    def screen_out_after(self) -> int:
+        """Failed attention checks that end a session (Prolific's rule: at least two)."""
+        if self.uses_prolific:
+            return max(2, self.attention_failures_to_screen_out)
+        return self.attention_failures_to_screen_out
 
     def completion_url(self, code: str) -> str:
         if not self.completion_redirect_url:
@@ -171,6 +213,9 @@ class Participant(models.Model):
     consented_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="End of the item lease (consent time + time limit)."
+    )
 
     class Meta:
         ordering = ["study", "started_at"]

@@ -1,0 +1,239 @@
+"""Reads for researcher pages: the live monitor and the exports.
+
+Exports are lists of flat dicts (one row per rating; one row per participant) that
+``csv.DictWriter``, pandas (``pd.read_csv`` / ``pd.read_json``) and R read directly, plus the
+Value Portrait release's JSON shapes (``survey.json`` and ``value.json``). Participants appear
+under their pseudonym; raw panel ids only when the caller asks for them (admin views).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from statistics import median
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from survey.instruments import dimensions as dims
+from survey.models import ItemRating, Participant, ParticipantScore, Study
+
+FINISHED = (Participant.Status.COMPLETED,)
+
+
+def item_progress(*, study: Study) -> list[dict]:
+    """Per pool item: completed ratings, active leases and the target."""
+    now = timezone.now()
+    in_study = Q(assignments__participant__study=study)
+    rows = (
+        study.item_pool.select_related("scenario")
+        .annotate(
+            completed=Count(
+                "assignments", filter=in_study & Q(assignments__completed_at__isnull=False)
+            ),
+            leased=Count(
+                "assignments",
+                filter=in_study
+                & Q(
+                    assignments__completed_at__isnull=True,
+                    assignments__released_at__isnull=True,
+                    assignments__expires_at__gt=now,
+                ),
+            ),
+        )
+        .order_by("scenario__external_id", "option_id")
+    )
+    target = study.target_ratings_per_item
+    return [
+        {
+            "item_id": item.pk,
+            "code": item.code,
+            "completed": item.completed,
+            "leased": item.leased,
+            "target": target,
+            "share": min(1.0, item.completed / target) if target else 1.0,
+        }
+        for item in rows
+    ]
+
+
+def monitor_data(*, study: Study) -> dict:
+    """Everything the monitor page shows (also served as JSON for its auto-refresh)."""
+    now = timezone.now()
+    statuses = dict(
+        study.participants.values("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    # In-progress participants whose lease ran out count as timed out (even before a sweep).
+    stale = study.participants.filter(
+        status=Participant.Status.IN_PROGRESS, expires_at__lte=now
+    ).count()
+    by_status = {s.value: statuses.get(s.value, 0) for s in Participant.Status}
+    by_status[Participant.Status.IN_PROGRESS] -= stale
+    by_status[Participant.Status.TIMED_OUT] += stale
+    durations = [
+        (done - began).total_seconds()
+        for began, done in study.participants.filter(
+            status=Participant.Status.COMPLETED, consented_at__isnull=False
+        ).values_list("consented_at", "completed_at")
+    ]
+    flag_counts: Counter[str] = Counter()
+    flagged = 0
+    for flags in study.participants.filter(status__in=FINISHED).values_list(
+        "quality_flags", flat=True
+    ):
+        names = (flags or {}).get("flags", [])
+        flagged += bool(names)
+        flag_counts.update(names)
+    items = item_progress(study=study)
+    completed_counts = [i["completed"] for i in items]
+    return {
+        "study": study.slug,
+        "status": study.status,
+        "generated_at": now.isoformat(),
+        "participants": {"by_status": by_status, "total": sum(statuses.values())},
+        "median_completion_seconds": median(durations) if durations else None,
+        "flags": {"participants_flagged": flagged, "by_flag": dict(flag_counts)},
+        "exclude_flagged": study.exclude_flagged_participants,
+        "items": items,
+        "ratings": {
+            "target_per_item": study.target_ratings_per_item,
+            "items_at_target": sum(c >= study.target_ratings_per_item for c in completed_counts),
+            "n_items": len(items),
+            "min": min(completed_counts, default=0),
+            "max": max(completed_counts, default=0),
+        },
+    }
+
+
+def _participant_filter(study: Study, include_flagged: bool | None):
+    participants = study.participants.filter(status__in=FINISHED)
+    return participants, (
+        not study.exclude_flagged_participants if include_flagged is None else include_flagged
+    )
+
+
+def rating_rows(*, study: Study) -> list[dict]:
+    """One row per rating, every participant status, flags beside each row."""
+    rows = []
+    qs = (
+        ItemRating.objects.filter(participant__study=study)
+        .select_related("participant", "item__scenario")
+        .order_by("participant_id", "created_at")
+    )
+    for rating in qs:
+        participant = rating.participant
+        rows.append(
+            {
+                "participant": participant.pseudonym,
+                "participant_status": participant.status,
+                "item": rating.item.code,
+                "portrait_id": rating.item.scenario.external_id or str(rating.item.scenario_id),
+                "option_id": rating.item.option_id,
+                "rating": rating.rating,
+                "created_at": rating.created_at.isoformat(),
+                "response_time_ms": rating.response_time_ms,
+                "flagged": participant.is_flagged,
+                "excluded": participant.is_flagged and study.exclude_flagged_participants,
+            }
+        )
+    return rows
+
+
+def participant_rows(*, study: Study, raw_ids: bool = False) -> list[dict]:
+    """One row per participant: status, times, demographics, scores, quality metrics, flags."""
+    fields = list(study.demographic_fields or [])
+    scores: dict[int, dict[str, float]] = defaultdict(dict)
+    for pid, family, dimension, score in ParticipantScore.objects.filter(
+        participant__study=study
+    ).values_list("participant_id", "family", "dimension", "score"):
+        scores[pid][f"{family}.{dimension}"] = score
+    score_columns = [
+        f"{family}.{dimension}"
+        for family in (dims.SCHWARTZ, dims.HIGHER_ORDER, dims.PVQ_RR19, dims.BIG_FIVE)
+        for dimension in dims.FAMILIES[family]
+    ]
+    present = {c for s in scores.values() for c in s}
+    score_columns = [c for c in score_columns if c in present]
+    rows = []
+    for p in study.participants.annotate(n_ratings=Count("ratings")).order_by("started_at"):
+        q = p.quality_flags or {}
+        row = {"participant": p.pseudonym}
+        if raw_ids:
+            row.update(
+                external_id=p.external_id,
+                prolific_study_id=p.prolific_study_id,
+                prolific_session_id=p.prolific_session_id,
+            )
+        row.update(
+            status=p.status,
+            origin=p.origin,
+            started_at=p.started_at.isoformat() if p.started_at else None,
+            completed_at=p.completed_at.isoformat() if p.completed_at else None,
+            total_seconds=q.get("total_seconds"),
+            n_ratings=p.n_ratings,
+            pvq_form=p.pvq_form,
+        )
+        for name in fields:
+            row[name] = (p.demographics or {}).get(name)
+        for column in score_columns:
+            row[column] = scores[p.pk].get(column)
+        row.update(
+            attention_failures=q.get("attention_failures"),
+            straightlining_share=q.get("straightlining_share"),
+            flags=";".join(p.flags),
+            flagged=p.is_flagged,
+            excluded=p.is_flagged and study.exclude_flagged_participants,
+        )
+        rows.append(row)
+    return rows
+
+
+def release_survey_json(*, study: Study, include_flagged: bool | None = None) -> list[dict]:
+    """The release's ``survey.json`` shape: ``[{portrait_id: [{"option_id", "data": [[rating, id]]}]}]``.
+
+    One group holding every completed participant's ratings (flagged ones left out when the
+    study excludes them, unless ``include_flagged``).
+    """
+    participants, keep_flagged = _participant_filter(study, include_flagged)
+    group: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for rating, pseudonym, flags, external, scenario_id, option_id in (
+        ItemRating.objects.filter(participant__in=participants)
+        .order_by("item__scenario__external_id", "item__option_id", "participant__started_at")
+        .values_list(
+            "rating",
+            "participant__pseudonym",
+            "participant__quality_flags",
+            "item__scenario__external_id",
+            "item__scenario_id",
+            "item__option_id",
+        )
+    ):
+        if not keep_flagged and (flags or {}).get("flags"):
+            continue
+        group[external or str(scenario_id)][option_id].append([rating, pseudonym])
+    return [
+        {
+            portrait: [{"option_id": o, "data": data} for o, data in sorted(options.items())]
+            for portrait, options in group.items()
+        }
+    ]
+
+
+def release_value_json(*, study: Study, include_flagged: bool | None = None) -> dict:
+    """The release's ``value.json`` shape: ``{id: {"pvq": {...}, "higher_pvq": {...}, "bfi": {...}}}``."""
+    participants, keep_flagged = _participant_filter(study, include_flagged)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for pseudonym, flags, family, dimension, score in (
+        ParticipantScore.objects.filter(
+            participant__in=participants, family__in=list(dims.RELEASE_SCORE_KEYS)
+        )
+        .order_by("participant__started_at", "family", "dimension")
+        .values_list(
+            "participant__pseudonym", "participant__quality_flags", "family", "dimension", "score"
+        )
+    ):
+        if not keep_flagged and (flags or {}).get("flags"):
+            continue
+        out.setdefault(pseudonym, {}).setdefault(dims.RELEASE_SCORE_KEYS[family], {})[dimension] = (
+            score
+        )
+    return out
