@@ -1,1 +1,308 @@
-"""Evaluation models (model configurations, runs, responses, portraits)."""
+"""Evaluation models: model configurations, prompt templates, runs, responses, portraits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from benchmark.models import ValidatedItemSet
+from survey.models import Item
+
+ENV_NAME = RegexValidator(
+    r"^[A-Z_][A-Z0-9_]*$",
+    "Give the NAME of an environment variable (e.g. OPENAI_API_KEY), never the key itself.",
+)
+
+
+class ModelConfiguration(models.Model):
+    """A model as the project calls it: provider, model id, endpoint and generation parameters.
+
+    The API key is never stored: ``api_key_env`` names the environment variable that holds it,
+    read by the worker at call time.
+    """
+
+    class Provider(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible chat completions (OpenAI, OpenRouter, vLLM, Ollama…)"
+        ANTHROPIC = "anthropic", "Anthropic Messages API"
+        GEMINI = "gemini", "Google Gemini generateContent"
+        LOCAL = "local", "Local Hugging Face transformers model (in-process)"
+        REFERENCE = "reference", "Imported reference outputs (no calls)"
+
+    class ReasoningEffort(models.TextChoices):
+        NONE = "", "Provider default"
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    name = models.CharField(max_length=100, unique=True, help_text="e.g. gpt-4o-2024-11-20")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    model_id = models.CharField(
+        max_length=200, help_text="The provider's model name, or the local model directory."
+    )
+    base_url = models.URLField(
+        max_length=300,
+        blank=True,
+        help_text="Endpoint root, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1; "
+        "empty uses the provider's default.",
+    )
+    api_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[ENV_NAME],
+        help_text="Name of the environment variable holding the API key (empty: no key).",
+    )
+    temperature = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(2)]
+    )
+    max_tokens = models.PositiveIntegerField(default=64, validators=[MinValueValidator(1)])
+    seed = models.BigIntegerField(null=True, blank=True)
+    reasoning_effort = models.CharField(
+        max_length=10, choices=ReasoningEffort.choices, blank=True, default=""
+    )
+    top_logprobs = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(20)],
+        help_text="Request this many top log-probabilities per token (0: none). Needed for "
+        "probability scoring on hosted endpoints.",
+    )
+    requests_per_minute = models.PositiveIntegerField(
+        default=500, validators=[MinValueValidator(1)]
+    )
+    tokens_per_minute = models.PositiveIntegerField(default=0, help_text="0: no token limit.")
+    max_concurrency = models.PositiveSmallIntegerField(
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(256)],
+        help_text="Requests in flight at once for this model, across all workers.",
+    )
+    timeout_seconds = models.FloatField(default=60, validators=[MinValueValidator(0.1)])
+    max_retries = models.PositiveSmallIntegerField(
+        default=5, help_text="Retries of timeouts, 429 and 5xx (with backoff)."
+    )
+    input_cost_per_million = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, help_text="USD per million input tokens."
+    )
+    output_cost_per_million = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, help_text="USD per million output tokens."
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def generation_params(self) -> dict:
+        """The generation parameters as configured (what gets sent, per provider)."""
+        return {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "reasoning_effort": self.reasoning_effort or None,
+            "top_logprobs": self.top_logprobs or None,
+        }
+
+
+class PromptTemplate(models.Model):
+    """One versioned prompt template: set × variant × style."""
+
+    class Style(models.TextChoices):
+        TITLED = "titled", "Titled post (advice column, Reddit)"
+        CHAT = "chat", "Chat message"
+
+    set_name = models.CharField(max_length=100)
+    set_version = models.PositiveIntegerField(default=1)
+    variant = models.CharField(max_length=40, help_text="e.g. v1, v1_reversed")
+    style = models.CharField(max_length=10, choices=Style.choices)
+    text = models.TextField(help_text="With placeholders {title}, {text}, {content}.")
+    digit_text = models.TextField(
+        blank=True, help_text="The same wording asking for a digit (probability scoring)."
+    )
+    option_order = models.JSONField(help_text="The six answer phrases in the order listed.")
+    origin = models.CharField(max_length=300, blank=True, help_text="builtin or the loaded path.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["set_name", "set_version", "variant", "style"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["set_name", "set_version", "variant", "style"],
+                name="prompt_template_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.set_name} v{self.set_version} {self.variant} ({self.style})"
+
+
+class EvaluationRun(models.Model):
+    """Model configuration × item set × prompt variants × personas × repetitions."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (not queued)"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SCORING = "scoring", "Scoring"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        LIVE = "live", "Run against a model"
+        REFERENCE = "reference", "Imported reference outputs"
+
+    class Scoring(models.TextChoices):
+        PHRASE = "phrase", "Answer phrase (parsed)"
+        PROBABILITY = "probability", "Digit with option probabilities"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.SCORING)
+
+    label = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVE)
+    model_config = models.ForeignKey(
+        ModelConfiguration, on_delete=models.PROTECT, related_name="runs"
+    )
+    item_set = models.ForeignKey(ValidatedItemSet, on_delete=models.PROTECT, related_name="runs")
+    template_set = models.CharField(max_length=100, default="valueportrait-own")
+    template_set_version = models.PositiveIntegerField(default=1)
+    variants = models.JSONField(default=list)
+    personas = models.JSONField(
+        default=list, blank=True, help_text="List of persona dicts; empty: no persona."
+    )
+    repetitions = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    scoring = models.CharField(max_length=12, choices=Scoring.choices, default=Scoring.PHRASE)
+    use_cache = models.BooleanField(default=True)
+    invalid_retries = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(10)],
+        help_text="How often an unparseable answer is asked again.",
+    )
+    batch_size = models.PositiveSmallIntegerField(
+        default=16, validators=[MinValueValidator(1), MaxValueValidator(256)]
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="Generation parameters frozen when the run starts."
+    )
+    error = models.TextField(blank=True)
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="Invalid counts, consistency, per-variant scores."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.model_config.name} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class Response(models.Model):
+    """One answer: unique per (run, item, variant, repetition, persona), so it is written once."""
+
+    class State(models.TextChoices):
+        VALID = "valid", "Valid"
+        INVALID = "invalid", "Invalid (kept, counted)"
+        FAILED = "failed", "Failed (request error)"
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="responses")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="model_responses")
+    variant = models.CharField(max_length=40)
+    repetition = models.PositiveSmallIntegerField(default=0)
+    persona = models.CharField(max_length=300, blank=True, default="")
+    state = models.CharField(max_length=8, choices=State.choices)
+    rating = models.FloatField(null=True, blank=True)
+    label = models.CharField(max_length=40, blank=True)
+    parse_method = models.CharField(max_length=10, blank=True)
+    raw_text = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True)
+    invalid_answers = models.JSONField(
+        default=list, blank=True, help_text="Raw texts of earlier unparseable attempts."
+    )
+    error = models.TextField(blank=True)
+    option_probabilities = models.JSONField(null=True, blank=True)
+    expected_rating = models.FloatField(null=True, blank=True)
+    valid_mass = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    cached = models.BooleanField(default=False)
+    request_params = models.JSONField(
+        default=dict, blank=True, help_text="The parameters actually sent with the request."
+    )
+    prompt_sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "item", "variant", "repetition", "persona"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "item", "variant", "repetition", "persona"],
+                name="response_unique_unit",
+            )
+        ]
+        indexes = [models.Index(fields=["run", "state"])]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} {self.item_id} {self.variant} r{self.repetition}: {self.state}"
+
+
+class PortraitScore(models.Model):
+    """One dimension's score in a run's portrait (per persona and scoring basis)."""
+
+    class Basis(models.TextChoices):
+        ANSWER = "answer", "Parsed answers"
+        PROBABILITY = "probability", "Expected rating from option probabilities"
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="scores")
+    persona = models.CharField(max_length=300, blank=True, default="")
+    basis = models.CharField(max_length=12, choices=Basis.choices, default=Basis.ANSWER)
+    family = models.CharField(max_length=20)
+    dimension = models.CharField(max_length=40)
+    raw = models.FloatField(null=True)
+    sd = models.FloatField(null=True)
+    n = models.PositiveIntegerField()
+    family_mean = models.FloatField(null=True)
+    centred = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["run", "persona", "basis", "family", "dimension"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "persona", "basis", "family", "dimension"],
+                name="portrait_score_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.dimension} {self.centred}"
+
+
+class CachedResponse(models.Model):
+    """A provider answer keyed by provider, model, base URL, full parameters and prompt."""
+
+    key = models.CharField(max_length=64, unique=True)
+    provider = models.CharField(max_length=10)
+    model_id = models.CharField(max_length=200)
+    base_url = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField(help_text="text, reasoning, token log-probabilities, usage.")
+    hits = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.model_id} {self.key[:12]}"

@@ -1,0 +1,337 @@
+"""Answering a batch of units: prompts, cache, shared rate limit, retries, parsing, storage.
+
+Threads do only HTTP (no database access); the calling thread reads everything needed
+first, then stores each answer as soon as it arrives with an insert that ignores a row
+that already exists (the unique unit key), so a batch that runs twice writes once and no
+transaction is ever open across an HTTP call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from evaluation import parsing
+from evaluation.personas import parse_persona_key
+from evaluation.providers import (
+    GenerationRequest,
+    ProviderAnswer,
+    ProviderError,
+    call_with_retries,
+    make_client,
+)
+from evaluation.ratelimit import Limits, limiter_for, slot
+from evaluation.units import Unit, build_prompt, cache_key, estimate_tokens
+
+from .models import CachedResponse, EvaluationRun, PromptTemplate, Response
+
+log = logging.getLogger(__name__)
+_CLIENTS: dict[tuple, object] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(config):
+    """One pooled client per (provider, model, base URL, key name, timeout) per process."""
+    key = (
+        config.provider,
+        config.model_id,
+        config.base_url,
+        config.api_key_env,
+        config.timeout_seconds,
+    )
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = make_client(
+                provider=config.provider,
+                model_id=config.model_id,
+                base_url=config.base_url,
+                api_key_env=config.api_key_env,
+                timeout=config.timeout_seconds,
+                max_connections=max(config.max_concurrency, 8),
+            )
+        return _CLIENTS[key]
+
+
+@dataclass
+class Job:
+    unit: Unit
+    prompt: str
+    option_order: tuple[str, ...]
+    keys: list[str]  # cache key per attempt
+    cached: dict[int, dict] = field(default_factory=dict)  # attempt -> cached payload
+
+
+@dataclass
+class Outcome:
+    job: Job
+    row: Response
+    new_cache: list[CachedResponse]
+    cache_hits: list[str]
+
+
+def _limits(config) -> Limits:
+    return Limits(
+        requests_per_minute=config.requests_per_minute,
+        tokens_per_minute=config.tokens_per_minute,
+        max_concurrency=config.max_concurrency,
+        lease_seconds=config.timeout_seconds * 2 + 30,
+    )
+
+
+def _limit_key(config) -> str:
+    return f"{config.provider}:{config.model_id}:{config.base_url}"
+
+
+def _parse(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
+    if run.scoring == EvaluationRun.Scoring.PROBABILITY:
+        parsed = parsing.parse_digit(answer.text, order)
+        probabilities = (
+            parsing.option_probabilities(answer.first_token_logprobs, order)
+            if answer.first_token_logprobs
+            else None
+        )
+    else:
+        parsed = parsing.parse_phrase(answer.text)
+        probabilities = None
+    return parsed, probabilities
+
+
+def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
+    """Ask (and re-ask while unparseable) one unit. Runs in a worker thread: no DB here."""
+    config = run.model_config
+    client = client_for(config)
+    params = run.params
+    request = GenerationRequest(
+        prompt=job.prompt,
+        temperature=params.get("temperature"),
+        max_tokens=params.get("max_tokens") or 64,
+        seed=params.get("seed"),
+        reasoning_effort=params.get("reasoning_effort"),
+        top_logprobs=params.get("top_logprobs"),
+    )
+    limiter = limiter_for(settings.REDIS_URL)
+    limits, limit_key = _limits(config), _limit_key(config)
+    invalid_texts: list[str] = []
+    new_cache, hits = [], []
+    tokens_in = tokens_out = 0
+    attempts_made = 0
+    started = time.monotonic()
+    item_id, variant, repetition, persona = job.unit
+    base = dict(run=run, item_id=item_id, variant=variant, repetition=repetition, persona=persona)
+    for attempt, key in enumerate(job.keys):
+        if stop.is_set():
+            raise _Cancelled
+        cached = job.cached.get(attempt) if run.use_cache else None
+        if cached is not None:
+            answer, from_cache = ProviderAnswer.from_json(cached), True
+            hits.append(key)
+        else:
+            try:
+                estimate = estimate_tokens(job.prompt, request.max_tokens)
+                with slot(limiter, limit_key, limits, tokens=estimate):
+                    answer, tries = call_with_retries(
+                        lambda: client.generate(request), max_retries=config.max_retries
+                    )
+                used = answer.input_tokens + answer.output_tokens
+                limiter.record_tokens(limit_key, limits, used - estimate)
+            except ProviderError as exc:
+                row = Response(
+                    **base,
+                    state=Response.State.FAILED,
+                    error=str(exc)[:2000],
+                    invalid_answers=invalid_texts,
+                    attempts=attempts_made + 1,
+                    input_tokens=tokens_in,
+                    output_tokens=tokens_out,
+                    request_params=client.sent_params(request),
+                )
+                return Outcome(job, row, new_cache, hits)
+            from_cache = False
+            attempts_made += tries
+            if run.use_cache:
+                new_cache.append(
+                    CachedResponse(
+                        key=key,
+                        provider=config.provider,
+                        model_id=config.model_id,
+                        base_url=config.base_url,
+                        payload=answer.to_json(),
+                    )
+                )
+            tokens_in += answer.input_tokens
+            tokens_out += answer.output_tokens
+        parsed, probabilities = _parse(run, answer, job.option_order)
+        reasoning = "\n".join(r for r in (answer.reasoning, parsed.reasoning) if r)
+        if parsed.valid or attempt == len(job.keys) - 1:
+            return Outcome(
+                job,
+                Response(
+                    **base,
+                    state=Response.State.VALID if parsed.valid else Response.State.INVALID,
+                    rating=parsed.rating,
+                    label=parsed.label,
+                    parse_method=parsed.method,
+                    raw_text=answer.text,
+                    reasoning=reasoning,
+                    invalid_answers=invalid_texts,
+                    error="" if parsed.valid else parsed.reason,
+                    option_probabilities=None if probabilities is None else probabilities.as_json(),
+                    expected_rating=None
+                    if probabilities is None
+                    else probabilities.expected_rating,
+                    valid_mass=None if probabilities is None else probabilities.valid_mass,
+                    attempts=max(attempts_made, 1) if not from_cache else attempt + 1,
+                    input_tokens=tokens_in,
+                    output_tokens=tokens_out,
+                    latency_ms=int((time.monotonic() - started) * 1000),
+                    cached=from_cache,
+                    request_params=answer.sent_params,
+                ),
+                new_cache,
+                hits,
+            )
+        invalid_texts.append(answer.text)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _jobs(run: EvaluationRun, units: list[Unit]) -> list[Job]:
+    from survey.models import Item
+
+    items = {
+        item.id: item
+        for item in Item.objects.filter(id__in={u[0] for u in units}).select_related(
+            "scenario__source"
+        )
+    }
+    templates = {
+        (t.variant, t.style): t
+        for t in PromptTemplate.objects.filter(
+            set_name=run.template_set, set_version=run.template_set_version
+        )
+    }
+    client = client_for(run.model_config)
+    params = run.params
+    request_params = client.sent_params(
+        GenerationRequest(
+            prompt="",
+            temperature=params.get("temperature"),
+            max_tokens=params.get("max_tokens") or 64,
+            seed=params.get("seed"),
+            reasoning_effort=params.get("reasoning_effort"),
+            top_logprobs=params.get("top_logprobs"),
+        )
+    )
+    config = run.model_config
+    jobs = []
+    for unit in units:
+        item_id, variant, _repetition, persona = unit
+        item = items.get(item_id)
+        if item is None:
+            continue
+        style = item.scenario.source.style
+        template = templates[(variant, style)]
+        text = (
+            template.digit_text
+            if run.scoring == EvaluationRun.Scoring.PROBABILITY
+            else template.text
+        )
+        prompt = build_prompt(
+            text,
+            title=item.scenario.title,
+            scenario=item.scenario.text,
+            response=item.text,
+            persona=parse_persona_key(persona),
+        )
+        keys = [
+            cache_key(
+                provider=config.provider,
+                model_id=config.model_id,
+                base_url=config.base_url,
+                params=request_params,
+                prompt=prompt,
+                attempt=attempt,
+            )
+            for attempt in range(run.invalid_retries + 1)
+        ]
+        jobs.append(Job(unit, prompt, tuple(template.option_order), keys))
+    if run.use_cache:
+        wanted = {key: job for job in jobs for key in job.keys}
+        for key, payload in CachedResponse.objects.filter(key__in=list(wanted)).values_list(
+            "key", "payload"
+        ):
+            job = wanted[key]
+            job.cached[job.keys.index(key)] = payload
+    return jobs
+
+
+def existing_units(run_id: int, units: list[Unit]) -> set[Unit]:
+    rows = Response.objects.filter(run_id=run_id, item_id__in={u[0] for u in units}).values_list(
+        "item_id", "variant", "repetition", "persona"
+    )
+    return set(rows)
+
+
+def _store(outcome: Outcome) -> None:
+    if outcome.new_cache:
+        CachedResponse.objects.bulk_create(outcome.new_cache, ignore_conflicts=True)
+    if outcome.cache_hits:
+        from django.db.models import F
+
+        CachedResponse.objects.filter(key__in=outcome.cache_hits).update(hits=F("hits") + 1)
+    Response.objects.bulk_create([outcome.row], ignore_conflicts=True)
+
+
+def run_is_active(run_id: int) -> bool:
+    return EvaluationRun.objects.filter(
+        pk=run_id, status__in=[EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING]
+    ).exists()
+
+
+def execute_units(run_id: int, units: list[Unit]) -> int:
+    """Answer the units of ``run_id`` that have no stored response yet; return rows written.
+
+    Exits quietly when the run is gone or no longer active (cancelled).
+    """
+    run = (
+        EvaluationRun.objects.select_related("model_config")
+        .filter(pk=run_id, status__in=[EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING])
+        .first()
+    )
+    if run is None:
+        return 0
+    todo = [u for u in units if u not in existing_units(run_id, units)]
+    if not todo:
+        return 0
+    jobs = _jobs(run, todo)
+    stop = threading.Event()
+    written = 0
+    threads = min(len(jobs), run.model_config.max_concurrency)
+    last_check = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(threads, 1), thread_name_prefix="vp-eval") as pool:
+        futures = [pool.submit(_answer_job, run, job, stop) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except _Cancelled:
+                    continue
+                _store(outcome)
+                written += 1
+                if time.monotonic() - last_check > 1.0:
+                    last_check = time.monotonic()
+                    if not run_is_active(run_id):
+                        stop.set()
+        finally:
+            stop.set()
+    close_old_connections()
+    return written

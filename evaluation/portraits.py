@@ -1,0 +1,132 @@
+"""Model portraits: the paper's scoring rule as pure, vectorised arithmetic (no Django).
+
+Inputs are two tables:
+
+- ``answers``: one row per answer with ``item_id``, ``variant`` and ``rating`` (1-6, NaN
+  when the answer was invalid); optionally ``expected_rating`` (probability scoring);
+- ``entries``: the validated item set, one row per selected pair: ``item_id``, ``family``,
+  ``dimension``.
+
+The rule (Value Portrait, 2025):
+
+1. an item's rating is the mean of its valid answers (over template variants, and
+   repetitions if any); an item without a valid answer has no rating and is left out;
+2. a dimension's *raw* score is the mean of the ratings of the items selected for it, with
+   the population SD (ddof=0) and the number of items *n* alongside;
+3. a family's mean is the mean rating over the items selected for at least one dimension of
+   that family, each item counted once;
+4. the *centred* score is raw minus the family mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PORTRAIT_COLUMNS = ["family", "dimension", "raw", "sd", "n", "family_mean", "centred"]
+
+
+def item_ratings(answers: pd.DataFrame, value: str = "rating") -> pd.Series:
+    """Mean of the valid (non-NaN) ``value`` per ``item_id``; items with none are dropped."""
+    ratings = answers.groupby("item_id")[value].mean()
+    return ratings.dropna().rename("rating")
+
+
+def portrait(ratings: pd.Series, entries: pd.DataFrame) -> pd.DataFrame:
+    """Score every (family, dimension) of ``entries`` from per-item ``ratings``.
+
+    Returns a frame with :data:`PORTRAIT_COLUMNS`; a dimension none of whose items has a
+    rating is kept with ``n = 0`` and NaN scores.
+    """
+    pairs = entries[["item_id", "family", "dimension"]].drop_duplicates()
+    rated = pairs.merge(ratings.rename("rating"), left_on="item_id", right_index=True, how="inner")
+    grouped = rated.groupby(["family", "dimension"])["rating"]
+    stats = pd.DataFrame({"raw": grouped.mean(), "sd": grouped.std(ddof=0), "n": grouped.count()})
+    family_mean = rated.drop_duplicates(["family", "item_id"]).groupby("family")["rating"].mean()
+    all_dimensions = pd.MultiIndex.from_frame(
+        pairs[["family", "dimension"]].drop_duplicates().sort_values(["family", "dimension"])
+    )
+    stats = stats.reindex(all_dimensions)
+    stats["n"] = stats["n"].fillna(0).astype(int)
+    stats = stats.reset_index()
+    stats["family_mean"] = stats["family"].map(family_mean).astype(float)
+    stats["centred"] = stats["raw"] - stats["family_mean"]
+    return stats[PORTRAIT_COLUMNS]
+
+
+def model_portrait(
+    answers: pd.DataFrame, entries: pd.DataFrame, value: str = "rating"
+) -> pd.DataFrame:
+    """:func:`portrait` of :func:`item_ratings` (only answers for items in ``entries``)."""
+    return portrait(item_ratings(answers, value), entries)
+
+
+def variant_portraits(answers: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """The portrait from each template variant's answers alone, stacked with a ``variant``
+    column (a handful of variants: one vectorised portrait per variant)."""
+    frames = [
+        model_portrait(group, entries).assign(variant=variant)
+        for variant, group in answers.groupby("variant", sort=True)
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["variant", *PORTRAIT_COLUMNS])
+    return pd.concat(frames, ignore_index=True)[["variant", *PORTRAIT_COLUMNS]]
+
+
+def base_wording(variant: str) -> str:
+    return variant.removesuffix("_reversed")
+
+
+def consistency(answers: pd.DataFrame, entries: pd.DataFrame) -> dict:
+    """How much the portrait moves between templates and between option orders.
+
+    Per dimension: ``variant_sd`` (population SD of the centred score over variants),
+    ``variant_range`` (max - min), ``order_effect`` (mean over wordings that have both
+    orders of centred(normal) - centred(reversed)) and ``wording_sd`` (SD over wordings of
+    the order-averaged centred score). Per item: ``item_sd_mean`` (mean over items of the
+    SD of their valid answers across variants) and ``items_unanimous`` (share of items with
+    at least two valid answers that all agree).
+    """
+    per_variant = variant_portraits(answers, entries)
+    result: dict = {"dimensions": {}, "variants": sorted(answers["variant"].unique().tolist())}
+    if per_variant.empty:
+        return result
+    table = per_variant.pivot_table(
+        index=["family", "dimension"], columns="variant", values="centred", dropna=False
+    )
+    variants = list(table.columns)
+    normal = [v for v in variants if not v.endswith("_reversed") and f"{v}_reversed" in variants]
+    order_effect = (
+        pd.DataFrame({v: table[v] - table[f"{v}_reversed"] for v in normal}).mean(axis=1)
+        if normal
+        else pd.Series(np.nan, index=table.index)
+    )
+    by_wording = table.T.groupby(base_wording).mean().T
+    summary = pd.DataFrame(
+        {
+            "variant_sd": table.std(axis=1, ddof=0),
+            "variant_range": table.max(axis=1) - table.min(axis=1),
+            "order_effect": order_effect,
+            "wording_sd": by_wording.std(axis=1, ddof=0),
+        }
+    )
+    for (family, dimension), row in summary.iterrows():
+        result["dimensions"].setdefault(family, {})[dimension] = {
+            key: (None if pd.isna(value) else float(value)) for key, value in row.items()
+        }
+    valid = answers.dropna(subset=["rating"])
+    per_item = valid.groupby("item_id")["rating"].agg(["std", "count", "min", "max"])
+    several = per_item[per_item["count"] >= 2]
+    item_sd = valid.groupby("item_id")["rating"].std(ddof=0)
+    result["item_sd_mean"] = None if item_sd.empty else float(item_sd.mean())
+    result["items_unanimous"] = (
+        None if several.empty else float((several["min"] == several["max"]).mean())
+    )
+    result["variant_scores"] = {
+        variant: {
+            f"{family}:{dimension}": (None if pd.isna(value) else float(value))
+            for (family, dimension), value in table[variant].items()
+        }
+        for variant in variants
+    }
+    return result

@@ -1,0 +1,68 @@
+"""OpenAI-compatible chat completions (OpenAI, OpenRouter, vLLM, llama.cpp server, Ollama /v1)."""
+
+from __future__ import annotations
+
+from .base import GenerationRequest, HttpClient, ProviderAnswer
+
+SENT_KEYS = ("temperature", "max_tokens", "seed", "reasoning_effort", "logprobs", "top_logprobs")
+
+
+def first_answer_token_logprobs(content: list[dict] | None) -> list[tuple[str, float]] | None:
+    """Top alternatives of the first answer token: reasoning blocks and whitespace skipped."""
+    if not content:
+        return None
+    seen = ""
+    for entry in content:
+        token = entry.get("token", "")
+        seen += token
+        inside_reasoning = "<think>" in seen and "</think>" not in seen
+        if inside_reasoning or "</think>" in token or not token.strip():
+            continue
+        alternatives = entry.get("top_logprobs") or [
+            {"token": token, "logprob": entry.get("logprob")}
+        ]
+        return [(alt["token"], alt["logprob"]) for alt in alternatives]
+    return None
+
+
+class OpenAICompatibleClient(HttpClient):
+    provider = "openai"
+    default_base_url = "https://api.openai.com/v1"
+
+    def build(self, request: GenerationRequest, api_key: str) -> tuple[str, dict, dict]:
+        payload: dict = {
+            "model": self.model_id,
+            "messages": [{"role": "user", "content": request.prompt}],
+            "max_tokens": request.max_tokens,
+        }
+        if request.temperature is not None:
+            payload["temperature"] = request.temperature
+        if request.seed is not None:
+            payload["seed"] = request.seed
+        if request.reasoning_effort:
+            payload["reasoning_effort"] = request.reasoning_effort
+        if request.top_logprobs:
+            payload["logprobs"] = True
+            payload["top_logprobs"] = request.top_logprobs
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        return f"{self.base_url}/chat/completions", headers, payload
+
+    def params_of(self, payload: dict) -> dict:
+        return {key: payload[key] for key in SENT_KEYS if key in payload}
+
+    def parse(self, body: dict, sent: dict) -> ProviderAnswer:
+        choice = body["choices"][0]
+        message = choice.get("message") or {}
+        reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
+        usage = body.get("usage") or {}
+        return ProviderAnswer(
+            text=message.get("content") or "",
+            reasoning=reasoning if isinstance(reasoning, str) else str(reasoning),
+            first_token_logprobs=first_answer_token_logprobs(
+                (choice.get("logprobs") or {}).get("content")
+            ),
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            finish_reason=choice.get("finish_reason") or "",
+            sent_params=sent,
+        )

@@ -1,0 +1,201 @@
+"""Rate limits and a concurrency bound shared by every worker, kept in Redis.
+
+Per *limit key* (provider + model id + base URL):
+
+- **requests per minute** and **tokens per minute**: two token buckets (capacity = one
+  minute's allowance, refilled continuously), checked and charged together in one Lua
+  script, so all workers on all machines draw from the same allowance. Tokens are charged
+  with an estimate before the call and corrected with the real usage afterwards.
+- **concurrency**: a semaphore as a sorted set of leases that expire, so a worker killed
+  while holding a lease cannot block the model forever.
+
+Without Redis (a laptop on the filesystem broker) :class:`LocalLimiter` does the same within
+one process.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+_BUCKETS = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local wait = 0
+local state = {}
+for i = 1, 2 do
+  local capacity = tonumber(ARGV[(i - 1) * 2 + 1])
+  local cost = tonumber(ARGV[(i - 1) * 2 + 2])
+  if capacity > 0 then
+    local rate = capacity / 60.0
+    if cost > capacity then cost = capacity end
+    local data = redis.call('HMGET', KEYS[i], 'level', 'ts')
+    local level = tonumber(data[1]) or capacity
+    local ts = tonumber(data[2]) or now
+    level = math.min(capacity, level + (now - ts) * rate)
+    state[i] = {level, cost}
+    if ARGV[5] ~= 'force' and level < cost then
+      wait = math.max(wait, (cost - level) / rate)
+    end
+  end
+end
+for i = 1, 2 do
+  if state[i] then
+    local level = state[i][1]
+    if wait == 0 then level = level - state[i][2] end
+    redis.call('HSET', KEYS[i], 'level', level, 'ts', now)
+    redis.call('EXPIRE', KEYS[i], 600)
+  end
+end
+return tostring(wait)
+"""
+
+_ACQUIRE_LEASE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 60)
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    requests_per_minute: int
+    tokens_per_minute: int = 0  # 0: no token limit
+    max_concurrency: int = 8
+    lease_seconds: float = 600.0  # longest a request may hold a concurrency slot
+
+
+class RedisLimiter:
+    def __init__(self, client, *, prefix: str = "vp:eval:limit"):
+        self.redis = client
+        self.prefix = prefix
+        self._buckets = client.register_script(_BUCKETS)
+        self._lease = client.register_script(_ACQUIRE_LEASE)
+
+    def _keys(self, key: str) -> list[str]:
+        return [f"{self.prefix}:{key}:rpm", f"{self.prefix}:{key}:tpm"]
+
+    def try_acquire(self, key: str, limits: Limits, tokens: int = 0) -> float:
+        """Charge one request and ``tokens``; 0.0 when granted, else seconds to wait."""
+        args = [limits.requests_per_minute, 1, limits.tokens_per_minute, tokens, "check"]
+        return float(self._buckets(keys=self._keys(key), args=args))
+
+    def record_tokens(self, key: str, limits: Limits, extra_tokens: int) -> None:
+        """Charge tokens used beyond the estimate (may leave the bucket in debt)."""
+        if limits.tokens_per_minute and extra_tokens > 0:
+            args = [0, 0, limits.tokens_per_minute, extra_tokens, "force"]
+            self._buckets(keys=self._keys(key), args=args)
+
+    def try_lease(self, key: str, limits: Limits, token: str) -> bool:
+        args = [limits.max_concurrency, token, limits.lease_seconds]
+        return bool(self._lease(keys=[f"{self.prefix}:{key}:slots"], args=args))
+
+    def release(self, key: str, token: str) -> None:
+        self.redis.zrem(f"{self.prefix}:{key}:slots", token)
+
+    def in_flight(self, key: str) -> int:
+        return int(self.redis.zcount(f"{self.prefix}:{key}:slots", time.time(), "+inf"))
+
+
+class LocalLimiter:
+    """The same contract within one process (no Redis)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.levels: dict[tuple[str, str], tuple[float, float]] = {}
+        self.leases: dict[str, dict[str, float]] = {}
+
+    def _bucket(self, name, capacity, cost, now, charge, force):
+        if capacity <= 0:
+            return 0.0, None
+        rate = capacity / 60.0
+        cost = min(cost, capacity)
+        level, ts = self.levels.get(name, (capacity, now))
+        level = min(capacity, level + (now - ts) * rate)
+        wait = 0.0 if force or level >= cost else (cost - level) / rate
+        return wait, (name, level, cost)
+
+    def _apply(self, states, wait, now):
+        for state in states:
+            if state:
+                name, level, cost = state
+                self.levels[name] = (level - cost if wait == 0 else level, now)
+
+    def try_acquire(self, key, limits, tokens=0):
+        with self.lock:
+            now = time.monotonic()
+            w1, s1 = self._bucket((key, "rpm"), limits.requests_per_minute, 1, now, True, False)
+            w2, s2 = self._bucket((key, "tpm"), limits.tokens_per_minute, tokens, now, True, False)
+            wait = max(w1, w2)
+            self._apply((s1, s2), wait, now)
+            return wait
+
+    def record_tokens(self, key, limits, extra_tokens):
+        if limits.tokens_per_minute and extra_tokens > 0:
+            with self.lock:
+                now = time.monotonic()
+                _, state = self._bucket(
+                    (key, "tpm"), limits.tokens_per_minute, extra_tokens, now, True, True
+                )
+                self._apply((state,), 0.0, now)
+
+    def try_lease(self, key, limits, token):
+        with self.lock:
+            now = time.monotonic()
+            leases = {t: exp for t, exp in self.leases.get(key, {}).items() if exp > now}
+            granted = len(leases) < limits.max_concurrency
+            if granted:
+                leases[token] = now + limits.lease_seconds
+            self.leases[key] = leases
+            return granted
+
+    def release(self, key, token):
+        with self.lock:
+            self.leases.get(key, {}).pop(token, None)
+
+    def in_flight(self, key):
+        with self.lock:
+            now = time.monotonic()
+            return sum(1 for exp in self.leases.get(key, {}).values() if exp > now)
+
+
+@contextmanager
+def slot(
+    limiter, key: str, limits: Limits, *, tokens: int = 0, poll: float = 0.02, sleep=time.sleep
+) -> Iterator[None]:
+    """Wait for a concurrency slot and for the rate allowance, then hold the slot."""
+    token = uuid.uuid4().hex
+    while not limiter.try_lease(key, limits, token):
+        sleep(poll * (0.5 + random.random()))
+    try:
+        while (wait := limiter.try_acquire(key, limits, tokens)) > 0:
+            sleep(min(wait, 5.0) * (1 + 0.1 * random.random()))
+        yield
+    finally:
+        limiter.release(key, token)
+
+
+_LOCAL = LocalLimiter()
+_REDIS: dict[str, RedisLimiter] = {}
+
+
+def limiter_for(redis_url: str):
+    """The shared limiter: Redis-backed when ``redis_url`` is set, else per process."""
+    if not redis_url:
+        return _LOCAL
+    if redis_url not in _REDIS:
+        import redis
+
+        _REDIS[redis_url] = RedisLimiter(redis.Redis.from_url(redis_url))
+    return _REDIS[redis_url]
