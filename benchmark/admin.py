@@ -49,7 +49,15 @@ class ValidatedItemInline(admin.TabularInline):
 
 @admin.register(ValidatedItemSet)
 class ValidatedItemSetAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "study", "correlation_run", "preset", "created_by", "created_at"]
+    list_display = [
+        "name",
+        "version",
+        "study",
+        "correlation_run",
+        "preset",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["name", "study"]
     readonly_fields = [f.name for f in ValidatedItemSet._meta.fields]
     inlines = [ValidatedItemInline]

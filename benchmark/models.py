@@ -64,6 +64,14 @@ class Correlation(models.Model):
     )
     p = models.FloatField(null=True, blank=True)
     n = models.PositiveIntegerField(null=True, blank=True)
+    p_bh = models.FloatField(
+        null=True, blank=True, help_text="Benjamini–Hochberg adjusted p over the whole run."
+    )
+    p_by = models.FloatField(
+        null=True, blank=True, help_text="Benjamini–Yekutieli adjusted p over the whole run."
+    )
+    ci_low = models.FloatField(null=True, blank=True, help_text="Bootstrap CI lower bound.")
+    ci_high = models.FloatField(null=True, blank=True, help_text="Bootstrap CI upper bound.")
 
     class Meta:
         ordering = ["run", "item", "family", "dimension"]
@@ -97,6 +105,12 @@ class ValidatedItemSet(models.Model):
     )
     participants = models.JSONField(
         default=dict, blank=True, help_text="Participants and exclusions of the source run."
+    )
+    reliability = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per dimension: Cronbach's α (CI) within rater blocks, standardised α, "
+        "corrected item–total r, computed on the human ratings when the set was frozen.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -135,3 +149,54 @@ class ValidatedItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} → {self.dimension} (r={self.r:.2f})"
+
+
+class PairExclusion(models.Model):
+    """An admin's decision to leave one (item, dimension) pair out of new item sets."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="pair_exclusions")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="pair_exclusions")
+    family = models.CharField(max_length=20, choices=Correlation.FAMILY_CHOICES)
+    dimension = models.CharField(max_length=40)
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "item", "dimension"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "item", "family", "dimension"], name="pair_exclusion_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} × {self.dimension}: {self.reason[:40]}"
+
+
+class StudyAnalysisSettings(models.Model):
+    """Per-study settings of the validation analysis (kept here, not on the survey's Study)."""
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="analysis_settings")
+    method = models.CharField(
+        max_length=10, choices=CorrelationRun.Method.choices, default=CorrelationRun.Method.SPEARMAN
+    )
+    recompute_after_completions = models.PositiveIntegerField(
+        default=25, help_text="Recompute after this many new completed participants (0: never)."
+    )
+    completions_since_last_run = models.PositiveIntegerField(default=0)
+    alpha = models.FloatField(default=0.05, help_text="Significance level for power planning.")
+    power = models.FloatField(default=0.8, help_text="Desired power to detect target_r.")
+    target_r = models.FloatField(default=0.3, help_text="Smallest correlation worth detecting.")
+    bootstrap_resamples = models.PositiveIntegerField(
+        default=200, help_text="Bootstrap replicates for CIs (0: no CIs)."
+    )
+    bootstrap_seed = models.PositiveIntegerField(default=2025)
+
+    class Meta:
+        verbose_name_plural = "study analysis settings"
+
+    def __str__(self) -> str:
+        return f"analysis settings of {self.study.slug}"

@@ -51,3 +51,175 @@ def item_set_entries(*, item_set: ValidatedItemSet) -> pd.DataFrame:
         list(rows),
         columns=["item_id", "scenario_external_id", "option_id", "family", "dimension", "r", "p"],
     )
+
+
+def latest_computed_run(*, study, method: str | None = None) -> CorrelationRun | None:
+    """The newest finished computed run of ``study`` (optionally of one method)."""
+    runs = study.correlation_runs.filter(
+        kind=CorrelationRun.Kind.COMPUTED, status=CorrelationRun.Status.DONE
+    )
+    if method:
+        runs = runs.filter(method=method)
+    return runs.order_by("-created_at", "-id").first()
+
+
+def resolve_run(*, study, spec: str) -> CorrelationRun:
+    """``published`` | ``latest`` | a run id -> that run of ``study``; ValueError if none."""
+    if spec == "published":
+        run = published_run(study=study)
+    elif spec == "latest":
+        run = latest_computed_run(study=study)
+    elif spec.isdigit():
+        run = study.correlation_runs.filter(pk=int(spec)).first()
+    else:
+        raise ValueError(f"--correlations must be published, latest or a run id, not {spec!r}")
+    if run is None:
+        raise ValueError(f"study {study.slug} has no {spec} correlation run")
+    if run.status != CorrelationRun.Status.DONE:
+        raise ValueError(f"correlation run #{run.pk} is {run.status}, not done")
+    return run
+
+
+def analysis_settings(*, study):
+    """The study's analysis settings (defaults, unsaved, when none were stored)."""
+    from .models import StudyAnalysisSettings
+
+    found = StudyAnalysisSettings.objects.filter(study=study).first()
+    return found or StudyAnalysisSettings(study=study)
+
+
+def study_item_ids(*, study) -> list[int]:
+    """The study's item pool in a stable order (portrait id, option id)."""
+    return list(
+        study.item_pool.order_by("scenario__external_id", "option_id").values_list("id", flat=True)
+    )
+
+
+def analysis_inputs(*, study):
+    """Everything a correlation run of ``study`` needs, in four queries (see ``analysis``)."""
+    from survey.models import ItemRating, Participant, ParticipantScore
+
+    from .analysis import ParticipantRecord, prepare_inputs
+
+    participants = [
+        ParticipantRecord(
+            id=pk,
+            external_id=external_id,
+            status=status,
+            flags=tuple((flags or {}).get("flags", [])),
+            metadata=metadata or {},
+        )
+        for pk, external_id, status, flags, metadata in Participant.objects.filter(
+            study=study
+        ).values_list("id", "external_id", "status", "quality_flags", "metadata")
+    ]
+    pool = list(
+        study.item_pool.order_by("scenario__external_id", "option_id").values_list(
+            "id", "scenario__metadata"
+        )
+    )
+    ratings = list(
+        ItemRating.objects.filter(participant__study=study).values_list(
+            "participant_id", "item_id", "rating"
+        )
+    )
+    scores = list(
+        ParticipantScore.objects.filter(participant__study=study).values_list(
+            "participant_id", "family", "dimension", "score"
+        )
+    )
+    return prepare_inputs(
+        participants=participants,
+        ratings=ratings,
+        item_ids=[pk for pk, _ in pool],
+        item_groups={pk: (meta or {}).get("release_group") for pk, meta in pool},
+        scores=scores,
+        exclude_flagged=study.exclude_flagged_participants,
+    )
+
+
+def item_catalogue(*, item_ids) -> pd.DataFrame:
+    """Item id -> portrait id, option id, scenario title/text, item text, release group."""
+    from survey.models import Item
+
+    rows = Item.objects.filter(id__in=list(item_ids)).values_list(
+        "id",
+        "scenario__external_id",
+        "option_id",
+        "scenario__title",
+        "scenario__text",
+        "text",
+        "scenario__source__slug",
+        "scenario__metadata",
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows),
+        columns=[
+            "item_id",
+            "scenario_external_id",
+            "option_id",
+            "scenario_title",
+            "scenario_text",
+            "item_text",
+            "source",
+            "metadata",
+        ],
+    )
+    frame["release_group"] = frame.pop("metadata").map(
+        lambda m: (m or {}).get("release_group") if isinstance(m, dict) else None
+    )
+    return frame
+
+
+def full_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
+    """``correlation_frame`` plus adjusted p, CI and each item's release group."""
+    rows = run.rows.values_list(
+        "item_id",
+        "item__scenario__external_id",
+        "item__option_id",
+        "item__scenario__metadata",
+        "family",
+        "dimension",
+        "r",
+        "p",
+        "n",
+        "p_bh",
+        "p_by",
+        "ci_low",
+        "ci_high",
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows),
+        columns=[
+            "item_id",
+            "scenario_external_id",
+            "option_id",
+            "metadata",
+            "family",
+            "dimension",
+            "r",
+            "p",
+            "n",
+            "p_bh",
+            "p_by",
+            "ci_low",
+            "ci_high",
+        ],
+    )
+    frame["release_group"] = frame.pop("metadata").map(
+        lambda m: (m or {}).get("release_group") if isinstance(m, dict) else None
+    )
+    for column in ("r", "p", "n", "p_bh", "p_by", "ci_low", "ci_high"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def compare_runs(*, reference: CorrelationRun, other: CorrelationRun) -> dict:
+    """Pair-by-pair differences of two runs (e.g. published vs recomputed).
+
+    Returns ``frame`` (both r and p, Δr, Δp per pair present in both) and a summary: pairs
+    compared, identical (bit for bit), within 1e-12, max |Δr| / |Δp|, and per release group.
+    """
+    from .comparison import compare_frames
+
+    return compare_frames(full_correlation_frame(run=reference), full_correlation_frame(run=other))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import time
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from django.db import transaction
 from django.utils import timezone
@@ -63,6 +67,18 @@ def next_item_set_version(name: str) -> int:
     return 1 if last is None else last.version + 1
 
 
+def _admin_exclusions(study: Study):
+    from .models import PairExclusion
+    from .selection import Exclusion
+
+    return tuple(
+        Exclusion(scenario_external_id=ext, option_id=opt, dimension=dim, reason=f"admin: {why}")
+        for ext, opt, dim, why in PairExclusion.objects.filter(study=study).values_list(
+            "item__scenario__external_id", "item__option_id", "dimension", "reason"
+        )
+    )
+
+
 @transaction.atomic
 def create_item_set(
     *,
@@ -71,13 +87,26 @@ def create_item_set(
     name: str,
     preset: str = "",
     created_by=None,
+    use_admin_exclusions: bool = True,
 ):
-    """Freeze a new version of item set ``name``: the pairs ``rule`` selects from ``run``."""
+    """Freeze a new version of item set ``name``: the pairs ``rule`` selects from ``run``.
+
+    With ``use_admin_exclusions`` the study's admin-made pair exclusions are added to the
+    rule's own; all applied exclusions are stored with their reasons on the set, and the
+    reliability of each dimension's selected items on the human ratings is computed once and
+    frozen with it.
+    """
     from .models import ValidatedItem, ValidatedItemSet
     from .selection import select_pairs
-    from .selectors import correlation_frame
+    from .selectors import full_correlation_frame
 
-    selected = select_pairs(correlation_frame(run=run), rule)
+    if run.status != CorrelationRun.Status.DONE:
+        raise ValueError(f"correlation run #{run.pk} is {run.status}, not done")
+    if use_admin_exclusions:
+        extra = _admin_exclusions(run.study)
+        if extra:
+            rule = dataclasses.replace(rule, exclusions=tuple(rule.exclusions) + extra)
+    selected = select_pairs(full_correlation_frame(run=run), rule)
     item_set = ValidatedItemSet.objects.create(
         name=name,
         version=next_item_set_version(name),
@@ -95,6 +124,7 @@ def create_item_set(
             for e in rule.exclusions
         ],
         participants={"n_participants": run.n_participants, "exclusions": run.exclusions},
+        reliability=selected_items_reliability(study=run.study, selected=selected),
         created_by=created_by,
     )
     ValidatedItem.objects.bulk_create(
@@ -111,6 +141,132 @@ def create_item_set(
     return item_set
 
 
+def _finite(value) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 6)
+
+
+def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
+    """Reliability of each dimension's selected items on the study's human ratings.
+
+    Cronbach's α (Feldt 95% CI) and corrected item–total r are computed within *rater
+    blocks* — items rated by the same raters (a survey group of the release) — because no
+    rater saw every item of a dimension; the standardised α of the whole k-item scale comes
+    from the mean pairwise-complete inter-item correlation. Keyed by dimension name.
+    """
+    from survey.models import ItemRating
+
+    from .analysis import COUNTED_STATUSES
+    from .stats.reliability import corrected_item_total, cronbach_alpha, standardised_alpha
+
+    if selected.empty:
+        return {}
+    ratings = pd.DataFrame.from_records(
+        list(
+            ItemRating.objects.filter(
+                participant__study=study,
+                participant__status__in=COUNTED_STATUSES,
+                item_id__in=selected["item_id"].unique().tolist(),
+            ).values_list("participant_id", "item_id", "rating")
+        ),
+        columns=["participant_id", "item_id", "rating"],
+    )
+    if ratings.empty:
+        return {}
+    matrix = ratings.pivot(index="participant_id", columns="item_id", values="rating").astype(float)
+    codes = dict(
+        zip(
+            selected["item_id"],
+            selected["scenario_external_id"].astype(str) + "/" + selected["option_id"].astype(str),
+            strict=False,
+        )
+    )
+    out = {}
+    for dimension, group in selected.groupby("dimension", sort=False):
+        items = [i for i in group["item_id"].unique() if i in matrix.columns]
+        sub = matrix[items]
+        std_alpha, mean_r, pairs = standardised_alpha(sub.to_numpy())
+        blocks: dict[frozenset, list[int]] = {}
+        for item in items:
+            blocks.setdefault(frozenset(sub.index[sub[item].notna()]), []).append(item)
+        block_rows, item_total = [], {}
+        for raters, block_items in blocks.items():
+            if len(block_items) < 2 or len(raters) < 3:
+                continue
+            data = sub.loc[sorted(raters), block_items].to_numpy()
+            alpha = cronbach_alpha(data)
+            block_rows.append(
+                {
+                    "items": len(block_items),
+                    "n": alpha.n,
+                    "alpha": _finite(alpha.alpha),
+                    "ci_low": _finite(alpha.ci_low),
+                    "ci_high": _finite(alpha.ci_high),
+                }
+            )
+            for item, value in zip(block_items, corrected_item_total(data), strict=True):
+                item_total[codes[item]] = _finite(value)
+        alphas = [b["alpha"] for b in block_rows if b["alpha"] is not None]
+        out[dimension] = {
+            "k": len(items),
+            "standardised_alpha": _finite(std_alpha),
+            "mean_inter_item_r": _finite(mean_r),
+            "item_pairs": pairs,
+            "blocks": block_rows,
+            "median_block_alpha": _finite(float(np.median(alphas))) if alphas else None,
+            "corrected_item_total": item_total,
+        }
+    return out
+
+
+def questionnaire_reliability(*, study: Study) -> dict:
+    """Cronbach's α of each questionnaire scale on the raw answers of counted participants.
+
+    Reverse-keyed items are recoded first. Keyed ``{instrument: {dimension: {...}}}``;
+    empty for imported studies (the release holds scores, not answers).
+    """
+    from survey.instruments.keys import load_key
+    from survey.models import InstrumentResponse
+
+    from .analysis import COUNTED_STATUSES
+    from .stats.reliability import cronbach_alpha
+
+    answers = pd.DataFrame.from_records(
+        list(
+            InstrumentResponse.objects.filter(
+                participant__study=study, participant__status__in=COUNTED_STATUSES
+            ).values_list("instrument__code", "participant_id", "item_number", "value")
+        ),
+        columns=["code", "participant_id", "item_number", "value"],
+    )
+    out: dict = {}
+    for code, frame in answers.groupby("code"):
+        try:
+            key = load_key(code)
+        except KeyError:
+            continue
+        matrix = frame.pivot(index="participant_id", columns="item_number", values="value")
+        matrix = matrix.astype(float)
+        for number in key.reverse_items:
+            if number in matrix:
+                matrix[number] = key.scale_min + key.scale_max - matrix[number]
+        scales = {}
+        for family, dimensions in key.families.items():
+            for dimension, numbers in dimensions.items():
+                columns = [n for n in numbers if n in matrix.columns]
+                alpha = cronbach_alpha(matrix[columns].to_numpy()) if len(columns) >= 2 else None
+                scales[f"{family}:{dimension}"] = {
+                    "family": family,
+                    "dimension": dimension,
+                    "items": len(numbers),
+                    "n": alpha.n if alpha else 0,
+                    "alpha": _finite(alpha.alpha) if alpha else None,
+                    "ci_low": _finite(alpha.ci_low) if alpha else None,
+                    "ci_high": _finite(alpha.ci_high) if alpha else None,
+                }
+        out[code] = scales
+    return out
+
+
 def create_preset_item_set(
     *, run: CorrelationRun, preset: str = "valueportrait-2025", created_by=None
 ):
@@ -120,3 +276,177 @@ def create_preset_item_set(
     return create_item_set(
         run=run, rule=PRESETS[preset], name=preset, preset=preset, created_by=created_by
     )
+
+
+def compute_correlations(*, study: Study, method: str, bootstrap_resamples: int, seed: int):
+    """Compute (not store) a study's correlations; returns (inputs, result, extras).
+
+    ``extras`` holds the whole-run BH/BY adjusted p and, when ``bootstrap_resamples`` > 0,
+    the bootstrap CI bounds (arrays shaped like ``result.r``).
+    """
+    from .selectors import analysis_inputs
+    from .stats.bootstrap import bootstrap_ci
+    from .stats.correlation import correlate
+    from .stats.multiple import adjust_p
+
+    inputs = analysis_inputs(study=study)
+    result = correlate(inputs.ratings, inputs.scores, method)
+    extras = {"p_bh": adjust_p(result.p, "bh"), "p_by": adjust_p(result.p, "by")}
+    if bootstrap_resamples:
+        ci = bootstrap_ci(
+            inputs.ratings, inputs.scores, method, n_resamples=bootstrap_resamples, seed=seed
+        )
+        extras["ci_low"], extras["ci_high"] = ci.low, ci.high
+    return inputs, result, extras
+
+
+def _nullable(value) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def request_recomputation(
+    *,
+    study: Study,
+    method: str = CorrelationRun.Method.SPEARMAN,
+    created_by=None,
+    trigger: str = "manual",
+    enqueue: bool = True,
+) -> CorrelationRun:
+    """Create a pending computed run; with ``enqueue`` the Celery task runs it after commit."""
+    from .selectors import analysis_settings
+
+    if method not in CorrelationRun.Method.values:
+        raise ValueError(f"unknown method {method!r}; use one of {CorrelationRun.Method.values}")
+    settings_row = analysis_settings(study=study)
+    run = CorrelationRun.objects.create(
+        study=study,
+        kind=CorrelationRun.Kind.COMPUTED,
+        method=method,
+        status=CorrelationRun.Status.PENDING,
+        label=f"{CorrelationRun.Method(method).label} from stored responses",
+        parameters={
+            "trigger": trigger,
+            "bootstrap_resamples": settings_row.bootstrap_resamples,
+            "bootstrap_seed": settings_row.bootstrap_seed,
+            "fdr": ["bh", "by"],
+        },
+        created_by=created_by,
+    )
+    if enqueue:
+        from .tasks import recompute_correlations
+
+        transaction.on_commit(lambda: recompute_correlations.delay(run.pk))
+    return run
+
+
+def claim_run(*, run_id: int) -> bool:
+    """Move a pending run to running; False when it is gone or another worker has it."""
+    return bool(
+        CorrelationRun.objects.filter(pk=run_id, status=CorrelationRun.Status.PENDING).update(
+            status=CorrelationRun.Status.RUNNING
+        )
+    )
+
+
+def execute_run(*, run: CorrelationRun) -> CorrelationRun:
+    """Compute and store the rows of a claimed (running) run; records duration and failures."""
+    started = time.perf_counter()
+    try:
+        inputs, result, extras = compute_correlations(
+            study=run.study,
+            method=run.method,
+            bootstrap_resamples=int(run.parameters.get("bootstrap_resamples", 0)),
+            seed=int(run.parameters.get("bootstrap_seed", 0)),
+        )
+        rows = []
+        for i, item_id in enumerate(inputs.item_ids.tolist()):
+            for j, (family, dimension) in enumerate(inputs.dimensions):
+                rows.append(
+                    Correlation(
+                        run=run,
+                        item_id=item_id,
+                        family=family,
+                        dimension=dimension,
+                        r=_nullable(result.r[i, j]),
+                        p=_nullable(result.p[i, j]),
+                        n=int(result.n[i, j]),
+                        p_bh=_nullable(extras["p_bh"][i, j]),
+                        p_by=_nullable(extras["p_by"][i, j]),
+                        ci_low=_nullable(extras["ci_low"][i, j]) if "ci_low" in extras else None,
+                        ci_high=_nullable(extras["ci_high"][i, j]) if "ci_high" in extras else None,
+                    )
+                )
+        with transaction.atomic():
+            run.rows.all().delete()  # a retried run replaces its own partial rows only
+            Correlation.objects.bulk_create(rows, batch_size=5000)
+            run.status = CorrelationRun.Status.DONE
+            run.exclusions = inputs.exclusions
+            run.n_participants = inputs.n_participants
+            run.parameters = {
+                **run.parameters,
+                "items": len(inputs.item_ids),
+                "dimensions": len(inputs.dimensions),
+                "fdr_family_size": int(np.isfinite(result.p).sum()),
+            }
+            run.duration_seconds = time.perf_counter() - started
+            run.finished_at = timezone.now()
+            run.error = ""
+            run.save()
+    except Exception as exc:  # recorded on the run, then re-raised for the worker's log
+        CorrelationRun.objects.filter(pk=run.pk).update(
+            status=CorrelationRun.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            duration_seconds=time.perf_counter() - started,
+            finished_at=timezone.now(),
+        )
+        raise
+    return run
+
+
+def recompute_now(
+    *, study: Study, method: str = CorrelationRun.Method.SPEARMAN, created_by=None
+) -> CorrelationRun:
+    """Create, claim and execute a run in this process (management command, tests)."""
+    run = request_recomputation(
+        study=study, method=method, created_by=created_by, trigger="command", enqueue=False
+    )
+    claim_run(run_id=run.pk)
+    run.refresh_from_db()
+    return execute_run(run=run)
+
+
+def note_completion(*, study_id: int) -> CorrelationRun | None:
+    """Count a completed participant; enqueue a recomputation after the configured number."""
+    from .models import StudyAnalysisSettings
+
+    with transaction.atomic():
+        row, _ = StudyAnalysisSettings.objects.select_for_update().get_or_create(study_id=study_id)
+        row.completions_since_last_run += 1
+        due = 0 < row.recompute_after_completions <= row.completions_since_last_run
+        if due:
+            row.completions_since_last_run = 0
+        row.save(update_fields=["completions_since_last_run"])
+        if not due:
+            return None
+        return request_recomputation(
+            study=row.study, method=row.method, trigger="auto: new completions"
+        )
+
+
+def exclude_pair(*, study: Study, item, dimension: str, reason: str, created_by=None):
+    """Record an admin's exclusion of (item, dimension) from future item sets of ``study``."""
+    from survey.instruments import dimensions as dims
+
+    from .models import PairExclusion
+
+    if not reason.strip():
+        raise ValueError("an exclusion needs a reason")
+    family = dims.family_of(dimension)
+    exclusion, _ = PairExclusion.objects.update_or_create(
+        study=study,
+        item=item,
+        family=family,
+        dimension=dimension,
+        defaults={"reason": reason.strip(), "created_by": created_by},
+    )
+    return exclusion

@@ -1,0 +1,57 @@
+"""Does an item's profile of correlations follow Schwartz's circle? (pure numpy)
+
+For an item correlated with the ten values in circle order, its *best-matching value* is
+the one with the largest r. The circular structure holds when both neighbours of that value
+on the circle correlate positively and the values opposite it (circular distance 4 or 5 of
+10) correlate negatively. ``fit`` is the Pearson correlation of the item's r with
+cos(2π·distance/10) from its best value: near 1 for a clean sinusoid around the circle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CircularStructure:
+    best: np.ndarray  # index into the circle, -1 when the item has no defined r
+    neighbours_positive: np.ndarray
+    opposites_negative: np.ndarray
+    holds: np.ndarray
+    fit: np.ndarray
+
+
+def circular_distance(size: int) -> np.ndarray:
+    idx = np.arange(size)
+    diff = np.abs(idx[:, None] - idx[None, :])
+    return np.minimum(diff, size - diff)
+
+
+def circular_structure(r: np.ndarray) -> CircularStructure:
+    """``r``: (n_items, n_values) correlations, columns in circle order (NaN allowed)."""
+    r = np.asarray(r, dtype=float)
+    n_items, size = r.shape
+    if size < 5:
+        raise ValueError("a circle needs at least 5 values")
+    defined = ~np.isnan(r).all(axis=1)
+    best = np.where(defined, np.nanargmax(np.where(np.isnan(r), -np.inf, r), axis=1), -1)
+    distance = circular_distance(size)[np.clip(best, 0, None)]  # (n_items, size)
+    neighbours = distance == 1
+    opposites = distance >= size // 2 - 1
+    neighbours_positive = np.where(neighbours, r > 0, True).all(axis=1) & defined
+    opposites_negative = np.where(opposites, r < 0, True).all(axis=1) & defined
+    pattern = np.cos(2 * np.pi * distance / size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rc = r - np.nanmean(r, axis=1, keepdims=True)
+        pc = pattern - pattern.mean(axis=1, keepdims=True)
+        fit = np.nansum(rc * pc, axis=1) / np.sqrt(np.nansum(rc**2, axis=1) * (pc**2).sum(axis=1))
+    fit[~defined] = np.nan
+    return CircularStructure(
+        best=best,
+        neighbours_positive=neighbours_positive,
+        opposites_negative=opposites_negative,
+        holds=neighbours_positive & opposites_negative,
+        fit=fit,
+    )
