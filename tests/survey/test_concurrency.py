@@ -1,0 +1,127 @@
+"""Concurrency on PostgreSQL: parallel arrivals and parallel submissions of one answer.
+
+Each thread has its own database connection and runs the real service (or the real view
+through a test client), all released at once by a barrier.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test import Client
+
+from survey.models import Assignment, ItemRating, Participant
+from survey.services import flow
+
+from .study_setup import make_study
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_parallel(n: int, work) -> list:
+    """Run ``work(i)`` in ``n`` threads started together; return results or exceptions."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # collected and checked by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def arrive(study, i: int):
+    return flow.consent(
+        study=study,
+        arrival=flow.Arrival(external_id=f"PID{i:03d}", origin="prolific", session_id=f"S{i}"),
+        agreed=True,
+        rng=np.random.default_rng(i),
+    )
+
+
+def item_loads(study) -> Counter:
+    loads = Counter(
+        Assignment.objects.filter(participant__study=study, kind="item").values_list(
+            "item_id", flat=True
+        )
+    )
+    for item_id in study.item_pool.values_list("pk", flat=True):
+        loads.setdefault(item_id, 0)
+    return loads
+
+
+def test_fifty_parallel_arrivals_get_balanced_items():
+    study = make_study(n_items=40, items_per_participant=10, target_ratings_per_item=20)
+    results = run_parallel(50, lambda i: arrive(study, i))
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors
+    assert Participant.objects.filter(study=study).count() == 50
+    loads = item_loads(study)
+    assert sum(loads.values()) == 500
+    assert max(loads.values()) - min(loads.values()) <= 1  # 12 or 13 each
+    for p in Participant.objects.filter(study=study):
+        items = list(p.assignments.filter(kind="item").values_list("item_id", flat=True))
+        assert len(items) == len(set(items)) == 10
+
+
+def test_fifty_parallel_arrivals_never_over_assign_a_full_study():
+    study = make_study(n_items=20, items_per_participant=5, target_ratings_per_item=10)
+    results = run_parallel(50, lambda i: arrive(study, i))
+    full = [r for r in results if isinstance(r, flow.StudyFull)]
+    other_errors = [r for r in results if isinstance(r, Exception) and r not in full]
+    assert not other_errors, other_errors
+    assert len(full) == 10
+    assert Participant.objects.filter(study=study).count() == 40
+    loads = item_loads(study)
+    assert set(loads.values()) == {10}  # exactly the target, never more
+
+
+def test_same_participant_arriving_in_parallel_is_one_participant():
+    study = make_study()
+    results = run_parallel(
+        10,
+        lambda i: (
+            flow.consent(
+                study=study,
+                arrival=flow.Arrival(external_id="PID-TWIN", origin="prolific", session_id="S"),
+                agreed=True,
+            ).pk
+        ),
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 1
+    assert Participant.objects.count() == 1
+    assert Assignment.objects.filter(kind="item").count() == 5
+
+
+def test_parallel_double_submission_stores_one_rating():
+    study = make_study(attention_check_count=0)
+    participant = arrive(study, 1)
+    participant.demographics = {"age": 30}
+    participant.save()
+    token = flow.make_token(participant)
+    url = f"/s/{study.slug}/item/1/"
+
+    def submit(i: int) -> int:
+        return Client().post(url, {"token": token, "value": 5}).status_code
+
+    statuses = run_parallel(20, submit)
+    assert set(statuses) == {302}, statuses
+    assert ItemRating.objects.filter(participant=participant).count() == 1
+    assert ItemRating.objects.get(participant=participant).rating == 5
+    assignment = participant.assignments.get(position=1)
+    assert assignment.answered_at is not None
