@@ -141,3 +141,9 @@ def matching_participants(demographics: pd.DataFrame, persona: dict[str, str]) -
             continue
         mask &= participant_groups(demographics, field=field) == wanted
     return mask
+
+
+def persona_label(persona: dict[str, str], *, first: str) -> str:
+    """Readable group name of a persona, the compared field first: "woman, 30-44"."""
+    order = [first] + [f for f in FIELDS if f != first]
+    return ", ".join(group for f in order if (group := persona_group(persona, field=f)) is not None)

@@ -185,3 +185,57 @@ def histogram_1_to_6(ratings: pd.DataFrame) -> pd.DataFrame:
     """Counts of each rating 1..6 per item: ``item_id`` × ``rating`` (all six columns present)."""
     table = pd.crosstab(ratings["item_id"], ratings["rating"])
     return table.reindex(columns=range(1, 7), fill_value=0)
+
+
+def headline(points: pd.DataFrame, medians: pd.Series, percentiles: pd.DataFrame) -> pd.DataFrame:
+    """Per dimension, how the models sit relative to the human median, strongest first.
+
+    ``points`` and ``percentiles`` are models × dimensions; ``medians`` is the humans' median
+    per dimension. Returns ``dimension``, ``models_above`` (share of models above the human
+    median), ``mean_percentile``, ``mean_gap`` (model mean minus human median) and
+    ``direction`` ("above", "below" or "mixed": at least 3/4 of the models on one side).
+    """
+    if points.empty:
+        return pd.DataFrame(
+            columns=["dimension", "models_above", "mean_percentile", "mean_gap", "direction"]
+        )
+    above = points.gt(medians, axis=1).where(points.notna())
+    out = pd.DataFrame(
+        {
+            "models_above": above.mean(),
+            "mean_percentile": percentiles.mean(),
+            "mean_gap": points.mean() - medians,
+        }
+    )
+    out["direction"] = np.select(
+        [out["models_above"] >= 0.75, out["models_above"] <= 0.25], ["above", "below"], "mixed"
+    )
+    out = out.rename_axis("dimension").reset_index()
+    return out.sort_values("mean_gap", key=np.abs, ascending=False).reset_index(drop=True)
+
+
+def variant_spread(
+    variant_scores: dict[str, dict[str, dict[str, float | None]]], *, family: str
+) -> pd.DataFrame:
+    """Mean, SD (ddof=1), n and SE of the centred score over prompt variants.
+
+    ``variant_scores`` maps persona -> variant -> ``"family:dimension"`` -> centred score
+    (the evaluation app keeps this in ``run.summary``). Returns one row per (persona,
+    dimension) of ``family``.
+    """
+    prefix = f"{family}:"
+    records = [
+        (persona, variant, key.removeprefix(prefix), value)
+        for persona, by_variant in variant_scores.items()
+        for variant, by_dimension in by_variant.items()
+        for key, value in by_dimension.items()
+        if key.startswith(prefix) and value is not None
+    ]
+    long = pd.DataFrame.from_records(records, columns=["persona", "variant", "dimension", "score"])
+    if long.empty:
+        return pd.DataFrame(columns=["persona", "dimension", "mean", "sd", "n", "se"])
+    out = long.groupby(["persona", "dimension"], sort=True)["score"].agg(
+        mean="mean", sd="std", n="count"
+    )
+    out["se"] = out["sd"] / np.sqrt(out["n"])
+    return out.reset_index()

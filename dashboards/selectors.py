@@ -1,0 +1,541 @@
+"""Read operations of the dashboards: survey, benchmark and evaluation data as DataFrames.
+
+Every selector runs a fixed, small number of queries (``values_list`` into pandas; no query
+per model, run or participant) so a page stays fast with 50 models and 100 persona runs
+(see ``perf/bench_dashboards.py``). Statistics happen in :mod:`dashboards.stats`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db.models import Exists, OuterRef, Q
+
+from survey.instruments import dimensions as dims
+from survey.models import Item, ItemRating, Participant, ParticipantScore, Study
+
+from . import demographics as demo
+from . import stats
+
+DASHBOARD_FAMILIES: tuple[str, ...] = (dims.SCHWARTZ, dims.HIGHER_ORDER, dims.BIG_FIVE)
+HUMAN_STATUSES = (Participant.Status.COMPLETED, Participant.Status.IMPORTED)
+PREFERRED_STUDY = "valueportrait-2025"
+PORTRAIT_BASES = ("answer", "probability")  # preference order when a run has both
+
+
+def clean_family(value: str | None) -> str:
+    return value if value in DASHBOARD_FAMILIES else dims.SCHWARTZ
+
+
+def dimensions_of(family: str) -> tuple[str, ...]:
+    return dims.FAMILIES[family]
+
+
+# --- Humans --------------------------------------------------------------------------------
+
+
+def scored_studies() -> list[Study]:
+    """Studies with at least one participant score, the imported release first."""
+    has_scores = ParticipantScore.objects.filter(participant__study=OuterRef("pk"))
+    studies = list(Study.objects.filter(Exists(has_scores)).order_by("-created_at"))
+    studies.sort(key=lambda s: s.slug != PREFERRED_STUDY)
+    return studies
+
+
+def pick_study(slug: str | None, studies: list[Study]) -> Study | None:
+    for study in studies:
+        if study.slug == slug:
+            return study
+    return studies[0] if studies else None
+
+
+def _counted_participants(study: Study) -> Q:
+    """Participants whose scores enter the statistics (completed; unflagged if the study says)."""
+    condition = Q(participant__study=study, participant__status__in=HUMAN_STATUSES)
+    if study.exclude_flagged_participants:
+        condition &= ~Q(participant__quality_flags__has_key="flags") | Q(
+            participant__quality_flags__flags=[]
+        )
+    return condition
+
+
+def human_scores(*, study: Study, family: str) -> pd.DataFrame:
+    """Participants × dimensions of ``family`` (index: participant id), one query."""
+    rows = ParticipantScore.objects.filter(_counted_participants(study), family=family)
+    frame = pd.DataFrame.from_records(
+        list(rows.values_list("participant_id", "dimension", "score")),
+        columns=["participant_id", "dimension", "score"],
+    )
+    wanted = list(dimensions_of(family))
+    if frame.empty:
+        return pd.DataFrame(columns=wanted, dtype=float)
+    matrix = frame.pivot_table(
+        index="participant_id", columns="dimension", values="score", aggfunc="first"
+    )
+    return matrix.reindex(columns=[d for d in wanted if d in matrix.columns])
+
+
+def human_demographics(*, study: Study) -> pd.DataFrame:
+    """Each participant's demographic answers (index: participant id), one query."""
+    rows = list(
+        Participant.objects.filter(study=study, status__in=HUMAN_STATUSES).values_list(
+            "id", "demographics"
+        )
+    )
+    records = [answers if isinstance(answers, dict) else {} for _, answers in rows]
+    return pd.DataFrame.from_records(records, index=[pk for pk, _ in rows])
+
+
+# --- Models (evaluation app) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelFilters:
+    """What the compare and humans-vs-models pages narrow the models to."""
+
+    provider: str = ""
+    family: str = ""
+    size_min: float | None = None
+    size_max: float | None = None
+    open_weights: bool | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    item_set: int | None = None
+    kind: str = ""  # "live" or "reference" (the paper's published runs)
+    models: tuple[str, ...] = field(default_factory=tuple)
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_query(cls, query) -> ModelFilters:
+        """Parse a GET QueryDict; unparseable values are ignored (listed in ``errors``)."""
+        errors = []
+
+        def number(name):
+            raw = query.get(name, "").strip()
+            if not raw:
+                return None
+            try:
+                return float(raw)
+            except ValueError:
+                errors.append(f"{name}: not a number")
+                return None
+
+        def date(name):
+            raw = query.get(name, "").strip()
+            if not raw:
+                return None
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError:
+                errors.append(f"{name}: use YYYY-MM-DD")
+                return None
+
+        open_raw = query.get("open", "")
+        item_set = query.get("item_set", "").strip()
+        filters = cls(
+            provider=query.get("provider", "").strip(),
+            family=query.get("model_family", "").strip(),
+            size_min=number("size_min"),
+            size_max=number("size_max"),
+            open_weights={"open": True, "closed": False}.get(open_raw),
+            date_from=date("date_from"),
+            date_to=date("date_to"),
+            item_set=int(item_set) if item_set.isdigit() else None,
+            kind=query.get("kind", "") if query.get("kind", "") in ("live", "reference") else "",
+            models=tuple(m for m in query.getlist("model") if m),
+        )
+        return dataclasses.replace(filters, errors=tuple(errors))
+
+
+PORTRAIT_COLUMNS = [
+    "run_id",
+    "model_id",
+    "model",
+    "provider",
+    "kind",
+    "item_set_id",
+    "item_set",
+    "finished_at",
+    "model_family",
+    "size_b",
+    "open_weights",
+    "release_date",
+    "basis",
+    "dimension",
+    "centred",
+    "raw",
+    "n",
+]
+
+
+def portrait_scores(*, family: str, filters: ModelFilters | None = None) -> pd.DataFrame:
+    """Long frame of the no-persona portrait scores of finished runs (one query).
+
+    Columns: :data:`PORTRAIT_COLUMNS`. Model metadata (family, size, open weights, release
+    date) come from :class:`dashboards.models.ModelCard` when one exists.
+    """
+    from evaluation.models import EvaluationRun, PortraitScore
+
+    filters = filters or ModelFilters()
+    rows = PortraitScore.objects.filter(
+        run__status=EvaluationRun.Status.DONE, persona="", family=family
+    )
+    if filters.provider:
+        rows = rows.filter(run__model_config__provider=filters.provider)
+    if filters.family:
+        rows = rows.filter(run__model_config__card__family__iexact=filters.family)
+    if filters.size_min is not None:
+        rows = rows.filter(run__model_config__card__parameters_billion__gte=filters.size_min)
+    if filters.size_max is not None:
+        rows = rows.filter(run__model_config__card__parameters_billion__lte=filters.size_max)
+    if filters.open_weights is not None:
+        rows = rows.filter(run__model_config__card__open_weights=filters.open_weights)
+    if filters.date_from:
+        rows = rows.filter(run__finished_at__date__gte=filters.date_from)
+    if filters.date_to:
+        rows = rows.filter(run__finished_at__date__lte=filters.date_to)
+    if filters.item_set:
+        rows = rows.filter(run__item_set_id=filters.item_set)
+    if filters.kind:
+        rows = rows.filter(run__kind=filters.kind)
+    values = rows.values_list(
+        "run_id",
+        "run__model_config_id",
+        "run__model_config__name",
+        "run__model_config__provider",
+        "run__kind",
+        "run__item_set_id",
+        "run__item_set__name",
+        "run__finished_at",
+        "run__model_config__card__family",
+        "run__model_config__card__parameters_billion",
+        "run__model_config__card__open_weights",
+        "run__model_config__card__release_date",
+        "basis",
+        "dimension",
+        "centred",
+        "raw",
+        "n",
+    )
+    return pd.DataFrame.from_records(list(values), columns=PORTRAIT_COLUMNS)
+
+
+def latest_portraits(scores: pd.DataFrame) -> pd.DataFrame:
+    """Keep each model's newest run, and per run its preferred scoring basis."""
+    if scores.empty:
+        return scores
+    basis_rank = scores["basis"].map({b: i for i, b in enumerate(PORTRAIT_BASES)}).fillna(9)
+    scores = scores.assign(_basis_rank=basis_rank)
+    best_basis = scores.groupby("run_id")["_basis_rank"].transform("min")
+    scores = scores[scores["_basis_rank"] == best_basis]
+    runs = (
+        scores[["run_id", "model_id", "finished_at"]]
+        .drop_duplicates("run_id")
+        .sort_values(["finished_at", "run_id"], na_position="first")
+    )
+    latest = runs.drop_duplicates("model_id", keep="last")["run_id"]
+    return scores[scores["run_id"].isin(latest)].drop(columns="_basis_rank")
+
+
+def model_matrix(latest: pd.DataFrame, *, family: str) -> pd.DataFrame:
+    """Models × dimensions of centred scores (index: model name), dimension order kept."""
+    if latest.empty:
+        return pd.DataFrame(columns=list(dimensions_of(family)), dtype=float)
+    matrix = latest.pivot_table(index="model", columns="dimension", values="centred")
+    return matrix.reindex(columns=[d for d in dimensions_of(family) if d in matrix.columns])
+
+
+def model_choices() -> dict[str, list]:
+    """Distinct values for the filter bar (providers, model families, item sets)."""
+    from benchmark.models import ValidatedItemSet
+    from evaluation.models import ModelConfiguration
+
+    from .models import ModelCard
+
+    return {
+        "providers": list(
+            ModelConfiguration.objects.order_by("provider")
+            .values_list("provider", flat=True)
+            .distinct()
+        ),
+        "model_families": list(
+            ModelCard.objects.exclude(family="")
+            .order_by("family")
+            .values_list("family", flat=True)
+            .distinct()
+        ),
+        "item_sets": list(
+            ValidatedItemSet.objects.filter(runs__isnull=False)
+            .distinct()
+            .order_by("name", "-version")
+            .values_list("id", "name", "version")
+        ),
+    }
+
+
+def run_with_context(*, run_id: int):
+    """The run with its model configuration, card and item set (one query), or None."""
+    from evaluation.models import EvaluationRun
+
+    return (
+        EvaluationRun.objects.select_related(
+            "model_config", "model_config__card", "item_set", "created_by"
+        )
+        .filter(pk=run_id)
+        .first()
+    )
+
+
+def run_portrait(*, run, family: str) -> pd.DataFrame:
+    """The run's stored no-persona portrait of ``family`` (preferred basis), one query."""
+    rows = run.scores.filter(persona="", family=family).values_list(
+        "basis", "dimension", "raw", "sd", "n", "family_mean", "centred"
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["basis", "dimension", "raw", "sd", "n", "family_mean", "centred"]
+    )
+    if frame.empty:
+        return frame
+    for basis in PORTRAIT_BASES:
+        if (frame["basis"] == basis).any():
+            frame = frame[frame["basis"] == basis]
+            break
+    order = {d: i for i, d in enumerate(dimensions_of(family))}
+    return frame.sort_values("dimension", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def variant_spread(*, run, family: str, personas: list[str] | None = None) -> pd.DataFrame:
+    """Per (persona, dimension): mean, SD, n and SE of the centred score over prompt variants.
+
+    Read from the per-variant scores the evaluation app stores in ``run.summary`` when it
+    scores a run (no query); for a run scored without them, recomputed from its answers with
+    the evaluation app's rule (two queries). A single variant gives NaN SD and SE.
+    """
+    summary = (run.summary or {}).get("personas", {})
+    variant_scores = {
+        persona: (block.get("consistency") or {}).get("variant_scores") or {}
+        for persona, block in summary.items()
+        if personas is None or persona in personas
+    }
+    if any(variant_scores.values()):
+        return stats.variant_spread(variant_scores, family=family)
+    return _variant_spread_from_answers(run=run, family=family, personas=personas)
+
+
+def _variant_spread_from_answers(*, run, family: str, personas: list[str] | None) -> pd.DataFrame:
+    from benchmark.selectors import item_set_entries
+    from evaluation.models import Response
+    from evaluation.portraits import variant_portraits
+
+    answers = Response.objects.filter(run=run)
+    if personas is not None:
+        answers = answers.filter(persona__in=personas)
+    frame = pd.DataFrame.from_records(
+        list(answers.values_list("persona", "item_id", "variant", "state", "rating")),
+        columns=["persona", "item_id", "variant", "state", "rating"],
+    )
+    columns = ["persona", "dimension", "mean", "sd", "n", "se"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
+    entries = item_set_entries(item_set=run.item_set)
+    entries = entries[entries["family"] == family]
+    variant_scores = {}
+    for persona, answers_of_persona in frame.groupby("persona", sort=True):
+        per_variant = variant_portraits(answers_of_persona, entries)
+        variant_scores[persona] = {
+            variant: {
+                f"{family}:{dimension}": value
+                for dimension, value in zip(part["dimension"], part["centred"], strict=True)
+                if pd.notna(value)
+            }
+            for variant, part in per_variant.groupby("variant")
+        }
+    return stats.variant_spread(variant_scores, family=family)
+
+
+# --- Personas and demographic groups -------------------------------------------------------
+
+
+def persona_runs() -> list:
+    """Finished runs that asked the model with personas, newest first (one query)."""
+    from evaluation.models import EvaluationRun
+
+    return list(
+        EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE)
+        .exclude(personas=[])
+        .select_related("model_config", "item_set")
+        .order_by("-finished_at", "-id")
+    )
+
+
+def persona_portraits(*, run, family: str) -> pd.DataFrame:
+    """The run's stored portrait per persona (preferred basis): persona, dimension, centred."""
+    rows = run.scores.filter(family=family).exclude(persona="")
+    frame = pd.DataFrame.from_records(
+        list(rows.values_list("persona", "basis", "dimension", "centred", "n")),
+        columns=["persona", "basis", "dimension", "centred", "n"],
+    )
+    if frame.empty:
+        return frame
+    for basis in PORTRAIT_BASES:
+        if (frame["basis"] == basis).any():
+            return frame[frame["basis"] == basis].reset_index(drop=True)
+    return frame
+
+
+def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
+    """Model-as-persona vs the real participants of each group on ``field``.
+
+    The model's point estimate is its stored persona portrait; its uncertainty is the spread
+    over prompt variants (:func:`variant_spread`). The humans' side is the group's mean and
+    t interval. Returns ``{"comparison": DataFrame, "departures": DataFrame,
+    "groups": {group: n_participants}, "personas": {persona_key: group}}``.
+    """
+    from evaluation.personas import parse_persona_key
+
+    portraits = persona_portraits(run=run, family=family)
+    personas = {key: parse_persona_key(key) for key in sorted(set(portraits.get("persona", [])))}
+    # Every persona that names the field; one that also names other fields (a woman aged
+    # 30-44) is compared with the participants who match all of them.
+    by_group = {
+        key: demo.persona_label(personas[key], first=field)
+        for key in demo.single_field_personas(personas, field=field)
+    }
+    empty = {
+        "comparison": pd.DataFrame(),
+        "departures": pd.DataFrame(),
+        "groups": {},
+        "personas": by_group,
+    }
+    if not by_group:
+        return empty
+    spread = variant_spread(run=run, family=family, personas=list(by_group))
+    model = portraits[portraits["persona"].isin(by_group)][["persona", "dimension", "centred"]]
+    model = model.merge(
+        spread[["persona", "dimension", "se", "n"]], on=["persona", "dimension"], how="left"
+    )
+    n_variants = model["n"].fillna(1).astype(int)
+    t = stats.sps.t.ppf(0.5 + stats.CONFIDENCE / 2, np.maximum(n_variants - 1, 1))
+    half = np.where(n_variants > 1, t * model["se"], np.nan)
+    model = model.assign(
+        group=model["persona"].map(by_group),
+        mean=model["centred"],
+        n=n_variants,
+        ci_low=model["centred"] - half,
+        ci_high=model["centred"] + half,
+    )
+
+    scores = human_scores(study=study, family=family)
+    people = human_demographics(study=study).reindex(scores.index)
+    members = {by_group[key]: demo.matching_participants(people, personas[key]) for key in by_group}
+    long = pd.concat(
+        [scores[mask.to_numpy()].assign(group=group) for group, mask in members.items()],
+        ignore_index=True,
+    )
+    long = long.melt(id_vars="group", var_name="dimension", value_name="score").dropna(
+        subset=["score"]
+    )
+    group_sizes = {group: int(mask.sum()) for group, mask in members.items()}
+    if long.empty:
+        return {**empty, "groups": group_sizes}
+    humans = stats.mean_ci(long, ["group", "dimension"])
+    comparison = stats.compare_profiles(model, humans)
+    order = {d: i for i, d in enumerate(dimensions_of(family))}
+    comparison = comparison.sort_values(
+        ["group", "dimension"], key=lambda s: s.map(order) if s.name == "dimension" else s
+    ).reset_index(drop=True)
+    return {
+        "comparison": comparison,
+        "departures": stats.largest_departures(comparison, top=8),
+        "groups": dict(sorted(group_sizes.items())),
+        "personas": by_group,
+    }
+
+
+# --- Items ---------------------------------------------------------------------------------
+
+
+def item_rating_counts(*, item: Item, study: Study | None = None) -> list[int]:
+    """How many participants gave each rating 1..6 (aggregated in the database)."""
+    from django.db.models import Count
+
+    ratings = ItemRating.objects.filter(item=item)
+    if study is not None:
+        ratings = ratings.filter(participant__study=study)
+    counts = dict(
+        ratings.order_by().values_list("rating").annotate(c=Count("id")).values_list("rating", "c")
+    )
+    return [int(counts.get(r, 0)) for r in range(1, 7)]
+
+
+def item_model_answers(*, item: Item) -> pd.DataFrame:
+    """Every run's answers to the item: one row per (run, persona) with mean, n, per-variant."""
+    from evaluation.models import Response
+
+    rows = Response.objects.filter(item=item).values_list(
+        "run_id",
+        "run__model_config__name",
+        "run__kind",
+        "run__status",
+        "persona",
+        "variant",
+        "state",
+        "rating",
+        "raw_text",
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows),
+        columns=[
+            "run_id",
+            "model",
+            "kind",
+            "status",
+            "persona",
+            "variant",
+            "state",
+            "rating",
+            "raw_text",
+        ],
+    )
+    columns = ["run_id", "model", "kind", "persona", "mean", "n_valid", "n_answers", "answers"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["valid_rating"] = frame["rating"].where(frame["state"] == "valid")
+    grouped = frame.groupby(["run_id", "model", "kind", "persona"], sort=True)
+    out = grouped.agg(
+        mean=("valid_rating", "mean"),
+        n_valid=("valid_rating", "count"),
+        n_answers=("state", "size"),
+    ).reset_index()
+    per_variant = (
+        frame.sort_values("variant")
+        .groupby(["run_id", "persona"])
+        .apply(
+            lambda g: ", ".join(
+                f"{v}: {'–' if pd.isna(r) else f'{r:g}'}"
+                for v, r in zip(g["variant"], g["valid_rating"], strict=True)
+            ),
+            include_groups=False,
+        )
+        .rename("answers")
+        .reset_index()
+    )
+    out = out.merge(per_variant, on=["run_id", "persona"], how="left")
+    return out[columns].sort_values(["persona", "model", "run_id"]).reset_index(drop=True)
+
+
+def item_correlations(*, item: Item) -> pd.DataFrame:
+    """The item's correlations in every finished correlation run (one query)."""
+    from benchmark.models import Correlation
+
+    rows = Correlation.objects.filter(item=item, run__status="done").values_list(
+        "run_id", "run__kind", "run__study__slug", "family", "dimension", "r", "p", "n"
+    )
+    return pd.DataFrame.from_records(
+        list(rows), columns=["run_id", "kind", "study", "family", "dimension", "r", "p", "n"]
+    )

@@ -1,0 +1,362 @@
+"""Dashboard pages (researchers): thin views over ``selectors``, ``stats`` and ``figures``."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+
+from config.roles import researcher_required
+from survey.instruments import dimensions as dims
+from survey.models import Item, Source
+from survey.models.studies import ITEM_SCALE_LABELS
+
+from . import demographics as demo
+from . import figures, selectors, stats
+
+FAMILY_OPTIONS = [(f, dims.FAMILY_LABELS[f]) for f in selectors.DASHBOARD_FAMILIES]
+RADAR_DEFAULT_MODELS = 8
+
+
+def _optional_url(name: str, *args) -> str:
+    """Another app's page if it is installed (e.g. the benchmark's heat map), else ""."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict("records")
+
+
+@researcher_required
+def index(request: HttpRequest) -> HttpResponse:
+    from evaluation.models import EvaluationRun, ModelConfiguration
+
+    runs = EvaluationRun.objects.aggregate(
+        total=Count("id"),
+        done=Count("id", filter=Q(status=EvaluationRun.Status.DONE)),
+        persona=Count("id", filter=Q(status=EvaluationRun.Status.DONE) & ~Q(personas=[])),
+    )
+    latest = selectors.latest_portraits(selectors.portrait_scores(family=dims.SCHWARTZ))
+    models = (
+        latest[["run_id", "model", "provider", "kind", "item_set", "finished_at"]]
+        .drop_duplicates("run_id")
+        .sort_values("model")
+    )
+    studies = selectors.scored_studies()
+    return render(
+        request,
+        "dashboards/index.html",
+        {
+            "section": "index",
+            "n_models": ModelConfiguration.objects.count(),
+            "runs": runs,
+            "models": _records(models),
+            "studies": studies,
+            "benchmark_url": _optional_url("benchmark:index"),
+        },
+    )
+
+
+def _model_filters_context(request, filters: selectors.ModelFilters, family: str) -> dict:
+    return {
+        "filters": filters,
+        "family": family,
+        "family_options": FAMILY_OPTIONS,
+        "choices": selectors.model_choices(),
+        "query": request.GET,
+    }
+
+
+@researcher_required
+def compare(request: HttpRequest) -> HttpResponse:
+    family = selectors.clean_family(request.GET.get("family"))
+    filters = selectors.ModelFilters.from_query(request.GET)
+    latest = selectors.latest_portraits(selectors.portrait_scores(family=family, filters=filters))
+    matrix = selectors.model_matrix(latest, family=family)
+    chosen = [m for m in filters.models if m in matrix.index] or list(matrix.index)[
+        :RADAR_DEFAULT_MODELS
+    ]
+    profiles = [{"name": name, "mean": matrix.loc[name].to_dict()} for name in chosen]
+    runs = (
+        latest.drop_duplicates("run_id")
+        .set_index("model")
+        .reindex(matrix.index)
+        .reset_index()[
+            [
+                "model",
+                "run_id",
+                "provider",
+                "kind",
+                "model_family",
+                "size_b",
+                "open_weights",
+                "item_set",
+                "finished_at",
+            ]
+        ]
+        if not latest.empty
+        else pd.DataFrame()
+    )
+    context = {
+        "section": "compare",
+        **_model_filters_context(request, filters, family),
+        "dimensions": list(matrix.columns),
+        "rows": [
+            {"model": name, "run": run, "scores": [matrix.at[name, d] for d in matrix.columns]}
+            for name, run in zip(matrix.index, _records(runs), strict=True)
+        ],
+        "all_models": list(matrix.index),
+        "chosen": chosen,
+    }
+    if not matrix.empty:
+        label = dims.FAMILY_LABELS[family]
+        context["radar"] = figures.radar(
+            profiles,
+            dimensions=list(matrix.columns),
+            title=f"{label}: centred scores",
+            with_errors=False,
+        )
+        context["heatmap"] = figures.heatmap(matrix, title=f"Models × {label.lower()}")
+    return render(request, "dashboards/compare.html", context)
+
+
+@researcher_required
+def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_with_context(run_id=run_id)
+    if run is None:
+        raise Http404("No such run.")
+    family = selectors.clean_family(request.GET.get("family"))
+    portrait = selectors.run_portrait(run=run, family=family)
+    spread = selectors.variant_spread(run=run, family=family, personas=[""])
+    spread = spread.set_index("dimension") if not spread.empty else spread
+    rows = []
+    for record in _records(portrait):
+        dim = record["dimension"]
+        variant_sd = spread.at[dim, "sd"] if not spread.empty and dim in spread.index else None
+        rows.append({**record, "variant_sd": None if pd.isna(variant_sd) else variant_sd})
+    context = {
+        "section": "compare",
+        "run": run,
+        "card": getattr(run.model_config, "card", None),
+        "family": family,
+        "family_options": FAMILY_OPTIONS,
+        "rows": rows,
+        "params": run.params or run.model_config.generation_params(),
+        "n_variants": len(run.variants or []),
+        "item_set_url": _optional_url("benchmark:item-set", run.item_set_id),
+    }
+    if rows:
+        profile = {
+            "name": run.model_config.name,
+            "mean": {r["dimension"]: r["centred"] for r in rows},
+            "sd": {r["dimension"]: r["variant_sd"] for r in rows},
+            "n": {r["dimension"]: r["n"] for r in rows},
+        }
+        context["radar"] = figures.radar(
+            [profile],
+            dimensions=[r["dimension"] for r in rows],
+            title=f"{run.model_config.name}: {dims.FAMILY_LABELS[family].lower()} "
+            "(± SD over prompt variants)",
+        )
+    return render(request, "dashboards/model_portrait.html", context)
+
+
+@researcher_required
+def humans_vs_models(request: HttpRequest) -> HttpResponse:
+    family = selectors.clean_family(request.GET.get("family"))
+    filters = selectors.ModelFilters.from_query(request.GET)
+    studies = selectors.scored_studies()
+    study = selectors.pick_study(request.GET.get("study"), studies)
+    context = {
+        "section": "humans",
+        **_model_filters_context(request, filters, family),
+        "studies": studies,
+        "study": study,
+    }
+    if study is None:
+        return render(request, "dashboards/humans.html", context)
+    humans = selectors.human_scores(study=study, family=family)
+    latest = selectors.latest_portraits(selectors.portrait_scores(family=family, filters=filters))
+    points = selectors.model_matrix(latest, family=family)
+    if filters.models:
+        points = points[points.index.isin(filters.models)]
+    points = points.reindex(columns=humans.columns)
+    summary = stats.box_summary(humans)
+    percentiles = pd.DataFrame(
+        stats.percentile_among(humans.to_numpy(), points.to_numpy())
+        if len(points)
+        else pd.DataFrame(columns=humans.columns),
+        index=points.index,
+        columns=humans.columns,
+    )
+    context.update(
+        {
+            "n_humans": len(humans),
+            "dimensions": list(humans.columns),
+            "summary": _records(summary.rename_axis("dimension").reset_index()),
+            "percentile_rows": [
+                {
+                    "model": model,
+                    "cells": [
+                        (points.at[model, d], percentiles.at[model, d]) for d in humans.columns
+                    ],
+                }
+                for model in points.index
+            ],
+            "headline": _records(stats.headline(points, summary["median"], percentiles)),
+        }
+    )
+    if len(humans):
+        context["chart"] = figures.humans_vs_models(
+            summary,
+            points,
+            percentiles,
+            title=f"{study.title}: {len(humans)} participants vs {len(points)} models",
+        )
+    return render(request, "dashboards/humans.html", context)
+
+
+@researcher_required
+def bias(request: HttpRequest) -> HttpResponse:
+    family = selectors.clean_family(request.GET.get("family"))
+    field = request.GET.get("field") if request.GET.get("field") in demo.FIELDS else "gender"
+    runs = selectors.persona_runs()
+    run_param = request.GET.get("run", "")
+    run = next((r for r in runs if str(r.pk) == run_param), runs[0] if runs else None)
+    studies = selectors.scored_studies()
+    study = selectors.pick_study(request.GET.get("study"), studies)
+    context = {
+        "section": "bias",
+        "family": family,
+        "family_options": FAMILY_OPTIONS,
+        "field": field,
+        "field_options": list(demo.FIELD_LABELS.items()),
+        "runs": runs,
+        "run": run,
+        "studies": studies,
+        "study": study,
+    }
+    if run is not None and study is not None:
+        result = selectors.persona_comparison(run=run, study=study, family=family, field=field)
+        comparison = result["comparison"]
+        context.update(
+            {
+                "groups": result["groups"],
+                "personas": result["personas"],
+                "departures": _records(result["departures"]),
+            }
+        )
+        if not comparison.empty:
+            group_param = request.GET.get("group")
+            groups = sorted(comparison["group"].unique())
+            group = group_param if group_param in groups else groups[0]
+            context["group"] = group
+            context["group_options"] = groups
+            context["difference_chart"] = figures.difference_chart(
+                comparison,
+                title=f"{run.model_config.name} as each {demo.FIELD_LABELS[field].lower()} "
+                "group minus that group's participants",
+            )
+            context["profile_chart"] = figures.group_profile_chart(
+                comparison, group=group, title=f"Group “{group}”: humans and the model's persona"
+            )
+    return render(request, "dashboards/bias.html", context)
+
+
+ITEMS_PER_PAGE = 50
+
+
+@researcher_required
+def items(request: HttpRequest) -> HttpResponse:
+    studies = selectors.scored_studies()
+    study = selectors.pick_study(request.GET.get("study"), studies)
+    dimension = request.GET.get("dimension", "")
+    source = request.GET.get("source", "")
+    search = request.GET.get("q", "").strip()
+    queryset = Item.objects.select_related("scenario__source").annotate(
+        n_ratings=Count("ratings", distinct=True)
+    )
+    if study is not None and study.item_pool.exists():
+        queryset = queryset.filter(studies=study)
+    if dimension:
+        queryset = queryset.filter(validated_entries__dimension=dimension).distinct()
+    if source:
+        queryset = queryset.filter(scenario__source__slug=source)
+    if search:
+        queryset = queryset.filter(
+            Q(text__icontains=search)
+            | Q(scenario__title__icontains=search)
+            | Q(scenario__external_id=search)
+        )
+    queryset = queryset.order_by("scenario__external_id", "scenario_id", "option_id")
+    page = Paginator(queryset, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    all_dimensions = [d for f in selectors.DASHBOARD_FAMILIES for d in dims.FAMILIES[f]]
+    return render(
+        request,
+        "dashboards/items.html",
+        {
+            "section": "items",
+            "page": page,
+            "studies": studies,
+            "study": study,
+            "sources": Source.objects.order_by("name"),
+            "source": source,
+            "dimension": dimension,
+            "dimensions": all_dimensions,
+            "search": search,
+            "heatmap_url": _optional_url("benchmark:heatmap", study.slug)
+            if study
+            else _optional_url("benchmark:index"),
+            "benchmark_url": _optional_url("benchmark:index"),
+        },
+    )
+
+
+@researcher_required
+def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = get_object_or_404(Item.objects.select_related("scenario__source"), pk=item_id)
+    counts = selectors.item_rating_counts(item=item)
+    answers = selectors.item_model_answers(item=item)
+    correlations = selectors.item_correlations(item=item)
+    plain = answers[answers["persona"] == ""] if not answers.empty else answers
+    model_answers = [
+        (f"{row['model']} (run {row['run_id']})", row["mean"]) for row in _records(plain)
+    ]
+    chart = figures.rating_histogram(
+        counts,
+        scale_labels=ITEM_SCALE_LABELS,
+        title=f"Item {item.code}: {sum(counts)} human ratings and the models' answers",
+        model_answers=model_answers,
+    )
+    if not correlations.empty:
+        correlations = correlations.sort_values(
+            ["kind", "run_id", "family", "r"],
+            key=lambda s: s.abs() if s.name == "r" else s,
+            ascending=[True, True, True, False],
+        )
+    return render(
+        request,
+        "dashboards/item_detail.html",
+        {
+            "section": "items",
+            "item": item,
+            "counts": list(zip(range(1, 7), ITEM_SCALE_LABELS, counts, strict=True)),
+            "n_ratings": sum(counts),
+            "mean_rating": (
+                sum(r * c for r, c in zip(range(1, 7), counts, strict=True)) / sum(counts)
+                if sum(counts)
+                else None
+            ),
+            "chart": chart,
+            "answers": _records(answers),
+            "correlations": _records(correlations),
+            "heatmap_url": _optional_url("benchmark:index"),
+        },
+    )
