@@ -1,0 +1,209 @@
+"""Dashboard pages with the test client on PostgreSQL: numbers, filters, escaping, no 500s."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from dashboards import selectors, stats
+from survey.models import Item, ItemRating
+from tests.dashboards.helpers import client_as
+from tests.factories import ParticipantFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _spec(response, chart_id: str) -> dict:
+    """The figure JSON a page embeds for one chart."""
+    match = re.search(
+        rf'<script id="{chart_id}-spec" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert match, f"chart {chart_id} missing"
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def researcher(client):
+    return client_as(client, "researcher")
+
+
+def test_compare_shows_every_model_and_filters_by_card_and_provider(researcher, dashboard_data):
+    response = researcher.get(reverse("dashboards:compare"))
+    assert response.status_code == 200
+    heat = _spec(response, "compare-heatmap")["figure"]["data"][0]
+    assert sorted(heat["y"]) == ["alpha", "beta", "gamma"]
+    # The persona run is not a portrait: alpha's row comes from its plain run.
+    alpha = dashboard_data.runs["alpha"].scores.get(
+        persona="", basis="answer", dimension="Benevolence"
+    )
+    column = heat["x"].index("Benevolence")
+    assert heat["z"][heat["y"].index("alpha")][column] == pytest.approx(alpha.centred, abs=1e-3)
+    radar = _spec(response, "compare-radar")["figure"]["data"]
+    assert [t["name"] for t in radar] == ["alpha", "beta", "gamma"]
+
+    open_only = researcher.get(reverse("dashboards:compare"), {"open": "open"})
+    assert _spec(open_only, "compare-heatmap")["figure"]["data"][0]["y"] == ["alpha"]
+    big = researcher.get(reverse("dashboards:compare"), {"size_min": "10", "provider": "anthropic"})
+    assert _spec(big, "compare-heatmap")["figure"]["data"][0]["y"] == ["beta"]
+    published = researcher.get(reverse("dashboards:compare"), {"kind": "reference"})
+    assert _spec(published, "compare-heatmap")["figure"]["data"][0]["y"] == ["gamma"]
+    chosen = researcher.get(reverse("dashboards:compare"), {"model": ["beta", "gamma"]})
+    assert [t["name"] for t in _spec(chosen, "compare-radar")["figure"]["data"]] == [
+        "beta",
+        "gamma",
+    ]
+
+
+def test_compare_csv_table_matches_the_heatmap(researcher, dashboard_data):
+    spec = _spec(researcher.get(reverse("dashboards:compare")), "compare-heatmap")
+    table = spec["table"]
+    assert table["columns"][0] == "model"
+    rows = {row[0]: row[1:] for row in table["rows"]}
+    heat = spec["figure"]["data"][0]
+    for name, z in zip(heat["y"], heat["z"], strict=True):
+        assert rows[name] == pytest.approx(z, abs=1e-3)
+    assert spec["sort_columns"] == heat["x"]
+
+
+def test_model_portrait_has_error_bars_from_variants_and_run_parameters(researcher, dashboard_data):
+    run = dashboard_data.runs["beta"]
+    response = researcher.get(reverse("dashboards:model-portrait", args=[run.pk]))
+    assert response.status_code == 200
+    traces = _spec(response, "portrait-radar")["figure"]["data"]
+    assert [t["name"] for t in traces] == ["beta", "beta ± SD"]
+    # The whisker of each value spans mean ± SD over the three variants' portraits.
+    variant_scores = run.summary["personas"][""]["consistency"]["variant_scores"]
+    power = [v["schwartz:Power"] for v in variant_scores.values()]
+    centred = run.scores.get(persona="", basis="answer", dimension="Power").centred
+    theta = traces[1]["theta"]
+    low, high = traces[1]["r"][theta.index("Power") : theta.index("Power") + 2]
+    assert high - centred == pytest.approx(np.std(power, ddof=1), abs=1e-3)
+    assert centred - low == pytest.approx(np.std(power, ddof=1), abs=1e-3)
+    body = response.content.decode()
+    assert "set-humans" in body and "v1_reversed" in body and "temperature=0.0" in body
+    assert researcher.get(reverse("dashboards:model-portrait", args=[999999])).status_code == 404
+
+
+def test_humans_vs_models_percentiles_are_those_among_the_counted_humans(
+    researcher, dashboard_data
+):
+    flagged = ParticipantFactory(
+        study=dashboard_data.study, status="completed", quality_flags={"flags": ["speeding"]}
+    )
+    flagged.scores.create(family="schwartz", dimension="Power", score=99.0)
+    response = researcher.get(reverse("dashboards:humans"), {"study": "humans"})
+    assert response.status_code == 200
+    spec = _spec(response, "humans-box")
+    box = spec["figure"]["data"][0]
+    humans = selectors.human_scores(study=dashboard_data.study, family="schwartz")
+    assert len(humans) == 40  # the flagged participant is left out
+    assert box["median"][box["x"].index("Power")] == pytest.approx(
+        humans["Power"].median(), abs=1e-4
+    )
+    gamma = next(t for t in spec["figure"]["data"] if t["name"] == "gamma")
+    power_index = gamma["x"].index("Power")
+    expected = stats.percentile_among(
+        humans[["Power"]].to_numpy(), np.array([[gamma["y"][power_index]]])
+    )[0, 0]
+    assert gamma["customdata"][power_index] == pytest.approx(expected, abs=0.1)
+    body = response.content.decode()
+    assert "In one glance" in body and "percentile-table" in body
+
+
+def test_bias_compares_personas_with_matching_participants(researcher, dashboard_data):
+    run = dashboard_data.persona_run
+    response = researcher.get(
+        reverse("dashboards:bias"), {"run": run.pk, "study": "humans", "field": "gender"}
+    )
+    assert response.status_code == 200
+    differences = _spec(response, "bias-differences")
+    assert sorted(t["name"] for t in differences["figure"]["data"]) == ["man", "woman"]
+    table = differences["table"]
+    rows = [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+    women = [r for r in rows if r["group"] == "woman"]
+    assert {r["n_human"] for r in women} == {16}  # "female" answers, 2 of every 5 participants
+    # The man persona answered Power items 3 points higher: the largest departure.
+    departures = response.context["departures"]
+    assert departures[0]["group"] == "man" and departures[0]["dimension"] == "Power"
+    assert departures[0]["excludes_zero"]
+    assert response.context["groups"] == {"man": 8, "woman": 16}
+    profile = _spec(response, "bias-profile")["figure"]["data"]
+    assert [t["name"] for t in profile] == ["Humans: man", "Model as man"]
+
+
+def test_bias_without_persona_runs_or_demographics_says_so(researcher, dashboard_data):
+    response = researcher.get(reverse("dashboards:bias"), {"field": "country", "study": "humans"})
+    assert response.status_code == 200
+    assert "no single-field persona" in response.content.decode()
+    dashboard_data.persona_run.delete()
+    empty = researcher.get(reverse("dashboards:bias"))
+    assert "No finished run with personas yet" in empty.content.decode()
+
+
+def test_items_explorer_and_item_detail(researcher, dashboard_data):
+    entry = dashboard_data.item_set.entries.select_related("item").first()
+    item = entry.item
+    item.text = "<script>alert('x')</script> reply"
+    item.save()
+    people = ParticipantFactory.create_batch(3, study=dashboard_data.study)
+    for person, rating in zip(people, (2, 6, 6), strict=True):
+        ItemRating.objects.create(participant=person, item=item, rating=rating)
+    listing = researcher.get(reverse("dashboards:items"), {"study": "humans"})
+    assert listing.status_code == 200
+    assert listing.context["page"].paginator.count == 20
+    filtered = researcher.get(
+        reverse("dashboards:items"), {"study": "humans", "dimension": entry.dimension}
+    )
+    assert filtered.context["page"].paginator.count == 2
+
+    detail = researcher.get(reverse("dashboards:item", args=[item.pk]))
+    body = detail.content.decode()
+    assert "<script>alert" not in body and "&lt;script&gt;alert" in body
+    bars = _spec(detail, "item-ratings")["figure"]["data"]
+    assert bars[0]["y"] == [0, 1, 0, 0, 0, 2]
+    answered = {a["model"] for a in detail.context["answers"]}
+    assert answered == {"alpha", "beta", "gamma"}
+    plain_runs = {a["run_id"] for a in detail.context["answers"] if a["persona"] == ""}
+    assert len(plain_runs) == 3 and len(bars) == 1 + 3
+    assert researcher.get(reverse("dashboards:item", args=[10**9])).status_code == 404
+    assert Item.objects.count() == 20
+
+
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("dashboards:compare", {"family": "bogus", "size_min": "abc", "date_from": "yesterday"}),
+        ("dashboards:humans", {"study": "nope", "item_set": "x", "open": "maybe"}),
+        ("dashboards:bias", {"run": "abc", "field": "shoe size", "group": "<b>"}),
+        ("dashboards:items", {"page": "999", "dimension": "nonsense", "source": "?"}),
+    ],
+)
+def test_bad_query_parameters_never_give_a_500(researcher, dashboard_data, name, params):
+    response = researcher.get(reverse(name), params)
+    assert response.status_code == 200
+
+
+def test_unparseable_filters_are_reported(researcher, dashboard_data):
+    response = researcher.get(reverse("dashboards:compare"), {"size_min": "abc"})
+    assert "size_min: not a number" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["dashboards:index", "dashboards:compare", "dashboards:humans", "dashboards:bias"],
+)
+def test_pages_use_a_bounded_number_of_queries(
+    researcher, dashboard_data, django_assert_max_num_queries, name
+):
+    with django_assert_max_num_queries(14):
+        assert researcher.get(reverse(name)).status_code == 200
+
+
+def test_dashboards_need_the_researcher_role(client, dashboard_data):
+    assert client.get(reverse("dashboards:compare")).status_code == 302
+    client_as(client, "nobody")
+    assert client.get(reverse("dashboards:compare")).status_code == 403
