@@ -1,0 +1,87 @@
+"""The dashboards' API serves the numbers the pages show."""
+
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from dashboards import selectors
+from dashboards.models import ModelCard
+from tests.dashboards.helpers import client_as
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _page_spec(response, chart_id):
+    match = re.search(
+        rf'<script id="{chart_id}-spec" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    return json.loads(match.group(1))
+
+
+def test_human_distributions(client, dashboard_data):
+    client_as(client, "researcher")
+    rows = client.get("/api/v1/human-distributions/", {"study": "humans"}).json()
+    humans = selectors.human_scores(study=dashboard_data.study, family="schwartz")
+    by_dim = {r["dimension"]: r for r in rows}
+    assert by_dim["Power"]["n"] == 40
+    assert by_dim["Power"]["median"] == pytest.approx(humans["Power"].median())
+    assert client.get("/api/v1/human-distributions/", {"study": "nope"}).status_code == 404
+    bad = client.get("/api/v1/human-distributions/", {"family": "zodiac"})
+    assert bad.status_code == 400 and "family" in bad.json()
+
+
+def test_humans_vs_models_matches_the_page(client, dashboard_data):
+    client_as(client, "researcher")
+    rows = client.get("/api/v1/humans-vs-models/", {"study": "humans"}).json()
+    page = _page_spec(client.get(reverse("dashboards:humans"), {"study": "humans"}), "humans-box")
+    for trace in page["figure"]["data"][1:]:
+        api = {r["dimension"].replace("_", "-"): r for r in rows if r["model"] == trace["name"]}
+        for label, y, pct in zip(trace["x"], trace["y"], trace["customdata"], strict=True):
+            key = label.replace(" ", "-")
+            assert api[key]["centred"] == pytest.approx(y, abs=1e-3)
+            assert api[key]["percentile_among_humans"] == pytest.approx(pct, abs=0.05)
+    only_beta = client.get("/api/v1/humans-vs-models/", {"study": "humans", "model": "beta"})
+    assert {r["model"] for r in only_beta.json()} == {"beta"}
+    bad = client.get("/api/v1/humans-vs-models/", {"size_min": "big"})
+    assert bad.status_code == 400 and "size_min" in bad.json()["filters"][0]
+
+
+def test_persona_comparisons(client, dashboard_data):
+    client_as(client, "researcher")
+    run = dashboard_data.persona_run
+    body = client.get(
+        "/api/v1/persona-comparisons/", {"run": run.pk, "study": "humans", "field": "gender"}
+    ).json()
+    assert body["model"] == "alpha" and body["groups"] == {"man": 8, "woman": 16}
+    assert len(body["rows"]) == 2 * 10
+    top = body["departures"][0]
+    assert (top["group"], top["dimension"], top["excludes_zero"]) == ("man", "Power", True)
+    assert top["ci_low"] < top["difference"] < top["ci_high"]
+    assert client.get("/api/v1/persona-comparisons/").status_code == 400
+    plain = dashboard_data.runs["beta"].pk
+    assert client.get("/api/v1/persona-comparisons/", {"run": plain}).status_code == 404
+    bad_field = client.get("/api/v1/persona-comparisons/", {"run": run.pk, "field": "x"})
+    assert bad_field.status_code == 400
+
+
+def test_model_cards_read_by_researchers_written_by_admins(client, dashboard_data):
+    client_as(client, "researcher")
+    cards = client.get("/api/v1/model-cards/").json()["results"]
+    assert {c["model"] for c in cards} == {"alpha", "beta"}
+    payload = {"model": "gamma", "family": "Gamma", "open_weights": True}
+    assert client.post("/api/v1/model-cards/", payload).status_code == 403
+    client.logout()
+    client_as(client, "admin")
+    created = client.post("/api/v1/model-cards/", payload, content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert ModelCard.objects.get(model_config__name="gamma").family == "Gamma"
+    assert client.get("/api/v1/model-cards/", {"family": "gamma"}).json()["count"] == 1
+
+
+def test_api_needs_a_login(client, dashboard_data):
+    for url in ("/api/v1/human-distributions/", "/api/v1/persona-comparisons/?run=1"):
+        assert client.get(url).status_code == 403
