@@ -8,6 +8,7 @@ twice for every item they rated. The interval is the percentile interval of the 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,10 +46,7 @@ def bootstrap_ci(
         counts = np.bincount(rng.integers(0, n_raters, n_raters), minlength=n_raters)
         replicates[b] = correlate(ratings.resampled(counts), scores, method).r
     tail = (1 - level) / 2 * 100
-    with np.errstate(invalid="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pairs stay NaN
-            low, high = np.nanpercentile(replicates, [tail, 100 - tail], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pairs stay NaN
+        low, high = np.nanpercentile(replicates, [tail, 100 - tail], axis=0)
     return BootstrapCI(low=low, high=high, n_resamples=n_resamples, level=level, seed=seed)

@@ -9,6 +9,7 @@ cos(2π·distance/10) from its best value: near 1 for a clean sinusoid around th
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,8 @@ def circular_structure(r: np.ndarray) -> CircularStructure:
     neighbours_positive = np.where(neighbours, r > 0, True).all(axis=1) & defined
     opposites_negative = np.where(opposites, r < 0, True).all(axis=1) & defined
     pattern = np.cos(2 * np.pi * distance / size)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # items without any r stay NaN
         rc = r - np.nanmean(r, axis=1, keepdims=True)
         pc = pattern - pattern.mean(axis=1, keepdims=True)
         fit = np.nansum(rc * pc, axis=1) / np.sqrt(np.nansum(rc**2, axis=1) * (pc**2).sum(axis=1))

@@ -1,0 +1,68 @@
+"""``manage.py export_items --study SLUG [--correlations published|latest|RUN_ID]
+(--preset valueportrait-2025 | --threshold 0.3 --mode pos) --format csv|json --out FILE``."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from benchmark.exports import item_set_json, item_set_table, query_response_tagged, to_csv
+from benchmark.selection import MODES, PRESETS, SelectionRule
+from benchmark.selectors import resolve_run
+from benchmark.services import create_item_set, create_preset_item_set
+
+from ._common import get_study, write_text
+
+
+class Command(BaseCommand):
+    help = (
+        "Freeze a validated item set (a preset or a threshold rule applied to a correlation "
+        "run) and export its (item, dimension) pairs with texts and r. JSON also carries the "
+        "pairs in the release's query-response-tagged.json shape, written alone beside it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--study", required=True)
+        parser.add_argument("--correlations", default="latest")
+        rule = parser.add_mutually_exclusive_group(required=True)
+        rule.add_argument("--preset", choices=sorted(PRESETS))
+        rule.add_argument("--threshold", type=float)
+        parser.add_argument("--mode", choices=MODES, default=None)
+        parser.add_argument("--name", default="", help="item set name for a threshold rule")
+        parser.add_argument("--format", required=True, choices=["csv", "json"])
+        parser.add_argument("--out", required=True)
+
+    def handle(self, *args, study, correlations, preset, threshold, mode, name, format, out, **o):
+        study = get_study(study)
+        if preset and mode:
+            raise CommandError("--mode goes with --threshold, not with --preset")
+        if threshold is not None and mode is None:
+            raise CommandError("--threshold needs --mode pos|neg|abs")
+        try:
+            run = resolve_run(study=study, spec=correlations)
+            if preset:
+                item_set = create_preset_item_set(run=run, preset=preset)
+            else:
+                rule = SelectionRule(threshold=threshold, mode=mode)
+                item_set = create_item_set(
+                    run=run, rule=rule, name=name or f"{study.slug}-r{threshold:g}-{mode}"
+                )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if format == "csv":
+            path = write_text(out, to_csv(item_set_table(item_set=item_set)))
+        else:
+            path = write_text(out, item_set_json(item_set=item_set))
+            import json
+
+            tagged = Path(out).with_name(Path(out).stem + "-query-response-tagged.json")
+            write_text(
+                str(tagged),
+                json.dumps(query_response_tagged(item_set=item_set), indent=1, ensure_ascii=False),
+            )
+            self.stdout.write(f"wrote the release-shaped list to {tagged}")
+        entries = item_set.entries.count()
+        items = item_set.entries.values("item_id").distinct().count()
+        self.stdout.write(
+            f"item set {item_set.name} v{item_set.version} from run #{run.pk}: {entries} pairs "
+            f"on {items} items -> {path}"
+        )

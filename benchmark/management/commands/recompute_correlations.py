@@ -1,0 +1,52 @@
+"""``manage.py recompute_correlations --study SLUG [--method spearman]``."""
+
+from django.core.management.base import BaseCommand
+
+from benchmark.models import CorrelationRun
+from benchmark.selectors import compare_runs, published_run
+from benchmark.services import recompute_now
+
+from ._common import get_study
+
+
+class Command(BaseCommand):
+    help = "Recompute a study's item × dimension correlations now and store them as a new run."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--study", required=True, help="study slug")
+        parser.add_argument("--method", default="spearman", choices=CorrelationRun.Method.values)
+
+    def handle(self, *args, study, method, **options):
+        study = get_study(study)
+        run = recompute_now(study=study, method=method)
+        summary = run.exclusions.get("summary", {})
+        self.stdout.write(
+            f"{study.slug}: {run.get_method_display()} over {run.parameters['items']} items × "
+            f"{run.parameters['dimensions']} dimensions, {run.n_participants} participants, "
+            f"{run.duration_seconds:.2f} s"
+        )
+        self.stdout.write(
+            f"left out: {summary.get('participants_left_out', 0)} participant(s), "
+            f"{summary.get('ratings_left_out', 0)} rating(s)"
+        )
+        for entry in run.exclusions.get("ratings", []):
+            self.stdout.write(
+                f"  {entry['participant']}: {entry['ratings']} rating(s) in group "
+                f"{entry['release_group']} left out ({entry['reason']})"
+            )
+        reference = published_run(study=study)
+        if reference is not None and method == "spearman":
+            result = compare_runs(reference=reference, other=run)
+            s = result["summary"]
+            self.stdout.write(
+                f"vs published: {s['pairs']} pairs, {s['identical']} identical, "
+                f"{s['within_tolerance']} within {result['tolerance']:g}, {s['different']} "
+                f"different (max |Δr| {s['max_abs_delta_r']:.3g})"
+            )
+            for group in result["by_group"]:
+                if group["different"]:
+                    self.stdout.write(
+                        f"  group {group['release_group']}: {group['different']} of "
+                        f"{group['pairs']} pairs differ, max |Δr| {group['max_abs_delta_r']:.3g}"
+                    )
+        self.stdout.write(f"stored correlation run id: {run.pk}")
