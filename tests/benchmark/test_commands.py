@@ -1,0 +1,89 @@
+"""The management commands: names and arguments are part of the interface."""
+
+import csv
+import json
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from benchmark.models import CorrelationRun
+
+
+def _run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_recompute_then_export_correlations_csv_and_json(small_study, tmp_path):
+    output = _run("recompute_correlations", "--study", small_study.slug, "--method", "spearman")
+    run_id = int(re.search(r"stored correlation run id: (\d+)", output).group(1))
+    run = CorrelationRun.objects.get(pk=run_id)
+    assert run.status == "done" and "13 participants" in output
+    target = tmp_path / "corr.csv"
+    _run("export_correlations", "--study", small_study.slug, "--format", "csv", "--out", target)
+    rows = list(csv.DictReader(target.open()))
+    assert len(rows) == 60
+    assert list(rows[0])[:7] == ["portrait_id", "option_id", "dimension", "family", "r", "p", "n"]
+    assert {"p_bh", "p_by", "ci_low", "ci_high"} <= set(rows[0])
+    assert "Self_Direction" in {r["dimension"] for r in rows}
+    target = tmp_path / "corr.json"
+    _run("export_correlations", "--study", small_study.slug, "--format", "json", "--out", target)
+    data = json.loads(target.read_text())
+    assert data["run"]["id"] == run_id and len(data["correlations"]) == 60
+
+
+def test_kendall_recomputation(small_study):
+    output = _run("recompute_correlations", "--study", small_study.slug, "--method", "kendall")
+    assert "Kendall" in output
+
+
+def test_export_items_threshold_rule_csv_and_tagged_json(small_study, tmp_path):
+    _run("recompute_correlations", "--study", small_study.slug)
+    target = tmp_path / "items.csv"
+    out = _run(
+        "export_items", "--study", small_study.slug, "--threshold", "0.3", "--mode", "pos",
+        "--format", "csv", "--out", target,
+    )  # fmt: skip
+    rows = list(csv.DictReader(target.open()))
+    assert rows and all(float(r["r"]) > 0.3 for r in rows)
+    assert {"portrait_id", "option_id", "dimension", "r", "item_text"} <= set(rows[0])
+    assert "v1" in out
+    target = tmp_path / "items.json"
+    _run(
+        "export_items", "--study", small_study.slug, "--correlations", "latest",
+        "--threshold", "0.3", "--mode", "pos", "--format", "json", "--out", target,
+    )  # fmt: skip
+    data = json.loads(target.read_text())
+    assert data["item_set"]["version"] == 2  # a new frozen version, never in place
+    tagged = json.loads((tmp_path / "items-query-response-tagged.json").read_text())
+    assert tagged == data["query-response-tagged"]
+    pairs = sum(len(o["correlations"]) for s in tagged for o in s["outputs"])
+    assert pairs == len(data["pairs"]) == len(rows)
+
+
+def test_command_errors_are_clear(small_study, tmp_path):
+    with pytest.raises(CommandError, match="no study"):
+        _run("recompute_correlations", "--study", "nope")
+    with pytest.raises(CommandError, match="no latest correlation run"):
+        _run("export_correlations", "--study", small_study.slug, "--format", "csv",
+             "--out", tmp_path / "x.csv")  # fmt: skip
+    with pytest.raises(CommandError, match="needs --mode"):
+        _run("export_items", "--study", small_study.slug, "--threshold", "0.3",
+             "--format", "csv", "--out", tmp_path / "x.csv")  # fmt: skip
+
+
+@pytest.mark.postgres
+@pytest.mark.shared_data
+def test_export_items_paper_preset_from_published_correlations(imported_release, tmp_path):
+    target = tmp_path / "paper.csv"
+    out = _run(
+        "export_items", "--study", "valueportrait-2025", "--correlations", "published",
+        "--preset", "valueportrait-2025", "--format", "csv", "--out", target,
+    )  # fmt: skip
+    rows = list(csv.DictReader(target.open()))
+    assert len(rows) == 626
+    assert len({(r["portrait_id"], r["option_id"]) for r in rows}) == 317
+    assert "626 pairs on 317 items" in out
