@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from evaluation import parsing
 from evaluation.personas import parse_persona_key
@@ -333,5 +332,4 @@ def execute_units(run_id: int, units: list[Unit]) -> int:
                         stop.set()
         finally:
             stop.set()
-    close_old_connections()
     return written

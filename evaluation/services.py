@@ -145,19 +145,29 @@ def create_run(
     )
 
 
+def broker_connection():
+    """A connection to the Celery broker (a seam for tests of an unreachable broker)."""
+    from config.celery import app
+
+    return app.connection_for_write()
+
+
 def _publish(run_id: int) -> None:
     from kombu.exceptions import OperationalError
 
     from .tasks import dispatch_run
 
+    connection = broker_connection()
     try:
-        dispatch_run.apply_async(args=[run_id], retry=False)
+        with connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2)
+            dispatch_run.apply_async(args=[run_id], connection=connection, retry=False)
     except (OperationalError, OSError) as exc:
+        broker = "Redis" if connection.transport_cls == "redis" else connection.transport_cls
         raise QueueUnavailable(
-            "The task queue is unavailable (cannot reach the Celery broker"
-            f"{' (Redis)' if 'redis' in str(dispatch_run.app.conf.broker_url) else ''}: "
-            f"{type(exc).__name__}). Nothing was queued; start the run again when the queue is "
-            "back."
+            f"The task queue is unavailable: cannot reach the Celery broker ({broker}: "
+            f"{type(exc).__name__}). Nothing was queued; start the run again when the queue "
+            "is back."
         ) from exc
 
 

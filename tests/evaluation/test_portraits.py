@@ -1,0 +1,75 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation.portraits import consistency, item_ratings, model_portrait, variant_portraits
+
+
+def _entries(rows):
+    return pd.DataFrame(rows, columns=["item_id", "family", "dimension"])
+
+
+def _answers(rows):
+    return pd.DataFrame(rows, columns=["item_id", "variant", "rating"])
+
+
+ENTRIES = _entries(
+    [
+        (1, "schwartz", "Power"),
+        (2, "schwartz", "Power"),
+        (2, "schwartz", "Hedonism"),  # item 2 counted once in the family mean
+        (3, "schwartz", "Hedonism"),
+        (4, "big_five", "Openness"),
+        (5, "schwartz", "Tradition"),  # never validly answered
+    ]
+)
+ANSWERS = _answers(
+    [
+        (1, "v1", 6.0),
+        (1, "v1_reversed", 4.0),
+        (2, "v1", 3.0),
+        (2, "v1_reversed", np.nan),  # invalid: left out of the mean
+        (3, "v1", 1.0),
+        (3, "v1_reversed", 2.0),
+        (4, "v1", 5.0),
+        (5, "v1", np.nan),
+        (9, "v1", 6.0),  # not in the item set
+    ]
+)
+
+
+def test_item_rating_is_mean_of_valid_answers():
+    ratings = item_ratings(ANSWERS)
+    assert ratings.to_dict() == {1: 5.0, 2: 3.0, 3: 1.5, 4: 5.0, 9: 6.0}
+
+
+def test_portrait_follows_the_paper_rule():
+    table = model_portrait(ANSWERS, ENTRIES).set_index("dimension")
+    # Power: items 1, 2 -> mean(5, 3) = 4, population SD 1.
+    assert table.loc["Power", ["raw", "sd", "n"]].tolist() == [4.0, 1.0, 2]
+    # Hedonism: items 2, 3 -> mean(3, 1.5).
+    assert table.loc["Hedonism", "raw"] == pytest.approx(2.25)
+    # Schwartz family mean over items 1, 2, 3 once each (item 5 has no rating).
+    family_mean = (5.0 + 3.0 + 1.5) / 3
+    assert table.loc["Power", "family_mean"] == pytest.approx(family_mean)
+    assert table.loc["Power", "centred"] == pytest.approx(4.0 - family_mean)
+    assert table.loc["Hedonism", "centred"] == pytest.approx(2.25 - family_mean)
+    # Big Five has its own family mean.
+    assert table.loc["Openness", "centred"] == 0.0
+    # A dimension without rated items is kept with n = 0.
+    assert table.loc["Tradition", "n"] == 0 and np.isnan(table.loc["Tradition", "raw"])
+
+
+def test_variant_portraits_and_consistency():
+    per_variant = variant_portraits(ANSWERS, ENTRIES)
+    assert set(per_variant["variant"]) == {"v1", "v1_reversed"}
+    result = consistency(ANSWERS, ENTRIES)
+    power = result["dimensions"]["schwartz"]["Power"]
+    v1 = per_variant.query("variant == 'v1' and dimension == 'Power'")["centred"].item()
+    rev = per_variant.query("variant == 'v1_reversed' and dimension == 'Power'")["centred"].item()
+    assert power["order_effect"] == pytest.approx(v1 - rev)
+    assert power["variant_range"] == pytest.approx(abs(v1 - rev))
+    assert power["variant_sd"] == pytest.approx(abs(v1 - rev) / 2)
+    # Items with >= 2 valid answers: 1 (6 vs 4) and 3 (1 vs 2) -> none unanimous.
+    assert result["items_unanimous"] == 0.0
+    assert set(result["variant_scores"]) == {"v1", "v1_reversed"}

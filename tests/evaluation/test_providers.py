@@ -1,0 +1,153 @@
+"""The three HTTP clients against the scripted fake provider server."""
+
+import math
+
+import pytest
+
+from evaluation.parsing import option_probabilities, parse_phrase
+from evaluation.prompts import DESCENDING
+from evaluation.providers import (
+    AnthropicClient,
+    GeminiClient,
+    GenerationRequest,
+    OpenAICompatibleClient,
+    PermanentProviderError,
+    TransientProviderError,
+    call_with_retries,
+)
+from evaluation.providers.base import ConfigurationError, parse_retry_after
+from evaluation.units import build_prompt
+from tests.evaluation.fake_provider import FakeProvider, rating_for
+
+CLIENTS = {"openai": OpenAICompatibleClient, "anthropic": AnthropicClient, "gemini": GeminiClient}
+PROMPT = build_prompt(
+    "Message: {text}\n\nReply: {content}\n\nAnswer:\n" + "\n".join(DESCENDING),
+    title="",
+    scenario="Should I call my sister?",
+    response="Yes, family comes first.",
+    persona=None,
+)
+DIGIT_PROMPT = PROMPT.replace(
+    "\n".join(DESCENDING), "\n".join(f"{k} = {label}" for k, label in enumerate(DESCENDING, 1))
+)
+EXPECTED = rating_for("Yes, family comes first.")
+
+
+@pytest.fixture
+def server():
+    with FakeProvider(hang_seconds=3.0, retry_after=0.3) as fake:
+        yield fake
+
+
+def _client(provider, server, **kwargs):
+    return CLIENTS[provider](model_id="fake-model", base_url=server.url(provider), **kwargs)
+
+
+@pytest.mark.parametrize("provider", sorted(CLIENTS))
+def test_answer_and_parameters_are_really_sent(provider, server, monkeypatch):
+    monkeypatch.setenv("FAKE_KEY", "sk-secret-123")
+    client = _client(provider, server, api_key_env="FAKE_KEY")
+    request = GenerationRequest(prompt=PROMPT, temperature=0.0, max_tokens=12, seed=7)
+    answer = client.generate(request)
+    assert parse_phrase(answer.text).rating == EXPECTED
+    assert (answer.input_tokens, answer.output_tokens) == (100, 3)
+    sent = server.requests[-1]
+    payload, headers = sent["payload"], {k.lower(): v for k, v in sent["headers"].items()}
+    if provider == "openai":
+        assert (
+            payload["temperature"] == 0.0 and payload["seed"] == 7 and payload["max_tokens"] == 12
+        )
+        assert headers["authorization"] == "Bearer sk-secret-123"
+    elif provider == "anthropic":
+        assert payload["temperature"] == 0.0 and payload["max_tokens"] == 12
+        assert headers["x-api-key"] == "sk-secret-123" and "anthropic-version" in headers
+        assert "seed" in answer.sent_params["not_supported"]
+    else:
+        config = payload["generationConfig"]
+        assert (config["temperature"], config["seed"], config["maxOutputTokens"]) == (0.0, 7, 12)
+        assert headers["x-goog-api-key"] == "sk-secret-123"
+        assert sent["path"] == "/v1beta/models/fake-model:generateContent"
+    # What is recorded with the response never contains the key.
+    assert "sk-secret" not in repr(answer.to_json())
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_logprobs_give_the_option_distribution(provider, server):
+    client = _client(provider, server)
+    answer = client.generate(GenerationRequest(prompt=DIGIT_PROMPT, top_logprobs=10))
+    distribution = option_probabilities(answer.first_token_logprobs, DESCENDING)
+    assert distribution.valid_mass == pytest.approx(0.96)
+    assert distribution.probabilities[EXPECTED - 1] == pytest.approx(0.7 / 0.96)
+    assert math.isclose(sum(distribution.probabilities), 1.0)
+
+
+@pytest.mark.parametrize("provider", sorted(CLIENTS))
+def test_reasoning_blocks_are_separated(provider, server):
+    server.script("think")
+    answer = _client(provider, server).generate(GenerationRequest(prompt=PROMPT))
+    parsed = parse_phrase(answer.text)
+    assert parsed.rating == EXPECTED
+    assert "weigh" in (answer.reasoning + parsed.reasoning)
+
+
+@pytest.mark.parametrize("provider", sorted(CLIENTS))
+def test_faults_are_classified(provider, server):
+    client = _client(provider, server, timeout=1.0)
+    request = GenerationRequest(prompt=PROMPT)
+    server.script("429", "500", "malformed", "hang", "400")
+    with pytest.raises(TransientProviderError) as rate_limited:
+        client.generate(request)
+    assert rate_limited.value.status == 429 and rate_limited.value.retry_after == pytest.approx(0.3)
+    with pytest.raises(TransientProviderError, match="HTTP 500"):
+        client.generate(request)
+    with pytest.raises(TransientProviderError, match="malformed JSON"):
+        client.generate(request)
+    with pytest.raises(TransientProviderError, match="timeout"):
+        client.generate(request)
+    with pytest.raises(PermanentProviderError, match="model does not exist: scripted") as bad:
+        client.generate(request)
+    assert not isinstance(bad.value, TransientProviderError) and bad.value.status == 400
+
+
+def test_empty_content_is_an_invalid_answer_not_an_error(server):
+    server.script("empty")
+    answer = _client("openai", server).generate(GenerationRequest(prompt=PROMPT))
+    assert answer.text == "" and not parse_phrase(answer.text).valid
+
+
+def test_retries_honour_retry_after_and_give_up_after_the_limit(server):
+    client = _client("openai", server)
+    request = GenerationRequest(prompt=PROMPT)
+    server.script("429", "500")
+    waits = []
+    answer, attempts = call_with_retries(
+        lambda: client.generate(request),
+        max_retries=3,
+        sleep=waits.append,
+        backoff_base=0.01,
+    )
+    assert attempts == 3 and parse_phrase(answer.text).rating == EXPECTED
+    assert waits[0] >= 0.3  # Retry-After honoured
+    assert waits[1] <= 0.02  # plain jittered backoff for the 500
+    server.script("500", "500", "500")
+    with pytest.raises(TransientProviderError):
+        call_with_retries(lambda: client.generate(request), max_retries=2, sleep=lambda s: None)
+    server.script("400")
+    calls = server.request_count()
+    with pytest.raises(PermanentProviderError):
+        call_with_retries(lambda: client.generate(request), max_retries=5, sleep=lambda s: None)
+    assert server.request_count() == calls + 1  # 4xx fails fast, no retry
+
+
+def test_missing_key_variable_is_a_configuration_error(server, monkeypatch):
+    monkeypatch.delenv("NOT_SET_KEY", raising=False)
+    client = _client("openai", server, api_key_env="NOT_SET_KEY")
+    with pytest.raises(ConfigurationError, match="NOT_SET_KEY is not set"):
+        client.generate(GenerationRequest(prompt=PROMPT))
+
+
+def test_retry_after_forms():
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("100000") == 300.0

@@ -1,0 +1,192 @@
+"""Runs executed in-process against the fake provider (the Celery worker tests are in
+test_worker.py): rows, idempotency, invalid answers, cache, params recorded, portraits."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from evaluation import services
+from evaluation.execution import execute_units
+from evaluation.models import CachedResponse, EvaluationRun, PortraitScore, Response
+from evaluation.selectors import missing_units, progress, run_units
+from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
+from tests.evaluation.fake_provider import FakeProvider, rating_for
+
+pytestmark = [pytest.mark.django_db]
+
+
+@pytest.fixture
+def server():
+    with FakeProvider(retry_after=0.1, hang_seconds=2.0) as fake:
+        yield fake
+
+
+def _start_in_process(run):
+    """What start_run + dispatch_run do, without a broker."""
+    params = run.model_config.generation_params()
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        status=EvaluationRun.Status.RUNNING, params=params
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _run_all(run):
+    written = execute_units(run.pk, missing_units(run=run))
+    services.finish_run_if_complete(run_id=run.pk)
+    run.refresh_from_db()
+    return written
+
+
+def test_a_run_answers_every_unit_once_and_scores_a_portrait(server):
+    item_set = make_item_set(n_items=8)
+    config = ModelConfigurationFactory(base_url=server.url("openai"))
+    run = services.create_run(
+        model_config=config, item_set=item_set, variants=["v1", "v1_reversed"], repetitions=1
+    )
+    _start_in_process(run)
+    server.script("429", "500", "think")
+    assert _run_all(run) == 16
+    assert run.status == EvaluationRun.Status.DONE
+    rows = Response.objects.filter(run=run)
+    assert rows.count() == 16 and rows.filter(state="valid").count() == 16
+    for row in rows.select_related("item"):
+        assert row.rating == rating_for(row.item.text)
+        assert row.request_params == {"temperature": 0.0, "max_tokens": 16, "seed": 42}
+    # Same answer in both option orders: no order effect, and the portrait exists.
+    scores = PortraitScore.objects.filter(run=run, basis="answer")
+    assert {s.dimension for s in scores} == {"Power", "Hedonism", "Universalism", "Openness"}
+    assert run.summary["personas"][""]["invalid"] == 0
+    # Running the same units again writes nothing (idempotent) and asks nothing.
+    requests = server.request_count()
+    EvaluationRun.objects.filter(pk=run.pk).update(status=EvaluationRun.Status.RUNNING)
+    assert execute_units(run.pk, run_units(run=run)) == 0
+    assert server.request_count() == requests
+    prog = progress(run=run)
+    assert (prog["expected"], prog["answered"], prog["remaining"]) == (16, 16, 0)
+    assert prog["input_tokens"] == 16 * 100 and prog["cost_estimate_usd"] > 0
+
+
+def test_invalid_answers_are_retried_then_stored_and_counted(server):
+    item_set = make_item_set(n_items=4)
+    config = ModelConfigurationFactory(base_url=server.url("openai"))
+    run = services.create_run(
+        model_config=config, item_set=item_set, variants=["v2"], invalid_retries=2
+    )
+    _start_in_process(run)
+    target = item_set.entries.order_by("item_id").first().item
+    server.invalid_for = (target.text,)
+    _run_all(run)
+    bad = Response.objects.get(run=run, item=target)
+    assert bad.state == "invalid" and bad.rating is None
+    assert bad.raw_text == "I would rather not say." and len(bad.invalid_answers) == 2
+    assert run.summary["personas"][""]["invalid"] == 1
+    assert run.status == EvaluationRun.Status.DONE
+
+
+def test_cache_makes_a_second_run_free_and_can_be_switched_off(server):
+    item_set = make_item_set(n_items=6)
+    config = ModelConfigurationFactory(base_url=server.url("openai"))
+    first = _start_in_process(
+        services.create_run(model_config=config, item_set=item_set, variants=["v3"])
+    )
+    _run_all(first)
+    asked = server.request_count()
+    assert CachedResponse.objects.count() == 6
+    second = _start_in_process(
+        services.create_run(model_config=config, item_set=item_set, variants=["v3"])
+    )
+    _run_all(second)
+    assert server.request_count() == asked  # free
+    assert second.responses.filter(cached=True).count() == 6
+    assert progress(run=second)["cached"] == 6
+    uncached = _start_in_process(
+        services.create_run(
+            model_config=config, item_set=item_set, variants=["v3"], use_cache=False
+        )
+    )
+    _run_all(uncached)
+    assert server.request_count() == asked + 6
+
+
+def test_client_errors_fail_fast_and_resume_retries_them(server):
+    item_set = make_item_set(n_items=2)
+    config = ModelConfigurationFactory(base_url=server.url("openai"), max_retries=1)
+    run = _start_in_process(
+        services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+    )
+    server.script("400", "400")
+    _run_all(run)
+    assert run.responses.filter(state="failed").count() == 2
+    assert "model does not exist" in run.responses.first().error
+    assert run.status == EvaluationRun.Status.DONE  # every unit has a row; failures shown
+    assert run.summary["personas"][""]["failed"] == 2
+    # Resume deletes failed rows and asks again (here in-process, without a broker).
+    run.responses.filter(state="failed").delete()
+    _start_in_process(run)
+    _run_all(run)
+    assert run.responses.filter(state="valid").count() == 2
+
+
+def test_probability_scoring_and_personas(server):
+    item_set = make_item_set(n_items=4)
+    config = ModelConfigurationFactory(base_url=server.url("openai"), top_logprobs=10)
+    run = services.create_run(
+        model_config=config,
+        item_set=item_set,
+        variants=["v1", "v1_reversed"],
+        scoring="probability",
+        personas=[{"gender": "woman", "age": "30-44"}],
+    )
+    _start_in_process(run)
+    _run_all(run)
+    rows = run.responses.select_related("item")
+    assert rows.count() == 8 and {r.persona for r in rows} == {"age=30-44;gender=woman"}
+    for row in rows:
+        expected = rating_for(row.item.text)
+        assert row.rating == expected
+        assert row.valid_mass == pytest.approx(0.96)
+        assert row.option_probabilities["probabilities"][str(expected)] == pytest.approx(0.7 / 0.96)
+    assert (
+        "Answer the following as a woman aged 30-44"
+        in server.requests[0]["payload"]["messages"][0]["content"]
+    )
+    bases = set(run.scores.values_list("basis", flat=True))
+    assert bases == {"answer", "probability"}
+
+
+def test_run_validation_messages():
+    item_set = make_item_set(n_items=2)
+    config = ModelConfigurationFactory()
+    with pytest.raises(ValidationError, match="unknown variant"):
+        services.create_run(model_config=config, item_set=item_set, variants=["v9"])
+    with pytest.raises(ValidationError, match="top log-probabilities"):
+        services.create_run(model_config=config, item_set=item_set, scoring="probability")
+    with pytest.raises(ValidationError, match="age must be one of"):
+        services.create_run(model_config=config, item_set=item_set, personas=[{"age": "7"}])
+
+
+def test_cancelled_run_asks_nothing(server):
+    item_set = make_item_set(n_items=3)
+    config = ModelConfigurationFactory(base_url=server.url("openai"))
+    run = _start_in_process(
+        services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+    )
+    assert services.cancel_run(run=run)
+    assert execute_units(run.pk, run_units(run=run)) == 0
+    assert server.request_count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starting_without_a_broker_says_the_queue_is_unavailable(monkeypatch):
+    from config.celery import app
+
+    item_set = make_item_set(n_items=2)
+    run = services.create_run(model_config=ModelConfigurationFactory(), item_set=item_set)
+    # Nothing listens on port 1.
+    monkeypatch.setattr(
+        services, "broker_connection", lambda: app.connection_for_write("redis://127.0.0.1:1/0")
+    )
+    with pytest.raises(services.QueueUnavailable, match="task queue is unavailable.*Redis"):
+        services.start_run(run=run)
+    run.refresh_from_db()
+    assert run.status == EvaluationRun.Status.DRAFT and "unavailable" in run.error
