@@ -283,7 +283,7 @@ def run_with_context(*, run_id: int):
 
     return (
         EvaluationRun.objects.select_related(
-            "model_config", "model_config__card", "item_set", "created_by"
+            "model_config", "model_config__card", "item_set__study", "created_by"
         )
         .filter(pk=run_id)
         .first()

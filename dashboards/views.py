@@ -150,7 +150,9 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
         "rows": rows,
         "params": run.params or run.model_config.generation_params(),
         "n_variants": len(run.variants or []),
-        "item_set_url": _optional_url("benchmark:item-set", run.item_set_id),
+        "item_set_url": _optional_url(
+            "benchmark:item_set", run.item_set.study.slug, run.item_set_id
+        ),
     }
     if rows:
         profile = {
@@ -273,6 +275,24 @@ def bias(request: HttpRequest) -> HttpResponse:
 ITEMS_PER_PAGE = 50
 
 
+def _heatmap_url(study) -> str:
+    """The benchmark's heat map of the study's reference correlations (published, else the
+    newest computed run), or its index."""
+    if study is None:
+        return _optional_url("benchmark:index")
+    from benchmark.models import CorrelationRun
+
+    runs = list(
+        study.correlation_runs.filter(status=CorrelationRun.Status.DONE)
+        .order_by("-created_at")
+        .values_list("pk", "kind")
+    )
+    chosen = next((pk for pk, kind in runs if kind == "published"), runs[0][0] if runs else None)
+    if chosen is None:
+        return _optional_url("benchmark:study", study.slug)
+    return _optional_url("benchmark:run", study.slug, chosen)
+
+
 @researcher_required
 def items(request: HttpRequest) -> HttpResponse:
     studies = selectors.scored_studies()
@@ -311,9 +331,7 @@ def items(request: HttpRequest) -> HttpResponse:
             "dimension": dimension,
             "dimensions": all_dimensions,
             "search": search,
-            "heatmap_url": _optional_url("benchmark:heatmap", study.slug)
-            if study
-            else _optional_url("benchmark:index"),
+            "heatmap_url": _heatmap_url(study),
             "benchmark_url": _optional_url("benchmark:index"),
         },
     )
@@ -356,7 +374,10 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
             ),
             "chart": chart,
             "answers": _records(answers),
-            "correlations": _records(correlations),
+            "correlations": [
+                {**row, "url": _optional_url("benchmark:run", row["study"], row["run_id"])}
+                for row in _records(correlations)
+            ],
             "heatmap_url": _optional_url("benchmark:index"),
         },
     )
