@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
     path("dashboards/", include("dashboards.urls")),
+    path("benchmark/", include("benchmark.urls")),
     path("s/", include("survey.urls")),
     path("studies/", include("survey.staff_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -1,0 +1,225 @@
+"""REST endpoints of the benchmark app (registered under ``/api/v1/``).
+
+- ``correlation-runs``: runs of every study (filter ``?study=SLUG``), their ``rows`` (paged)
+  and, for admins, ``download?filetype=csv|json``; admins POST ``{"study", "method"}`` to queue
+  a recomputation (202, the run is computed by a Celery worker).
+- ``item-sets``: frozen validated item sets, their ``entries`` and (admins) ``download``;
+  admins POST ``{"run", "preset"}`` or ``{"run", "threshold", "mode", "name"}`` to freeze a
+  new version.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.roles import IsAdmin, ResearcherReadAdminWrite
+from survey.models import Study
+
+from . import exports
+from .models import Correlation, CorrelationRun, ValidatedItem, ValidatedItemSet
+from .selection import MODES, PRESETS, SelectionRule
+from .services import create_item_set, create_preset_item_set, request_recomputation
+
+
+class CorrelationRunSerializer(serializers.ModelSerializer):
+    study = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = CorrelationRun
+        fields = [
+            "id", "study", "kind", "method", "status", "label", "parameters", "exclusions",
+            "n_participants", "duration_seconds", "error", "created_at", "finished_at",
+        ]  # fmt: skip
+
+
+class RecomputeSerializer(serializers.Serializer):
+    study = serializers.SlugRelatedField(slug_field="slug", queryset=Study.objects.all())
+    method = serializers.ChoiceField(choices=CorrelationRun.Method.values, default="spearman")
+
+
+class CorrelationSerializer(serializers.ModelSerializer):
+    portrait_id = serializers.CharField(source="item.scenario.external_id")
+    option_id = serializers.IntegerField(source="item.option_id")
+
+    class Meta:
+        model = Correlation
+        fields = [
+            "item", "portrait_id", "option_id", "family", "dimension", "r", "p", "n",
+            "p_bh", "p_by", "ci_low", "ci_high",
+        ]  # fmt: skip
+
+
+class ItemSetSerializer(serializers.ModelSerializer):
+    study = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.StringRelatedField()
+    pairs = serializers.IntegerField(source="entries.count", read_only=True)
+
+    class Meta:
+        model = ValidatedItemSet
+        fields = [
+            "id", "name", "version", "study", "correlation_run", "preset", "rule",
+            "excluded_pairs", "participants", "reliability", "created_by", "created_at", "pairs",
+        ]  # fmt: skip
+
+
+class CreateItemSetSerializer(serializers.Serializer):
+    run = serializers.PrimaryKeyRelatedField(
+        queryset=CorrelationRun.objects.filter(status=CorrelationRun.Status.DONE)
+    )
+    preset = serializers.ChoiceField(choices=sorted(PRESETS), required=False)
+    threshold = serializers.FloatField(min_value=0, max_value=0.99, required=False)
+    mode = serializers.ChoiceField(choices=MODES, default="pos")
+    name = serializers.SlugField(max_length=100, required=False)
+
+    def validate(self, data):
+        if ("preset" in data) == ("threshold" in data):
+            raise serializers.ValidationError("Give either a preset or a threshold.")
+        return data
+
+
+class ValidatedItemSerializer(serializers.ModelSerializer):
+    portrait_id = serializers.CharField(source="item.scenario.external_id")
+    option_id = serializers.IntegerField(source="item.option_id")
+    text = serializers.CharField(source="item.text")
+
+    class Meta:
+        model = ValidatedItem
+        fields = ["item", "portrait_id", "option_id", "family", "dimension", "r", "p", "text"]
+
+
+def _download(text: str, name: str, fmt: str) -> HttpResponse:
+    kind = "text/csv" if fmt == "csv" else "application/json"
+    response = HttpResponse(text, content_type=f"{kind}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _format(request) -> str | None:
+    fmt = request.query_params.get("filetype", "csv")  # "format" is DRF's own parameter
+    return fmt if fmt in ("csv", "json") else None
+
+
+class CorrelationRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [ResearcherReadAdminWrite]
+    serializer_class = CorrelationRunSerializer
+
+    def get_queryset(self):
+        runs = CorrelationRun.objects.select_related("study").order_by("-created_at", "-id")
+        slug = self.request.query_params.get("study")
+        return runs.filter(study__slug=slug) if slug else runs
+
+    def get_serializer_class(self):
+        return RecomputeSerializer if self.action == "create" else CorrelationRunSerializer
+
+    def create(self, request, *args, **kwargs):
+        form = RecomputeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        run = request_recomputation(
+            study=form.validated_data["study"],
+            method=form.validated_data["method"],
+            created_by=request.user,
+            trigger="api",
+        )
+        return Response(CorrelationRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["get"])
+    def rows(self, request, pk=None):
+        run = self.get_object()
+        rows = run.rows.select_related("item__scenario").order_by("item_id", "family", "dimension")
+        dimension = request.query_params.get("dimension")
+        if dimension:
+            rows = rows.filter(dimension=dimension)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(CorrelationSerializer(page, many=True).data)
+
+    @action(
+        detail=True, methods=["get"], permission_classes=[IsAdmin], url_path="download",
+        url_name="download",
+    )  # fmt: skip
+    def download(self, request, pk=None):
+        run = self.get_object()
+        fmt = _format(request)
+        if fmt is None:
+            return Response({"detail": "format must be csv or json"}, status=400)
+        text = (
+            exports.to_csv(exports.correlation_table(run=run))
+            if fmt == "csv"
+            else exports.correlations_json(run=run)
+        )
+        return _download(text, f"{run.study.slug}-correlations-run{run.pk}", fmt)
+
+
+class ItemSetViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [ResearcherReadAdminWrite]
+    serializer_class = ItemSetSerializer
+
+    def get_queryset(self):
+        sets = ValidatedItemSet.objects.select_related("study", "created_by").order_by(
+            "name", "-version"
+        )
+        slug = self.request.query_params.get("study")
+        return sets.filter(study__slug=slug) if slug else sets
+
+    def get_serializer_class(self):
+        return CreateItemSetSerializer if self.action == "create" else ItemSetSerializer
+
+    def create(self, request, *args, **kwargs):
+        form = CreateItemSetSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            if "preset" in data:
+                item_set = create_preset_item_set(
+                    run=data["run"], preset=data["preset"], created_by=request.user
+                )
+            else:
+                rule = SelectionRule(threshold=data["threshold"], mode=data["mode"])
+                name = data.get("name") or (
+                    f"{data['run'].study.slug}-r{data['threshold']:g}-{data['mode']}"
+                )
+                item_set = create_item_set(
+                    run=data["run"], rule=rule, name=name, created_by=request.user
+                )
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=400)
+        return Response(ItemSetSerializer(item_set).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def entries(self, request, pk=None):
+        item_set = self.get_object()
+        rows = item_set.entries.select_related("item__scenario").order_by(
+            "family", "dimension", "item_id"
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ValidatedItemSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"], permission_classes=[IsAdmin])
+    def download(self, request, pk=None):
+        item_set = self.get_object()
+        fmt = _format(request)
+        if fmt is None:
+            return Response({"detail": "format must be csv or json"}, status=400)
+        text = (
+            exports.to_csv(exports.item_set_table(item_set=item_set))
+            if fmt == "csv"
+            else exports.item_set_json(item_set=item_set)
+        )
+        return _download(text, f"{item_set.name}-v{item_set.version}", fmt)
+
+
+def register(router) -> None:
+    router.register("correlation-runs", CorrelationRunViewSet, basename="correlation-run")
+    router.register("item-sets", ItemSetViewSet, basename="item-set")

@@ -1,0 +1,111 @@
+"""Data for the staff pages, built from selectors and the pure statistics (no HTTP here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from survey.instruments import dimensions as dims
+
+from .stats.circumplex import circular_structure
+from .stats.power import achieved_power, raters_required, raters_still_needed
+
+DIMENSION_ORDER = [(f, d) for f, names in dims.FAMILIES.items() for d in names]
+
+
+def _ordered_columns(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    present = set(zip(frame["family"], frame["dimension"], strict=True))
+    return [c for c in DIMENSION_ORDER if c in present]
+
+
+def heatmap_data(frame: pd.DataFrame) -> dict:
+    """Items × dimensions matrix of r for Plotly (None where undefined)."""
+    if frame.empty:
+        return {"x": [], "y": [], "z": [], "n": []}
+    frame = frame.assign(code=frame["scenario_external_id"] + "/" + frame["option_id"].astype(str))
+    columns = _ordered_columns(frame)
+    r = frame.pivot_table(index="code", columns=["family", "dimension"], values="r", dropna=False)
+    n = frame.pivot_table(index="code", columns=["family", "dimension"], values="n", dropna=False)
+    r = r.reindex(columns=pd.MultiIndex.from_tuples(columns))
+    codes = sorted(
+        r.index, key=lambda c: (len(c.split("/")[0]), c.split("/")[0], int(c.split("/")[1]))
+    )
+    r = r.reindex(codes)
+
+    def clean(matrix):
+        return [[None if pd.isna(v) else round(float(v), 4) for v in row] for row in matrix]
+
+    n_values = (
+        clean(n.reindex(index=codes, columns=pd.MultiIndex.from_tuples(columns)).to_numpy())
+        if n.notna().any().any()
+        else []
+    )
+    return {
+        "x": [f"{dims.label(d)}" + (" (B5)" if f == dims.BIG_FIVE else "") for f, d in columns],
+        "y": codes,
+        "z": clean(r.to_numpy()),
+        "n": n_values,
+    }
+
+
+def circle_summary(frame: pd.DataFrame) -> dict | None:
+    """How many items' Schwartz correlations follow the circle, and their best values."""
+    schwartz = frame[frame["family"] == dims.SCHWARTZ]
+    if schwartz.empty:
+        return None
+    matrix = schwartz.pivot_table(index="item_id", columns="dimension", values="r", dropna=False)
+    matrix = matrix.reindex(columns=list(dims.SCHWARTZ_CIRCLE))
+    result = circular_structure(matrix.to_numpy())
+    defined = result.best >= 0
+    best = pd.Series(
+        [dims.SCHWARTZ_CIRCLE[b] for b in result.best[defined]], dtype=object
+    ).value_counts()
+    return {
+        "items": int(defined.sum()),
+        "holds": int(result.holds.sum()),
+        "neighbours_positive": int(result.neighbours_positive.sum()),
+        "opposites_negative": int(result.opposites_negative.sum()),
+        "median_fit": float(np.nanmedian(result.fit)) if defined.any() else None,
+        "best_values": [(dims.label(k), int(v)) for k, v in best.items()],
+    }
+
+
+def raters_needed_table(frame: pd.DataFrame, *, target_r: float, alpha: float, power: float):
+    """Per item: raters now (fewest over dimensions), still needed, achieved power."""
+    required = raters_required(target_r, alpha, power)
+    if frame.empty or frame["n"].isna().all():
+        return required, []
+    per_item = (
+        frame.groupby(["item_id", "scenario_external_id", "option_id"])["n"]
+        .min()
+        .reset_index()
+        .sort_values(["n", "scenario_external_id", "option_id"])
+    )
+    n = per_item["n"].to_numpy()
+    per_item["still_needed"] = raters_still_needed(n, required)
+    per_item["power"] = achieved_power(n, target_r, alpha)
+    return required, per_item.to_dict(orient="records")
+
+
+def item_set_groups(table: pd.DataFrame, reliability: dict) -> list[dict]:
+    """Selected items grouped by dimension (family order), with that dimension's reliability."""
+    groups = []
+    for family, dimension in DIMENSION_ORDER:
+        rows = table[(table["family"] == family) & (table["dimension"] == dimension)]
+        if rows.empty:
+            continue
+        info = reliability.get(dimension, {})
+        item_total = info.get("corrected_item_total", {})
+        records = rows.sort_values("r", ascending=False).to_dict(orient="records")
+        for row in records:
+            row["item_total"] = item_total.get(f"{row['portrait_id']}/{row['option_id']}")
+        groups.append(
+            {
+                "family": dims.FAMILY_LABELS[family],
+                "dimension": dims.label(dimension),
+                "count": len(records),
+                "reliability": info,
+                "rows": records,
+            }
+        )
+    return groups

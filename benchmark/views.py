@@ -1,0 +1,304 @@
+"""Staff pages of the benchmark app: thin views over selectors, services and ``pages``.
+
+Reads need the researcher role; writes (recompute, freeze an item set, exclude a pair) and
+downloads need the admin role.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from config.roles import admin_required, is_admin, researcher_required
+from survey.instruments import dimensions as dims
+from survey.models import Item, Study
+
+from . import exports, pages
+from .models import CorrelationRun, PairExclusion, ValidatedItemSet
+from .selection import MODES, PRESETS, SelectionRule
+from .selectors import (
+    analysis_settings,
+    compare_runs,
+    full_correlation_frame,
+    latest_computed_run,
+    published_run,
+)
+from .services import (
+    create_item_set,
+    create_preset_item_set,
+    exclude_pair,
+    questionnaire_reliability,
+    request_recomputation,
+)
+
+ALL_DIMENSIONS = sorted({d for names in dims.FAMILIES.values() for d in names})
+
+
+class RecomputeForm(forms.Form):
+    method = forms.ChoiceField(choices=CorrelationRun.Method.choices, initial="spearman")
+
+
+class ItemSetForm(forms.Form):
+    run = forms.ModelChoiceField(queryset=CorrelationRun.objects.none())
+    preset = forms.ChoiceField(
+        choices=[("", "— threshold rule below —")] + [(p, p) for p in PRESETS], required=False
+    )
+    threshold = forms.FloatField(min_value=0, max_value=0.99, initial=0.3, required=False)
+    mode = forms.ChoiceField(choices=[(m, m) for m in MODES], initial="pos")
+    name = forms.SlugField(max_length=100, required=False)
+
+    def __init__(self, *args, study: Study, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["run"].queryset = study.correlation_runs.filter(
+            status=CorrelationRun.Status.DONE
+        )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("preset") and data.get("threshold") is None:
+            raise forms.ValidationError("Choose a preset or give a threshold.")
+        return data
+
+
+class PairExclusionForm(forms.Form):
+    item = forms.CharField(max_length=40, help_text="portrait id / option id, e.g. 1025/3")
+    dimension = forms.ChoiceField(choices=[(d, d) for d in ALL_DIMENSIONS])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+
+    def __init__(self, *args, study: Study, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.study = study
+
+    def clean_item(self):
+        value = self.cleaned_data["item"].strip()
+        portrait, _, option = value.partition("/")
+        if not option.isdigit():
+            raise forms.ValidationError("Write the item as portrait id / option id, e.g. 1025/3.")
+        item = Item.objects.filter(
+            scenario__external_id=portrait, option_id=int(option), studies=self.study
+        ).first()
+        if item is None:
+            raise forms.ValidationError(f"Item {value} is not in this study's pool.")
+        return item
+
+
+def _study(slug: str) -> Study:
+    return get_object_or_404(Study, slug=slug)
+
+
+def _run(study: Study, run_id: int) -> CorrelationRun:
+    return get_object_or_404(CorrelationRun, pk=run_id, study=study)
+
+
+@researcher_required
+def index(request):
+    studies = Study.objects.order_by("slug").prefetch_related("correlation_runs")
+    return render(request, "benchmark/index.html", {"studies": studies})
+
+
+@researcher_required
+def study_detail(request, slug):
+    study = _study(slug)
+    return render(
+        request,
+        "benchmark/study.html",
+        {
+            "study": study,
+            "runs": study.correlation_runs.select_related("created_by")[:50],
+            "item_sets": study.item_sets.select_related("correlation_run", "created_by")[:50],
+            "settings": analysis_settings(study=study),
+            "exclusions": PairExclusion.objects.filter(study=study).select_related(
+                "item__scenario", "created_by"
+            ),
+            "recompute_form": RecomputeForm(),
+            "item_set_form": ItemSetForm(study=study),
+            "exclusion_form": PairExclusionForm(study=study),
+            "questionnaire": questionnaire_reliability(study=study),
+            "can_write": is_admin(request.user),
+        },
+    )
+
+
+@researcher_required
+def run_detail(request, slug, run_id):
+    study = _study(slug)
+    run = _run(study, run_id)
+    frame = full_correlation_frame(run=run)
+    comparison = None
+    reference = published_run(study=study)
+    if reference is not None and reference.pk != run.pk and run.status == "done":
+        result = compare_runs(reference=reference, other=run)
+        comparison = {k: v for k, v in result.items() if k != "frame"}
+        comparison["reference"] = reference
+    return render(
+        request,
+        "benchmark/run.html",
+        {
+            "study": study,
+            "run": run,
+            "heatmap": pages.heatmap_data(frame),
+            "circle": pages.circle_summary(frame),
+            "comparison": comparison,
+            "can_write": is_admin(request.user),
+            "selected_pairs": int((frame["r"] > 0.3).sum()) if not frame.empty else 0,
+        },
+    )
+
+
+@researcher_required
+def raters_needed(request, slug):
+    study = _study(slug)
+    run = latest_computed_run(study=study)
+    settings_row = analysis_settings(study=study)
+    frame = full_correlation_frame(run=run) if run else None
+    required, rows = (
+        pages.raters_needed_table(
+            frame,
+            target_r=settings_row.target_r,
+            alpha=settings_row.alpha,
+            power=settings_row.power,
+        )
+        if frame is not None
+        else (None, [])
+    )
+    return render(
+        request,
+        "benchmark/raters_needed.html",
+        {
+            "study": study,
+            "run": run,
+            "settings": settings_row,
+            "required": required,
+            "rows": rows,
+            "reached": sum(1 for r in rows if r["still_needed"] == 0),
+            "missing_ratings": sum(int(r["still_needed"]) for r in rows),
+        },
+    )
+
+
+@researcher_required
+def item_set_detail(request, slug, set_id):
+    study = _study(slug)
+    item_set = get_object_or_404(ValidatedItemSet, pk=set_id, study=study)
+    table = exports.item_set_table(item_set=item_set)
+    return render(
+        request,
+        "benchmark/item_set.html",
+        {
+            "study": study,
+            "item_set": item_set,
+            "groups": pages.item_set_groups(table, item_set.reliability),
+            "pairs": len(table),
+            "items": table[["portrait_id", "option_id"]].drop_duplicates().shape[0],
+            "can_write": is_admin(request.user),
+        },
+    )
+
+
+@admin_required
+@require_POST
+def recompute(request, slug):
+    study = _study(slug)
+    form = RecomputeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Unknown method.")
+        return redirect("benchmark:study", slug=slug)
+    run = request_recomputation(
+        study=study, method=form.cleaned_data["method"], created_by=request.user
+    )
+    messages.success(request, f"Recomputation queued as run #{run.pk}; this page shows its status.")
+    return redirect("benchmark:study", slug=slug)
+
+
+@admin_required
+@require_POST
+def create_set(request, slug):
+    study = _study(slug)
+    form = ItemSetForm(request.POST, study=study)
+    if not form.is_valid():
+        for error in form.errors.values():
+            messages.error(request, "; ".join(error))
+        return redirect("benchmark:study", slug=slug)
+    data = form.cleaned_data
+    try:
+        if data["preset"]:
+            item_set = create_preset_item_set(
+                run=data["run"], preset=data["preset"], created_by=request.user
+            )
+        else:
+            rule = SelectionRule(threshold=data["threshold"], mode=data["mode"])
+            name = data["name"] or f"{study.slug}-r{data['threshold']:g}-{data['mode']}"
+            item_set = create_item_set(
+                run=data["run"], rule=rule, name=name, created_by=request.user
+            )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("benchmark:study", slug=slug)
+    messages.success(request, f"Froze {item_set}.")
+    return redirect("benchmark:item_set", slug=slug, set_id=item_set.pk)
+
+
+@admin_required
+@require_POST
+def add_exclusion(request, slug):
+    study = _study(slug)
+    form = PairExclusionForm(request.POST, study=study)
+    if not form.is_valid():
+        for error in form.errors.values():
+            messages.error(request, "; ".join(error))
+        return redirect("benchmark:study", slug=slug)
+    try:
+        exclude_pair(
+            study=study,
+            item=form.cleaned_data["item"],
+            dimension=form.cleaned_data["dimension"],
+            reason=form.cleaned_data["reason"],
+            created_by=request.user,
+        )
+    except (ValueError, KeyError) as exc:
+        messages.error(request, str(exc))
+        return redirect("benchmark:study", slug=slug)
+    messages.success(request, "Exclusion recorded; it applies to item sets frozen from now on.")
+    return redirect("benchmark:study", slug=slug)
+
+
+def _download(text: str, filename: str, fmt: str) -> HttpResponse:
+    content_type = "text/csv" if fmt == "csv" else "application/json"
+    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@admin_required
+def download_run(request, slug, run_id, fmt):
+    study = _study(slug)
+    run = _run(study, run_id)
+    if fmt not in ("csv", "json"):
+        raise Http404("format must be csv or json")
+    text = (
+        exports.to_csv(exports.correlation_table(run=run))
+        if fmt == "csv"
+        else exports.correlations_json(run=run)
+    )
+    return _download(text, f"{study.slug}-correlations-run{run.pk}.{fmt}", fmt)
+
+
+@admin_required
+def download_item_set(request, slug, set_id, fmt):
+    study = _study(slug)
+    item_set = get_object_or_404(ValidatedItemSet, pk=set_id, study=study)
+    if fmt == "csv":
+        text = exports.to_csv(exports.item_set_table(item_set=item_set))
+    elif fmt == "json":
+        text = exports.item_set_json(item_set=item_set)
+    elif fmt == "tagged":
+        import json
+
+        text = json.dumps(exports.query_response_tagged(item_set=item_set), ensure_ascii=False)
+        fmt = "json"
+    else:
+        raise Http404("format must be csv, json or tagged")
+    return _download(text, f"{item_set.name}-v{item_set.version}.{fmt}", fmt)
