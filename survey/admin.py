@@ -7,9 +7,11 @@ paused or closed with actions; raw panel ids are shown only to staff holding the
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import (
+    Assignment,
     Instrument,
     InstrumentItem,
     InstrumentResponse,
@@ -144,7 +146,15 @@ def close_studies(modeladmin, request, queryset):
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "status", "pool_size", "participant_count", "created_at"]
+    list_display = [
+        "title",
+        "slug",
+        "status",
+        "pool_size",
+        "participant_count",
+        "researcher_pages",
+        "created_at",
+    ]
     list_filter = ["status", "is_imported"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
@@ -187,6 +197,19 @@ class StudyAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Quality control",
+            {
+                "fields": [
+                    "attention_check_count",
+                    "attention_check_wording",
+                    "attention_failures_to_screen_out",
+                    "speeder_fraction",
+                    "straightlining_threshold",
+                    "questions_per_page",
+                ]
+            },
+        ),
         ("Analysis", {"fields": ["exclude_flagged_participants", "is_imported"]}),
     ]
 
@@ -207,6 +230,14 @@ class StudyAdmin(admin.ModelAdmin):
     @admin.display(description="Participants", ordering="_participants")
     def participant_count(self, obj):
         return obj._participants
+
+    @admin.display(description="Study pages")
+    def researcher_pages(self, obj):
+        return format_html(
+            '<a href="{}">overview</a> · <a href="{}">monitor</a>',
+            reverse("studies:detail", args=[obj.slug]),
+            reverse("studies:monitor", args=[obj.slug]),
+        )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -284,3 +315,29 @@ class ParticipantScoreAdmin(admin.ModelAdmin):
     list_filter = ["family", "origin", "participant__study"]
     raw_id_fields = ["participant"]
     list_select_related = ["participant__study"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    """Read-only view of item leases and attention checks (written only by the flow)."""
+
+    list_display = [
+        "participant",
+        "position",
+        "kind",
+        "item",
+        "expected_value",
+        "given_value",
+        "expires_at",
+        "released_at",
+        "completed_at",
+    ]
+    list_filter = ["kind", "participant__study"]
+    raw_id_fields = ["participant", "item"]
+    list_select_related = ["participant__study", "item__scenario"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.roles import admin_required, is_admin, researcher_required
 from survey import selectors
-from survey.models import Study
+from survey.models import Participant, Study
 from survey.services import flow
 
 FORMATS = ("csv", "json")
@@ -80,10 +80,18 @@ def change_status(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def monitor(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
+    data = selectors.monitor_data(study=study)
+    by_status = data["participants"]["by_status"]
+    median = data["median_completion_seconds"]
     return render(
         request,
         "survey/staff/monitor.html",
-        {"study": study, "data": selectors.monitor_data(study=study)},
+        {
+            "study": study,
+            "data": data,
+            "status_tiles": [(v, label, by_status[v]) for v, label in Participant.Status.choices],
+            "median_minutes": median / 60 if median else None,
+        },
     )
 
 
