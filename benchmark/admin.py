@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from .models import Correlation, CorrelationRun, ValidatedItem, ValidatedItemSet
+from .models import (
+    Correlation,
+    CorrelationRun,
+    PairExclusion,
+    StudyAnalysisSettings,
+    ValidatedItem,
+    ValidatedItemSet,
+)
 
 
 @admin.register(CorrelationRun)
@@ -67,3 +74,33 @@ class ValidatedItemSetAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PairExclusion)
+class PairExclusionAdmin(admin.ModelAdmin):
+    """Admins exclude single (item, dimension) pairs, with a reason, from future item sets."""
+
+    list_display = ["study", "item", "dimension", "reason", "created_by", "created_at"]
+    list_filter = ["study", "family", "dimension"]
+    raw_id_fields = ["item"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(StudyAnalysisSettings)
+class StudyAnalysisSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "study",
+        "method",
+        "recompute_after_completions",
+        "completions_since_last_run",
+        "target_r",
+        "alpha",
+        "power",
+        "bootstrap_resamples",
+    ]
+    readonly_fields = ["completions_since_last_run"]
