@@ -88,3 +88,9 @@ class ResearcherReadAdminWrite(BasePermission):
         if request.method in SAFE_METHODS:
             return is_researcher(request.user)
         return is_admin(request.user)
+
+
+def roles(request) -> dict:
+    """Template context processor: ``is_researcher`` / ``is_admin`` for the current user."""
+    user = getattr(request, "user", None)
+    return {"is_researcher": is_researcher(user), "is_admin": is_admin(user)}

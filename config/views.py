@@ -4,12 +4,15 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from config.roles import is_researcher
 from survey.models import Study
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    studies = Study.objects.all() if request.user.is_authenticated else Study.objects.none()
-    return render(request, "home.html", {"studies": studies})
+    """Public introduction; researchers also see the studies and the way to the results."""
+    researcher = is_researcher(request.user)
+    studies = Study.objects.order_by("-created_at") if researcher else Study.objects.none()
+    return render(request, "home.html", {"studies": studies, "researcher": researcher})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
