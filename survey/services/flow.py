@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -359,7 +359,7 @@ def parse_response_time(raw) -> int | None:
 
 @dataclass(frozen=True)
 class AnswerResult:
-    stored: bool  # False when the identical answer was already stored
+    stored: bool  # True for the first answer at this position (False for a repeat or a change)
     screened_out: bool = False
 
 
@@ -424,30 +424,24 @@ def answer_item(
                 return AnswerResult(stored=True, screened_out=True)
         return AnswerResult(stored=True)
     with transaction.atomic():
-        existing = ItemRating.objects.filter(participant=participant, item_id=item_id).first()
-        if existing is not None and existing.rating == value:
-            stored = False
-        elif existing is not None:
-            ItemRating.objects.filter(pk=existing.pk).update(rating=value, response_time_ms=ms)
-            stored = True
-        else:
-            try:
-                with transaction.atomic():
-                    ItemRating.objects.create(
-                        participant=participant,
-                        item_id=item_id,
-                        rating=value,
-                        created_at=now,
-                        response_time_ms=ms,
-                    )
-                stored = True
-            except IntegrityError:
-                # A concurrent request stored this answer first: keep the latest value.
-                ItemRating.objects.filter(participant=participant, item_id=item_id).update(
-                    rating=value
+        # One upsert: a repeated answer (double click, two tabs, back button) lands on the
+        # same row; a changed answer replaces the value.
+        ItemRating.objects.bulk_create(
+            [
+                ItemRating(
+                    participant=participant,
+                    item_id=item_id,
+                    rating=value,
+                    created_at=now,
+                    response_time_ms=ms,
                 )
-                stored = False
-        if answered_at is None:
+            ],
+            update_conflicts=True,
+            unique_fields=["participant", "item"],
+            update_fields=["rating"],
+        )
+        stored = answered_at is None
+        if stored:
             Assignment.objects.filter(pk=pk, answered_at__isnull=True).update(answered_at=now)
         Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
     return AnswerResult(stored=stored)
