@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
 
 from benchmark.analysis import COLLISION_RULE
 from benchmark.selectors import compare_runs, published_run
@@ -17,7 +19,7 @@ def recomputed(imported_release, settings):
     return study, recompute_now(study=study)
 
 
-def test_recomputed_spearman_matches_published_outside_the_collision_group(recomputed):
+def test_recomputed_spearman_matches_published_outside_the_collision_group(recomputed, client):
     study, run = recomputed
     assert run.status == "done" and run.duration_seconds > 0
     comparison = compare_runs(reference=published_run(study=study), other=run)
@@ -36,6 +38,14 @@ def test_recomputed_spearman_matches_published_outside_the_collision_group(recom
     assert group0["max_abs_delta_r"] > 1e-6
     assert comparison["summary"]["different"] == group0["different"]
     assert comparison["worst"][0]["portrait_id"] in set(inside["scenario_external_id"])
+    # The staff page shows the remaining differences, not only the agreement.
+    client.force_login(User.objects.create_superuser("boss", "b@example.org", "pw"))
+    page = client.get(reverse("benchmark:run", args=[study.slug, run.pk]))
+    assert page.context["comparison"]["summary"]["max_abs_delta_r"] == group0["max_abs_delta_r"]
+    html = page.content.decode()
+    assert 'id="max-delta-r"' in html and "P186" in html
+    worst = comparison["worst"][0]
+    assert f"{worst['portrait_id']}/{worst['option_id']}" in html
 
 
 def test_collision_rule_leaves_out_p186_group_0_ratings_and_records_why(recomputed):
