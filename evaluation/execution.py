@@ -79,7 +79,7 @@ def _limits(config) -> Limits:
         requests_per_minute=config.requests_per_minute,
         tokens_per_minute=config.tokens_per_minute,
         max_concurrency=config.max_concurrency,
-        lease_seconds=config.timeout_seconds * 2 + 30,
+        lease_seconds=config.timeout_seconds + 10,
     )
 
 
@@ -133,10 +133,13 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
         else:
             try:
                 estimate = estimate_tokens(job.prompt, request.max_tokens)
-                with slot(limiter, limit_key, limits, tokens=estimate):
-                    answer, tries = call_with_retries(
-                        lambda: client.generate(request), max_retries=config.max_retries
-                    )
+
+                def one_call():
+                    # The slot is held per HTTP attempt, never across a retry's wait.
+                    with slot(limiter, limit_key, limits, tokens=estimate):
+                        return client.generate(request)
+
+                answer, tries = call_with_retries(one_call, max_retries=config.max_retries)
                 used = answer.input_tokens + answer.output_tokens
                 limiter.record_tokens(limit_key, limits, used - estimate)
             except ProviderError as exc:

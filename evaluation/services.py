@@ -205,10 +205,17 @@ def start_run(*, run: EvaluationRun) -> EvaluationRun:
 
 
 def resume_run(*, run: EvaluationRun) -> EvaluationRun:
-    """Ask again the units that failed (request errors) and queue what is left."""
-    if run.is_active:
-        raise ValidationError("the run is still active")
+    """Ask again the units that failed (request errors) and queue every unit without a row.
+
+    Also for a run that is still marked running (e.g. after its worker was killed, before
+    the broker re-delivers its batches): units answered twice are written once.
+    """
     run.responses.filter(state=Response.State.FAILED).delete()
+    if run.status in (EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING):
+        _publish(run.pk)
+        return run
+    if run.status == EvaluationRun.Status.SCORING:
+        raise ValidationError("the run is being scored")
     return start_run(run=run)
 
 

@@ -1,0 +1,183 @@
+"""End to end with real Celery workers on Redis: injected faults, a worker killed mid-run,
+the cache, invalid answers counted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+
+from evaluation import services
+from evaluation.models import EvaluationRun, Response
+from evaluation.selectors import progress
+from tests.conftest import PROJECT_DIR
+from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
+from tests.evaluation.fake_provider import FakeProvider, rating_for
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def clean_queue():
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    yield
+
+
+class Worker:
+    def __init__(self, name: str):
+        env = dict(os.environ)
+        env.update(
+            DJANGO_SETTINGS_MODULE="tests.evaluation.worker_settings",
+            DATABASE_URL=_database_url(),  # pytest-django's test database
+            PYTHONPATH=str(PROJECT_DIR),
+        )
+        celery = os.path.join(os.path.dirname(sys.executable), "celery")
+        self.process = subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "config",
+                "worker",
+                "--pool=threads",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=WARNING",
+                "-n",
+                f"{name}@%h",
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # so SIGKILL reaches the whole worker
+        )
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def workers():
+    started: list[Worker] = []
+
+    def start(name: str) -> Worker:
+        worker = Worker(name)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def _wait_for(run, predicate, timeout: float = 120.0, worker: Worker | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if predicate(run):
+            return
+        if worker is not None and worker.process.poll() is not None:
+            raise AssertionError(f"worker died: {worker.process.stderr.read().decode()[-3000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; run {run.status}, progress {progress(run=run)}")
+
+
+def test_a_run_completes_with_the_right_rows_after_injected_failures(clean_queue, workers):
+    with FakeProvider(latency=0.02, retry_after=0.3, hang_seconds=3.0) as server:
+        item_set = make_item_set(n_items=10)
+        config = ModelConfigurationFactory(
+            base_url=server.url("openai"), timeout_seconds=1.0, max_retries=4
+        )
+        run = services.create_run(
+            model_config=config, item_set=item_set, variants=["v1", "v2_reversed"], batch_size=4
+        )
+        invalid_item = item_set.entries.order_by("item_id").first().item
+        server.invalid_for = (invalid_item.text,)
+        server.script("429", "500", "hang", "malformed", "empty", "think", "500")
+        worker = workers("w1")
+        services.start_run(run=run)
+        _wait_for(run, lambda r: r.status == EvaluationRun.Status.DONE, worker=worker)
+
+        rows = list(Response.objects.filter(run=run).select_related("item"))
+        assert len(rows) == 20
+        assert {(r.item_id, r.variant) for r in rows} == {
+            (i, v)
+            for i in item_set.entries.values_list("item_id", flat=True)
+            for v in ("v1", "v2_reversed")
+        }
+        for row in rows:
+            if row.item_id == invalid_item.pk:
+                assert row.state == "invalid" and row.raw_text == "I would rather not say."
+            else:
+                assert row.state == "valid" and row.rating == rating_for(row.item.text)
+        assert server.request_count() > 20  # the faults were retried
+        stats = progress(run=run)
+        assert (stats["invalid"], stats["done"], stats["remaining"]) == (2, 18, 0)
+        assert run.scores.filter(basis="answer").count() == 4
+
+        # A second run of the same model and items is served from the cache: free.
+        asked = server.request_count()
+        again = services.create_run(
+            model_config=config, item_set=item_set, variants=["v1", "v2_reversed"], batch_size=4
+        )
+        services.start_run(run=again)
+        _wait_for(again, lambda r: r.status == EvaluationRun.Status.DONE, worker=worker)
+        # Only the invalid item is asked again (re-asks after an unparseable answer are
+        # cached per attempt too, so not even those).
+        assert server.request_count() == asked
+        assert again.responses.filter(cached=True).count() == 20
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_the_run_completes(clean_queue, workers):
+    with FakeProvider(latency=0.4) as server:
+        item_set = make_item_set(n_items=24)
+        config = ModelConfigurationFactory(
+            base_url=server.url("openai"), timeout_seconds=5.0, max_concurrency=4
+        )
+        run = services.create_run(
+            model_config=config, item_set=item_set, variants=["v1", "v1_reversed"], batch_size=4
+        )
+        first = workers("first")
+        services.start_run(run=run)
+        _wait_for(run, lambda r: r.responses.count() >= 6, worker=first, timeout=60)
+        first.kill()
+        killed_at = run.responses.count()
+        assert killed_at < 48
+        run.refresh_from_db()
+        assert run.status == EvaluationRun.Status.RUNNING
+
+        second = workers("second")
+        _wait_for(run, lambda r: r.status == EvaluationRun.Status.DONE, worker=second, timeout=120)
+        rows = Response.objects.filter(run=run)
+        assert rows.count() == 48  # every unit once: no duplicates, none lost
+        assert rows.filter(state="valid").count() == 48
+        assert rows.values("item_id", "variant").distinct().count() == 48
