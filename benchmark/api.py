@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.roles import IsAdmin, ResearcherReadAdminWrite
+from survey.instruments import dimensions as dims
 from survey.models import Study
 
 from . import exports
@@ -72,6 +73,12 @@ class CreateItemSetSerializer(serializers.Serializer):
     preset = serializers.ChoiceField(choices=sorted(PRESETS), required=False)
     threshold = serializers.FloatField(min_value=0, max_value=0.99, required=False)
     mode = serializers.ChoiceField(choices=MODES, default="pos")
+    families = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(dims.FAMILIES)), required=False
+    )
+    fdr_alpha = serializers.FloatField(min_value=0.0001, max_value=0.5, required=False)
+    fdr_method = serializers.ChoiceField(choices=["bh", "by"], default="bh")
+    ci_bound = serializers.FloatField(min_value=-0.99, max_value=0.99, required=False)
     name = serializers.SlugField(max_length=100, required=False)
 
     def validate(self, data):
@@ -186,7 +193,14 @@ class ItemSetViewSet(
                     run=data["run"], preset=data["preset"], created_by=request.user
                 )
             else:
-                rule = SelectionRule(threshold=data["threshold"], mode=data["mode"])
+                rule = SelectionRule(
+                    threshold=data["threshold"],
+                    mode=data["mode"],
+                    families=tuple(data.get("families") or SelectionRule.families),
+                    fdr_alpha=data.get("fdr_alpha"),
+                    fdr_method=data["fdr_method"],
+                    ci_bound=data.get("ci_bound"),
+                )
                 name = data.get("name") or (
                     f"{data['run'].study.slug}-r{data['threshold']:g}-{data['mode']}"
                 )

@@ -2,7 +2,11 @@
 
 A ``SelectionRule`` says which families to consider, the correlation threshold and its
 mode (``pos``: r > t, ``neg``: r < -t, ``abs``: |r| > t; the comparison is strict, as in the
-paper), and (item, dimension) pairs to leave out. Presets name rules used in publications.
+paper), and (item, dimension) pairs to leave out. Two optional criteria go beyond the
+paper: significance after FDR correction (``fdr_alpha``: the BH or BY adjusted p must be
+below it) and a bootstrap CI bound (``ci_bound``: the CI must lie beyond it on the selected
+side — lower bound > bound for ``pos``, upper bound < −bound for ``neg``, either for
+``abs``). Presets name rules used in publications.
 """
 
 from __future__ import annotations
@@ -30,8 +34,17 @@ class SelectionRule:
     threshold: float = 0.3
     mode: str = "pos"
     exclusions: tuple[Exclusion, ...] = field(default_factory=tuple)
+    fdr_alpha: float | None = None
+    fdr_method: str = "bh"
+    ci_bound: float | None = None
 
     def __post_init__(self):
+        if self.fdr_alpha is not None and not 0 < self.fdr_alpha < 1:
+            raise ValueError("fdr_alpha must be in (0, 1)")
+        if self.fdr_method not in ("bh", "by"):
+            raise ValueError("fdr_method must be bh or by")
+        if self.ci_bound is not None and not -1 < self.ci_bound < 1:
+            raise ValueError("ci_bound must be in (-1, 1)")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
         if not 0 <= self.threshold < 1:
@@ -74,7 +87,24 @@ def select_pairs(correlations: pd.DataFrame, rule: SelectionRule) -> pd.DataFram
         keep = r < -rule.threshold
     else:
         keep = r.abs() > rule.threshold
-    selected = frame[keep.fillna(False)]
+    if rule.fdr_alpha is not None:
+        column = f"p_{rule.fdr_method}"
+        if column not in frame or frame[column].isna().all():
+            raise ValueError(
+                f"this correlation run has no {rule.fdr_method.upper()} adjusted p-values "
+                "(a published run, or one without p); drop the FDR criterion"
+            )
+        keep &= frame[column] < rule.fdr_alpha
+    if rule.ci_bound is not None:
+        if "ci_low" not in frame or frame["ci_low"].isna().all():
+            raise ValueError(
+                "this correlation run has no bootstrap confidence intervals; "
+                "drop the CI criterion or recompute with bootstrap resamples"
+            )
+        above = frame["ci_low"] > rule.ci_bound
+        below = frame["ci_high"] < -rule.ci_bound
+        keep &= {"pos": above, "neg": below, "abs": above | below}[rule.mode]
+    selected = frame[keep.fillna(False).astype(bool)]
     if rule.exclusions:
         excluded = pd.DataFrame(
             [(e.scenario_external_id, e.option_id, e.dimension) for e in rule.exclusions],

@@ -48,6 +48,23 @@ class ItemSetForm(forms.Form):
     )
     threshold = forms.FloatField(min_value=0, max_value=0.99, initial=0.3, required=False)
     mode = forms.ChoiceField(choices=[(m, m) for m in MODES], initial="pos")
+    families = forms.MultipleChoiceField(
+        choices=[(f, dims.FAMILY_LABELS[f]) for f in dims.FAMILIES],
+        initial=list(SelectionRule.families),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    fdr_alpha = forms.FloatField(
+        min_value=0.0001, max_value=0.5, required=False, label="FDR-adjusted p below"
+    )
+    fdr_method = forms.ChoiceField(
+        choices=[("bh", "Benjamini–Hochberg"), ("by", "Benjamini–Yekutieli")],
+        initial="bh",
+        required=False,
+    )
+    ci_bound = forms.FloatField(
+        min_value=-0.99, max_value=0.99, required=False, label="Bootstrap CI beyond"
+    )
     name = forms.SlugField(max_length=100, required=False)
 
     def __init__(self, *args, study: Study, **kwargs):
@@ -229,7 +246,14 @@ def create_set(request, slug):
                 run=data["run"], preset=data["preset"], created_by=request.user
             )
         else:
-            rule = SelectionRule(threshold=data["threshold"], mode=data["mode"])
+            rule = SelectionRule(
+                threshold=data["threshold"],
+                mode=data["mode"],
+                families=tuple(data["families"]) or SelectionRule.families,
+                fdr_alpha=data["fdr_alpha"],
+                fdr_method=data["fdr_method"] or "bh",
+                ci_bound=data["ci_bound"],
+            )
             name = data["name"] or f"{study.slug}-r{data['threshold']:g}-{data['mode']}"
             item_set = create_item_set(
                 run=data["run"], rule=rule, name=name, created_by=request.user

@@ -87,3 +87,22 @@ def test_export_items_paper_preset_from_published_correlations(imported_release,
     assert len(rows) == 626
     assert len({(r["portrait_id"], r["option_id"]) for r in rows}) == 317
     assert "626 pairs on 317 items" in out
+
+
+def test_export_items_with_fdr_and_ci_criteria(small_study, tmp_path):
+    _run("recompute_correlations", "--study", small_study.slug)
+    plain, strict = tmp_path / "plain.csv", tmp_path / "strict.csv"
+    _run("export_items", "--study", small_study.slug, "--threshold", "0.3", "--mode", "pos",
+         "--format", "csv", "--out", plain)  # fmt: skip
+    _run("export_items", "--study", small_study.slug, "--threshold", "0.3", "--mode", "pos",
+         "--families", "schwartz", "--fdr-alpha", "0.05", "--ci-bound", "0.1",
+         "--format", "csv", "--out", strict)  # fmt: skip
+    plain_rows = list(csv.DictReader(plain.open()))
+    strict_rows = list(csv.DictReader(strict.open()))
+    assert 0 < len(strict_rows) < len(plain_rows)
+    key = lambda r: (r["portrait_id"], r["option_id"], r["dimension"])  # noqa: E731
+    assert {key(r) for r in strict_rows} < {key(r) for r in plain_rows}
+    assert {r["family"] for r in strict_rows} == {"schwartz"}
+    with pytest.raises(CommandError, match="go with --threshold"):
+        _run("export_items", "--study", small_study.slug, "--preset", "valueportrait-2025",
+             "--fdr-alpha", "0.05", "--format", "csv", "--out", strict)  # fmt: skip

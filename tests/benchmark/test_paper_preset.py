@@ -92,3 +92,33 @@ def test_invalid_rules_are_refused():
         SelectionRule(threshold=1.5)
     with pytest.raises(ValueError):
         SelectionRule(families=("moods",))
+
+
+def test_fdr_and_ci_criteria_narrow_the_selection():
+    frame = _frame(
+        [
+            ("1", 1, "schwartz", "Power", 0.5),
+            ("1", 2, "schwartz", "Power", 0.4),
+            ("1", 3, "schwartz", "Power", 0.35),
+            ("1", 4, "schwartz", "Power", -0.6),
+        ]
+    ).assign(
+        p_bh=[0.001, 0.2, 0.01, 0.001],
+        p_by=[0.004, 0.5, 0.06, 0.004],
+        ci_low=[0.35, 0.1, 0.05, -0.8],
+        ci_high=[0.6, 0.6, 0.5, -0.4],
+    )
+    fdr = select_pairs(frame, SelectionRule(fdr_alpha=0.05))
+    assert fdr["option_id"].tolist() == [1, 3]
+    by = select_pairs(frame, SelectionRule(fdr_alpha=0.05, fdr_method="by"))
+    assert by["option_id"].tolist() == [1]
+    ci = select_pairs(frame, SelectionRule(ci_bound=0.3))
+    assert ci["option_id"].tolist() == [1]
+    both_sides = select_pairs(frame, SelectionRule(mode="abs", ci_bound=0.3))
+    assert both_sides["option_id"].tolist() == [1, 4]
+    with pytest.raises(ValueError, match="no BH adjusted"):
+        select_pairs(frame.drop(columns=["p_bh"]), SelectionRule(fdr_alpha=0.05))
+    with pytest.raises(ValueError, match="confidence intervals"):
+        select_pairs(frame.drop(columns=["ci_low"]), SelectionRule(ci_bound=0.3))
+    with pytest.raises(ValueError):
+        SelectionRule(fdr_alpha=1.5)

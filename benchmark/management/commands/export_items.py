@@ -9,6 +9,7 @@ from benchmark.exports import item_set_json, item_set_table, query_response_tagg
 from benchmark.selection import MODES, PRESETS, SelectionRule
 from benchmark.selectors import resolve_run
 from benchmark.services import create_item_set, create_preset_item_set
+from survey.instruments import dimensions as dims
 
 from ._common import get_study, write_text
 
@@ -28,13 +29,29 @@ class Command(BaseCommand):
         rule.add_argument("--threshold", type=float)
         parser.add_argument("--mode", choices=MODES, default=None)
         parser.add_argument("--name", default="", help="item set name for a threshold rule")
+        parser.add_argument(
+            "--families",
+            default="",
+            help="comma-separated families for a threshold rule "
+            f"(default: schwartz,higher_order,big_five; known: {', '.join(dims.FAMILIES)})",
+        )
+        parser.add_argument(
+            "--fdr-alpha", type=float, help="also require the FDR-adjusted p below this"
+        )
+        parser.add_argument("--fdr-method", choices=["bh", "by"], default="bh")
+        parser.add_argument(
+            "--ci-bound",
+            type=float,
+            help="also require the bootstrap CI beyond this bound on the selected side",
+        )
         parser.add_argument("--format", required=True, choices=["csv", "json"])
         parser.add_argument("--out", required=True)
 
     def handle(self, *args, study, correlations, preset, threshold, mode, name, format, out, **o):
         study = get_study(study)
-        if preset and mode:
-            raise CommandError("--mode goes with --threshold, not with --preset")
+        extras = [o["families"], o["fdr_alpha"], o["ci_bound"]]
+        if preset and (mode or any(e not in ("", None) for e in extras)):
+            raise CommandError("--mode, --families, --fdr-alpha and --ci-bound go with --threshold")
         if threshold is not None and mode is None:
             raise CommandError("--threshold needs --mode pos|neg|abs")
         try:
@@ -42,7 +59,15 @@ class Command(BaseCommand):
             if preset:
                 item_set = create_preset_item_set(run=run, preset=preset)
             else:
-                rule = SelectionRule(threshold=threshold, mode=mode)
+                families = tuple(f for f in o["families"].split(",") if f) or SelectionRule.families
+                rule = SelectionRule(
+                    threshold=threshold,
+                    mode=mode,
+                    families=families,
+                    fdr_alpha=o["fdr_alpha"],
+                    fdr_method=o["fdr_method"],
+                    ci_bound=o["ci_bound"],
+                )
                 item_set = create_item_set(
                     run=run, rule=rule, name=name or f"{study.slug}-r{threshold:g}-{mode}"
                 )
