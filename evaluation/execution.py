@@ -134,7 +134,7 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
             try:
                 estimate = estimate_tokens(job.prompt, request.max_tokens)
 
-                def one_call():
+                def one_call(estimate=estimate):
                     # The slot is held per HTTP attempt, never across a retry's wait.
                     with slot(limiter, limit_key, limits, tokens=estimate):
                         return client.generate(request)
