@@ -28,7 +28,13 @@ ARRIVAL = re.compile(r'name="arrival" value="([^"]+)"')
 @dataclass
 class SurveyBot:
     slug: str
-    client: Client = field(default_factory=Client)
+    # Each bot comes from its own address, as real participants do (survey entry is
+    # rate-limited per client address).
+    client: Client = field(
+        default_factory=lambda: Client(
+            REMOTE_ADDR="10." + ".".join(str(random.randrange(1, 255)) for _ in range(3))
+        )
+    )
     rng: random.Random = field(default_factory=lambda: random.Random(1))
     fail_checks: int = 0  # how many attention checks to answer wrongly
     log: list[tuple] = field(default_factory=list)
