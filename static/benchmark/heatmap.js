@@ -13,8 +13,7 @@
     z: data.z,
     zmin: -0.6,
     zmax: 0.6,
-    colorscale: "RdBu",
-    reversescale: true,
+    colorscale: "RdBu",  // plotly.js RdBu runs blue (negative) to red (positive)
     hoverongaps: false,
     colorbar: { title: { text: "r" } },
     hovertemplate: "item %{y}<br>%{x}<br>r = %{z:.3f}<extra></extra>"
