@@ -71,7 +71,8 @@ NOT_ANSWERED = {"", "undisclosed", "prefer not to say", "self_described", "none"
 
 
 def _clean_text(column: pd.Series) -> pd.Series:
-    return column.astype("string").str.strip().str.lower()
+    """Trimmed, lower-cased text; missing answers become ""."""
+    return column.astype("string").str.strip().str.lower().fillna("").astype(object)
 
 
 def participant_groups(demographics: pd.DataFrame, *, field: str) -> pd.Series:
@@ -93,10 +94,10 @@ def participant_groups(demographics: pd.DataFrame, *, field: str) -> pd.Series:
         mapped = text.map(EDUCATION)
     elif field == "country":
         mapped = text.map(COUNTRY_ALIASES)
-        answered = text.notna() & ~text.isin(NOT_ANSWERED)
+        answered = ~text.isin(NOT_ANSWERED)
         mapped = mapped.where(mapped.notna() | ~answered, "other")
     else:  # first_language
-        answered = text.notna() & ~text.isin(NOT_ANSWERED)
+        answered = ~text.isin(NOT_ANSWERED)
         mapped = pd.Series(
             np.where(text == "english", "English", "another language"), index=text.index
         ).where(answered)

@@ -176,7 +176,7 @@ def heatmap(matrix: pd.DataFrame, *, title: str, colorbar_title: str = "centred 
             "title": {"text": title},
             "height": max(320, 60 + 26 * len(values.index)),
             "yaxis": {"automargin": True, "autorange": "reversed"},
-            "xaxis": {"side": "top"},
+            "xaxis": {"tickangle": -30, "automargin": True},
         },
     }
     table = _table(values.reset_index().rename(columns={"index": "model"}))
@@ -193,22 +193,23 @@ def humans_vs_models(
     ``points`` and ``percentiles`` are models × dimensions.
     """
     dims = list(summary.index)
-    x = [label(d) for d in dims]
+    labels = [label(d) for d in dims]
+    positions = list(range(len(dims)))
     traces = [
         {
             "type": "box",
             "name": "Humans",
-            "x": x,
+            "x": positions,
             "q1": [_rounded(v) for v in summary["q1"]],
             "median": [_rounded(v) for v in summary["median"]],
             "q3": [_rounded(v) for v in summary["q3"]],
             "lowerfence": [_rounded(v) for v in summary["lower_fence"]],
             "upperfence": [_rounded(v) for v in summary["upper_fence"]],
             "mean": [_rounded(v) for v in summary["mean"]],
-            "sd": [_rounded(v) for v in summary["sd"]],
-            "boxmean": "sd",
+            "boxmean": True,
+            "width": 0.6,
             "marker": {"color": "#7f7f7f"},
-            "fillcolor": "rgba(127,127,127,0.25)",
+            "fillcolor": "rgba(127,127,127,0.2)",
             "hoverinfo": "y",
         }
     ]
@@ -216,23 +217,27 @@ def humans_vs_models(
         ["Humans (median)", d, _rounded(summary.at[d, "median"]), 50.0, int(summary.at[d, "n"])]
         for d in dims
     ]
+    n_models = len(points.index)
+    step = min(0.08, 0.5 / max(n_models, 1))  # models side by side inside each box
     for index, (model, row) in enumerate(points.reindex(columns=dims).iterrows()):
         pct = percentiles.loc[model].reindex(dims)
+        offset = (index - (n_models - 1) / 2) * step
         traces.append(
             {
                 "type": "scatter",
                 "mode": "markers",
                 "name": str(model),
-                "x": x,
+                "x": [round(p + offset, 3) for p in positions],
                 "y": [_rounded(v) for v in row.values],
+                "text": labels,
                 "customdata": [_rounded(v, 1) for v in pct.values],
                 "marker": {
                     "color": colour(index),
-                    "size": 12,
+                    "size": 11,
                     "symbol": "diamond",
                     "line": {"color": "#222", "width": 1},
                 },
-                "hovertemplate": "%{x}: %{y:.3f}<br>percentile among humans: %{customdata}"
+                "hovertemplate": "%{text}: %{y:.3f}<br>percentile among humans: %{customdata}"
                 "<extra>" + _escape(str(model)) + "</extra>",
             }
         )
@@ -244,6 +249,7 @@ def humans_vs_models(
         **LAYOUT_BASE,
         "title": {"text": title},
         "yaxis": {"title": {"text": "centred score"}, "zeroline": True},
+        "xaxis": {"tickvals": positions, "ticktext": labels, "range": [-0.6, len(dims) - 0.4]},
         "boxmode": "overlay",
         "height": 520,
         "legend": {"orientation": "h", "y": -0.15},

@@ -166,21 +166,6 @@ def age_band(ages: pd.Series) -> pd.Series:
     return pd.cut(numeric, bins=edges, labels=labels, right=False).astype(object)
 
 
-def demographic_groups(demographics: pd.DataFrame, *, field: str) -> pd.Series:
-    """The group each participant belongs to for ``field`` (``age`` is banded).
-
-    Values are trimmed and lower-cased for the categorical fields so "Female" and "female "
-    fall together; missing or empty answers give NaN (left out of the group profiles).
-    """
-    if field not in demographics:
-        return pd.Series(np.nan, index=demographics.index, dtype=object)
-    column = demographics[field]
-    if field == "age":
-        return age_band(column)
-    text = column.astype("string").str.strip().str.lower()
-    return text.where(text.notna() & (text != "")).astype(object)
-
-
 def histogram_1_to_6(ratings: pd.DataFrame) -> pd.DataFrame:
     """Counts of each rating 1..6 per item: ``item_id`` × ``rating`` (all six columns present)."""
     table = pd.crosstab(ratings["item_id"], ratings["rating"])

@@ -170,6 +170,11 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, "dashboards/model_portrait.html", context)
 
 
+def _headline(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    rows = _records(frame)
+    return {side: [r for r in rows if r["direction"] == side] for side in ("above", "below")}
+
+
 @researcher_required
 def humans_vs_models(request: HttpRequest) -> HttpResponse:
     family = selectors.clean_family(request.GET.get("family"))
@@ -212,7 +217,7 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
                 }
                 for model in points.index
             ],
-            "headline": _records(stats.headline(points, summary["median"], percentiles)),
+            "headline": _headline(stats.headline(points, summary["median"], percentiles)),
         }
     )
     if len(humans):

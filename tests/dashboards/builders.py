@@ -87,13 +87,16 @@ def model_run(
         started_at=timezone.now(),
     )
     keys = [persona_key(p) for p in personas] if personas else [""]
-    entries = list(item_set.entries.values_list("item_id", "dimension"))
+    # An item may measure several dimensions: its answer leans to the mean of their bases.
+    dimensions_of_item: dict[int, list[str]] = {}
+    for item_id, dimension in item_set.entries.values_list("item_id", "dimension"):
+        dimensions_of_item.setdefault(item_id, []).append(dimension)
     rows = []
     for key in keys:
         shift = (persona_shift or {}).get(key, {})
-        for item_id, dimension in entries:
-            answers = base.get(dimension, 3.5) + shift.get(dimension, 0.0)
-            answers = answers + rng.normal(0, noise, size=len(variants))
+        for item_id, dimensions in sorted(dimensions_of_item.items()):
+            centre = np.mean([base.get(d, 3.5) + shift.get(d, 0.0) for d in dimensions])
+            answers = centre + rng.normal(0, noise, size=len(variants))
             for variant, rating in zip(variants, np.clip(np.rint(answers), 1, 6), strict=True):
                 rows.append(
                     Response(

@@ -40,7 +40,7 @@ def test_humans_vs_models_matches_the_page(client, dashboard_data):
     page = _page_spec(client.get(reverse("dashboards:humans"), {"study": "humans"}), "humans-box")
     for trace in page["figure"]["data"][1:]:
         api = {r["dimension"].replace("_", "-"): r for r in rows if r["model"] == trace["name"]}
-        for label, y, pct in zip(trace["x"], trace["y"], trace["customdata"], strict=True):
+        for label, y, pct in zip(trace["text"], trace["y"], trace["customdata"], strict=True):
             key = label.replace(" ", "-")
             assert api[key]["centred"] == pytest.approx(y, abs=1e-3)
             assert api[key]["percentile_among_humans"] == pytest.approx(pct, abs=0.05)

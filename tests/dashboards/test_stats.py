@@ -91,24 +91,10 @@ def test_compare_profiles_with_a_single_model_answer_uses_the_human_error_only()
     assert row["ci_high"] - 2.0 == pytest.approx(sps.t.ppf(0.975, 2) * 1 / np.sqrt(3))
 
 
-def test_age_bands_and_categorical_groups():
-    demo = pd.DataFrame(
-        {
-            "age": [18, "29", 30, 64, None, "n/a"],
-            "gender": ["Female", "female ", "", None, "Male", "x"],
-        }
-    )
-    assert stats.demographic_groups(demo, field="age").tolist()[:4] == [
-        "18-29",
-        "18-29",
-        "30-44",
-        "60+",
-    ]
-    assert pd.isna(stats.demographic_groups(demo, field="age").iloc[5])
-    genders = stats.demographic_groups(demo, field="gender")
-    assert genders.iloc[0] == genders.iloc[1] == "female"
-    assert pd.isna(genders.iloc[2]) and pd.isna(genders.iloc[3])
-    assert stats.demographic_groups(demo, field="country").isna().all()
+def test_age_bands():
+    bands = stats.age_band(pd.Series([18, "29", 30, 64, None, "n/a", 17]))
+    assert bands.tolist()[:4] == ["18-29", "18-29", "30-44", "60+"]
+    assert bands.iloc[4:].isna().all()
 
 
 def test_histogram_has_all_six_ratings():
@@ -126,3 +112,35 @@ def test_spread_by_dimension():
     assert out.loc[(1, "a"), "mean"] == 2.0
     assert out.loc[(1, "a"), "sd"] == pytest.approx(np.sqrt(2))
     assert out.loc[(1, "b"), "n"] == 1
+
+
+def test_headline_sides_and_order():
+    points = pd.DataFrame(
+        {
+            "Power": [1.0, 2.0, 3.0, 4.0],
+            "Tradition": [-1.0, -2.0, -1.0, 0.5],
+            "Hedonism": [0, 1, -1, 1],
+        },
+        index=list("abcd"),
+    )
+    medians = pd.Series({"Power": 0.0, "Tradition": 0.0, "Hedonism": 0.0})
+    pct = pd.DataFrame(50.0, index=points.index, columns=points.columns)
+    out = stats.headline(points, medians, pct).set_index("dimension")
+    assert out.loc["Power", "direction"] == "above" and out.loc["Power", "mean_gap"] == 2.5
+    assert out.loc["Tradition", "direction"] == "below"  # 3 of 4 below
+    assert out.loc["Hedonism", "direction"] == "mixed"
+    assert list(out.index)[0] == "Power"  # largest absolute gap first
+
+
+def test_variant_spread_from_stored_variant_scores():
+    scores = {
+        "": {
+            "v1": {"schwartz:Power": 1.0, "schwartz:Hedonism": 0.0, "big_five:Openness": 9.0},
+            "v2": {"schwartz:Power": 3.0, "schwartz:Hedonism": None},
+        }
+    }
+    out = stats.variant_spread(scores, family="schwartz").set_index("dimension")
+    assert out.loc["Power", "mean"] == 2.0 and out.loc["Power", "n"] == 2
+    assert out.loc["Power", "se"] == pytest.approx(np.sqrt(2) / np.sqrt(2))
+    assert out.loc["Hedonism", "n"] == 1 and np.isnan(out.loc["Hedonism", "sd"])
+    assert "Openness" not in out.index
