@@ -147,8 +147,16 @@ def item_set_metadata(item_set) -> dict:
 
 
 def correlations_json(*, run) -> str:
+    """The run's metadata, one record per pair, and per item its best-matching value and
+    whether its correlations follow Schwartz's circle."""
+    from .pages import item_profiles
+
     return json.dumps(
-        {"run": run_metadata(run), "correlations": to_records(correlation_table(run=run))},
+        {
+            "run": run_metadata(run),
+            "correlations": to_records(correlation_table(run=run)),
+            "items": item_profiles(full_correlation_frame(run=run)),
+        },
         indent=1,
         ensure_ascii=False,
     )

@@ -109,3 +109,33 @@ def item_set_groups(table: pd.DataFrame, reliability: dict) -> list[dict]:
             }
         )
     return groups
+
+
+def item_profiles(frame: pd.DataFrame) -> list[dict]:
+    """Per item: best-matching Schwartz value, its r, whether the circle holds, the cosine
+    fit, and the fewest raters over the item's pairs."""
+    schwartz = frame[frame["family"] == dims.SCHWARTZ]
+    if schwartz.empty:
+        return []
+    matrix = schwartz.pivot_table(index="item_id", columns="dimension", values="r", dropna=False)
+    matrix = matrix.reindex(columns=list(dims.SCHWARTZ_CIRCLE))
+    result = circular_structure(matrix.to_numpy())
+    ids = frame.drop_duplicates("item_id").set_index("item_id")
+    fewest = frame.groupby("item_id")["n"].min()
+    out = []
+    for k, item_id in enumerate(matrix.index):
+        best = int(result.best[k])
+        n = fewest.get(item_id)
+        out.append(
+            {
+                "portrait_id": ids.at[item_id, "scenario_external_id"],
+                "option_id": int(ids.at[item_id, "option_id"]),
+                "best_value": dims.SCHWARTZ_CIRCLE[best] if best >= 0 else None,
+                "best_r": None if best < 0 else round(float(matrix.iat[k, best]), 6),
+                "circle_holds": bool(result.holds[k]),
+                "circle_fit": None if np.isnan(result.fit[k]) else round(float(result.fit[k]), 6),
+                "n": None if n is None or pd.isna(n) else int(n),
+            }
+        )
+    out.sort(key=lambda r: (len(str(r["portrait_id"])), str(r["portrait_id"]), r["option_id"]))
+    return out

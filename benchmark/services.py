@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -15,6 +16,8 @@ from django.utils import timezone
 from survey.models import Study
 
 from .models import Correlation, CorrelationRun
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -333,10 +336,26 @@ def request_recomputation(
         created_by=created_by,
     )
     if enqueue:
-        from .tasks import recompute_correlations
-
-        transaction.on_commit(lambda: recompute_correlations.delay(run.pk))
+        transaction.on_commit(lambda: enqueue_run(run_id=run.pk))
     return run
+
+
+def enqueue_run(*, run_id: int) -> bool:
+    """Send the run to the Celery queue; if the broker refuses, mark the run failed (and say
+    why) instead of failing the web request that asked for it."""
+    from .tasks import recompute_correlations
+
+    try:
+        recompute_correlations.delay(run_id)
+    except Exception as exc:  # broker down or misconfigured: recorded on the run
+        logger.exception("could not enqueue correlation run %s", run_id)
+        CorrelationRun.objects.filter(pk=run_id, status=CorrelationRun.Status.PENDING).update(
+            status=CorrelationRun.Status.FAILED,
+            error=f"could not reach the task queue: {type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        return False
+    return True
 
 
 def claim_run(*, run_id: int) -> bool:

@@ -158,6 +158,7 @@ def run_detail(request, slug, run_id):
             "run": run,
             "heatmap": pages.heatmap_data(frame),
             "circle": pages.circle_summary(frame),
+            "profiles": pages.item_profiles(frame),
             "comparison": comparison,
             "can_write": is_admin(request.user),
             "selected_pairs": int((frame["r"] > 0.3).sum()) if not frame.empty else 0,

@@ -33,6 +33,7 @@ def test_recompute_then_export_correlations_csv_and_json(small_study, tmp_path):
     _run("export_correlations", "--study", small_study.slug, "--format", "json", "--out", target)
     data = json.loads(target.read_text())
     assert data["run"]["id"] == run_id and len(data["correlations"]) == 60
+    assert len(data["items"]) == 6 and {"best_value", "circle_holds"} <= set(data["items"][0])
 
 
 def test_kendall_recomputation(small_study):

@@ -69,3 +69,20 @@ def test_failures_are_recorded_on_the_run(small_study):
             recompute_correlations(run.pk)
     run.refresh_from_db()
     assert run.status == "failed" and "boom" in run.error
+
+
+def test_a_refusing_broker_fails_the_run_not_the_request(
+    small_study, django_capture_on_commit_callbacks
+):
+    with mock.patch(
+        "benchmark.tasks.recompute_correlations.delay", side_effect=ConnectionError("no broker")
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = request_recomputation(study=small_study)
+    run.refresh_from_db()
+    assert run.status == "failed" and "no broker" in run.error
+
+
+def test_a_failing_receiver_does_not_break_the_sender(small_study):
+    with mock.patch("benchmark.services.note_completion", side_effect=RuntimeError("db gone")):
+        participant_completed.send(sender=None, participant_id=1, study_id=small_study.pk)
