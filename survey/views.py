@@ -44,7 +44,10 @@ def error_response(request: HttpRequest, study: Study | None, error: flow.FlowEr
             "study": study,
             "heading": "We could not do that",
             "message": error.message,
-            "show_continue": study is not None and error.status != 403,
+            # Only someone with a session can continue (a refused newcomer has none).
+            "show_continue": study is not None
+            and error.status != 403
+            and session_key(study) in request.session,
         },
         status=error.status,
     )

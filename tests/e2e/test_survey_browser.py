@@ -109,6 +109,12 @@ def test_prolific_participant_on_desktop_with_keyboard_resumes_and_returns_to_pr
     again = BrowserParticipant(page, mode="keyboard", answers=bot.answers)
     again.run_until("questionnaire")
     save_screenshot(page, "questionnaire-desktop")
+    # a questionnaire answer is stored the moment it is given, before "Continue"
+    first = page.locator("fieldset.question").first
+    number = first.get_attribute("data-number")
+    first.locator(".likert-option").nth(2).click()
+    page.wait_for_selector(f'fieldset.question[data-number="{number}"].saved')
+    assert InstrumentResponse.objects.filter(participant__external_id="E2EPID1").count() == 1
     again.run_until("done")
     page.wait_for_url(re.compile(r"^https://app\.prolific\.com/submissions/complete\?cc=E2E-DONE$"))
     assert prolific_visits == ["https://app.prolific.com/submissions/complete?cc=E2E-DONE"]

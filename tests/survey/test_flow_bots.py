@@ -357,3 +357,48 @@ def test_answer_endpoint_stays_lean(django_assert_max_num_queries):
         )
     assert response.json() == {"ok": True, "stored": False, "next": f"/s/{study.slug}/next/"}
     assert list(ItemRating.objects.values_list("rating", flat=True)) == [4]
+
+
+def test_study_without_questionnaires_or_demographics_completes_after_the_items():
+    study = make_study(instruments=(), demographic_fields=[], attention_check_count=1)
+    bot = SurveyBot(study.slug)
+    bot.arrive(**prolific("PID-SHORT"))
+    bot.consent()
+    assert bot.page == "item"
+    assert bot.run_to_end() == "done"
+    p = Participant.objects.get()
+    assert p.status == Participant.Status.COMPLETED and p.ratings.count() == 5
+    assert not p.scores.exists()
+
+
+def test_invalid_demographics_are_refused_with_messages_and_nothing_stored():
+    study = make_study()
+    bot = SurveyBot(study.slug)
+    bot.arrive(**prolific("PID-YOUNG"))
+    bot.consent()
+    response = bot.client.post(
+        bot.path, {"token": bot.token(), "age": "12", "gender": "robot", "country": "X"}
+    )
+    assert response.status_code == 400
+    assert b"greater than or equal to 18" in response.content
+    assert b"Select a valid choice" in response.content
+    assert Participant.objects.get().demographics == {}
+    bot.get(f"/s/{study.slug}/next/")
+    assert bot.page == "demographics"
+
+
+def test_expire_stale_sessions_task_is_idempotent():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from survey.tasks import expire_stale_sessions
+
+    study = make_study()
+    bot = SurveyBot(study.slug)
+    bot.arrive(**prolific("PID-GONE"))
+    bot.consent()
+    Participant.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert expire_stale_sessions() == 1
+    assert expire_stale_sessions() == 0
+    assert Participant.objects.get().status == Participant.Status.TIMED_OUT
