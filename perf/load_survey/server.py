@@ -93,7 +93,12 @@ class Gunicorn:
         ]
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            command, cwd=PROJECT_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a crash test can kill it whole
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
