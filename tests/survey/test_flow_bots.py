@@ -402,3 +402,38 @@ def test_expire_stale_sessions_task_is_idempotent():
     assert expire_stale_sessions() == 1
     assert expire_stale_sessions() == 0
     assert Participant.objects.get().status == Participant.Status.TIMED_OUT
+
+
+def test_imported_text_is_escaped_on_the_pages():
+    study = make_study(n_items=1, items_per_participant=1, attention_check_count=0)
+    item = study.item_pool.get()
+    item.text = '<script>alert("x")</script> & <b>bold</b>'
+    item.save()
+    item.scenario.title = "<img src=x onerror=alert(1)>"
+    item.scenario.save()
+    bot = SurveyBot(study.slug)
+    bot.arrive(**prolific("PID-XSS"))
+    bot.consent()
+    bot.demographics()
+    assert bot.page == "item"
+    assert '<script>alert("x")</script>' not in bot.html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in bot.html
+    assert "<img src=x" not in bot.html
+
+
+def test_two_tabs_answering_the_same_question_keep_one_row():
+    study = make_study(attention_check_count=0)
+    tab_a = SurveyBot(study.slug)
+    tab_a.arrive(**prolific("PID-TABS"))
+    tab_a.consent()
+    tab_a.demographics()
+    tab_b = SurveyBot(study.slug, client=tab_a.client)  # same browser, second tab
+    tab_b.get(f"/s/{study.slug}/next/")
+    assert 'data-position="1"' in tab_a.html and 'data-position="1"' in tab_b.html
+    tab_a.answer_current_item(2)
+    assert 'data-position="2"' in tab_a.html
+    tab_b.answer_current_item(5)  # the stale tab changes the answer to question 1
+    assert 'data-position="2"' in tab_b.html  # and both continue at question 2
+    p = Participant.objects.get()
+    assert list(p.ratings.values_list("rating", flat=True)) == [5]
+    assert p.assignments.filter(answered_at__isnull=False).count() == 1
