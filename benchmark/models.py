@@ -41,6 +41,9 @@ class CorrelationRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed the run."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

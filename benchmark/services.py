@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from survey.models import Study
 from .models import Correlation, CorrelationRun
 
 logger = logging.getLogger(__name__)
+KENDALL_BOOTSTRAP_CAP = 50
+STALE_RUN_AFTER = timedelta(hours=1)  # the release takes ~15 s with 200 bootstrap replicates
 
 
 @transaction.atomic
@@ -320,7 +323,12 @@ def request_recomputation(
 
     if method not in CorrelationRun.Method.values:
         raise ValueError(f"unknown method {method!r}; use one of {CorrelationRun.Method.values}")
+    fail_stale_runs(study=study)
     settings_row = analysis_settings(study=study)
+    resamples = settings_row.bootstrap_resamples
+    if method == CorrelationRun.Method.KENDALL:
+        # τ-b costs ~20× Spearman per replicate (1.6 s on the release): cap the bootstrap.
+        resamples = min(resamples, KENDALL_BOOTSTRAP_CAP)
     run = CorrelationRun.objects.create(
         study=study,
         kind=CorrelationRun.Kind.COMPUTED,
@@ -329,7 +337,7 @@ def request_recomputation(
         label=f"{CorrelationRun.Method(method).label} from stored responses",
         parameters={
             "trigger": trigger,
-            "bootstrap_resamples": settings_row.bootstrap_resamples,
+            "bootstrap_resamples": resamples,
             "bootstrap_seed": settings_row.bootstrap_seed,
             "fdr": ["bh", "by"],
         },
@@ -362,8 +370,21 @@ def claim_run(*, run_id: int) -> bool:
     """Move a pending run to running; False when it is gone or another worker has it."""
     return bool(
         CorrelationRun.objects.filter(pk=run_id, status=CorrelationRun.Status.PENDING).update(
-            status=CorrelationRun.Status.RUNNING
+            status=CorrelationRun.Status.RUNNING, started_at=timezone.now()
         )
+    )
+
+
+def fail_stale_runs(*, study: Study, older_than: timedelta = STALE_RUN_AFTER) -> int:
+    """Mark runs still 'running' long after a worker claimed them (a lost worker) failed."""
+    return CorrelationRun.objects.filter(
+        study=study,
+        status=CorrelationRun.Status.RUNNING,
+        started_at__lt=timezone.now() - older_than,
+    ).update(
+        status=CorrelationRun.Status.FAILED,
+        error="the worker was lost before the run finished; recompute to try again",
+        finished_at=timezone.now(),
     )
 
 

@@ -86,3 +86,21 @@ def test_a_refusing_broker_fails_the_run_not_the_request(
 def test_a_failing_receiver_does_not_break_the_sender(small_study):
     with mock.patch("benchmark.services.note_completion", side_effect=RuntimeError("db gone")):
         participant_completed.send(sender=None, participant_id=1, study_id=small_study.pk)
+
+
+def test_runs_of_a_lost_worker_are_marked_failed_on_the_next_request(small_study):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from benchmark.services import claim_run
+
+    stale = request_recomputation(study=small_study, enqueue=False)
+    assert claim_run(run_id=stale.pk)
+    CorrelationRun.objects.filter(pk=stale.pk).update(
+        started_at=timezone.now() - timedelta(hours=2)
+    )
+    fresh = request_recomputation(study=small_study, enqueue=False)
+    stale.refresh_from_db()
+    assert stale.status == "failed" and "worker was lost" in stale.error
+    assert fresh.status == "pending"
