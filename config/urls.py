@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("config.api")),
     path("dashboards/", include("dashboards.urls")),
     path("benchmark/", include("benchmark.urls")),
+    path("evaluation/", include("evaluation.urls")),
     path("s/", include("survey.urls")),
     path("studies/", include("survey.staff_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -174,11 +174,10 @@ def _publish(run_id: int) -> None:
 def start_run(*, run: EvaluationRun) -> EvaluationRun:
     """Freeze the generation parameters and queue the run (draft/cancelled/failed/done → queued).
 
-    Publishing happens outside any transaction; when the broker is unreachable the run goes
-    back to its previous state and :class:`QueueUnavailable` says so.
+    Call it outside a transaction (views and commands run in autocommit): the status change
+    must be committed before a worker can claim the run. When the broker is unreachable the
+    run goes back to its previous state and :class:`QueueUnavailable` says so.
     """
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError("start_run publishes to the broker: call it outside a transaction")
     previous = run.status
     if run.is_active:
         raise ValidationError("the run is already queued or running")

@@ -79,7 +79,12 @@ def _logprobs_for(answer: str, digit: str | None) -> list[dict]:
 
 class FakeProvider:
     def __init__(
-        self, *, latency: float = 0.0, retry_after: float = 0.2, hang_seconds: float = 5.0
+        self,
+        *,
+        latency: float = 0.0,
+        retry_after: float = 0.2,
+        hang_seconds: float = 5.0,
+        port: int = 0,
     ):
         self.latency = latency
         self.retry_after = retry_after
@@ -88,7 +93,7 @@ class FakeProvider:
         self.invalid_for: tuple[str, ...] = ()
         self.requests: list[dict] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -284,10 +289,14 @@ class FakeProvider:
         return Handler
 
 
-if __name__ == "__main__":  # a server for manual tries: python -m tests.evaluation.fake_provider
-    import sys
+if __name__ == "__main__":  # for manual tries: python -m tests.evaluation.fake_provider --port 8080
+    import argparse
 
-    with FakeProvider(latency=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as server:
+    parser = argparse.ArgumentParser(description="Scripted fake LLM provider on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    arguments = parser.parse_args()
+    with FakeProvider(latency=arguments.latency, port=arguments.port) as server:
         print(f"fake provider at {server.url('openai')} (Ctrl-C stops)", flush=True)
         try:
             while True:

@@ -115,3 +115,33 @@ def test_llama_self_direction_difference_is_exactly_the_dropped_item(imported_re
     # The release's rule (item dropped from every dimension) gives the published numbers.
     release_rule = portraits.model_portrait(answers, entries[entries.item_id != item.pk])
     assert _compare(release_rule, published).max() < TOLERANCE
+
+
+@pytest.mark.django_db
+def test_commands_import_export_and_load_release_prompts(imported_release, release_dir, tmp_path):
+    from django.core.management import call_command
+
+    from evaluation.models import PromptTemplate
+
+    call_command("import_model_outputs", str(release_dir / "lm_evaluation"))
+    out = tmp_path / "portraits.json"
+    call_command("export_portraits", "--out", str(out))
+    exported = json.loads(out.read_text())
+    assert sorted(exported) == [
+        "claude-3-5-sonnet-20241022",
+        "gpt-4o-2024-11-20",
+        "llama-3.1-8b-instruct",
+    ]
+    published = _published(release_dir, "gpt-4o-2024-11-20").set_index("dimension")["centred"]
+    gpt = exported["gpt-4o-2024-11-20"]
+    assert len(gpt) == 19
+    assert max(abs(gpt[d] - published[d]) for d in published.index) < TOLERANCE
+    csv_out = tmp_path / "portraits.csv"
+    call_command("export_portraits", "--out", str(csv_out))
+    frame = pd.read_csv(csv_out)
+    assert len(frame) == 3 * 19 and {"model", "dimension", "centred", "n"} <= set(frame.columns)
+
+    call_command("load_prompt_templates", str(release_dir / "lm_evaluation" / "prompts"))
+    loaded = PromptTemplate.objects.filter(set_name="valueportrait-2025-release")
+    assert loaded.count() == 12
+    assert {t.digit_text for t in loaded} == {""}  # no digit form: phrase scoring only

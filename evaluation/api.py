@@ -1,0 +1,192 @@
+"""REST endpoints of the evaluation app (registered under ``/api/v1/``).
+
+- ``model-configurations``: read (researchers). Never exposes keys: only the *name* of the
+  environment variable.
+- ``evaluation-runs``: read with ``progress`` (researchers); researchers POST a run to
+  create and start it (201; 503 with a clear message when the task queue is unavailable),
+  ``POST .../cancel/`` and ``POST .../resume/``; ``GET .../responses/`` (paged answers) and
+  ``GET .../portrait/`` (scores, summary).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response as ApiResponse
+
+from benchmark.models import ValidatedItemSet
+from config.roles import IsResearcher
+
+from . import selectors, services
+from .models import EvaluationRun, ModelConfiguration, PortraitScore, Response
+
+
+class ModelConfigurationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelConfiguration
+        fields = [
+            "id", "name", "provider", "model_id", "base_url", "api_key_env", "temperature",
+            "max_tokens", "seed", "reasoning_effort", "top_logprobs", "requests_per_minute",
+            "tokens_per_minute", "max_concurrency", "timeout_seconds", "max_retries",
+            "input_cost_per_million", "output_cost_per_million", "notes",
+        ]  # fmt: skip
+
+
+class RunSerializer(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(source="model_config", slug_field="name", read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvaluationRun
+        fields = [
+            "id", "label", "kind", "model", "item_set", "template_set", "template_set_version",
+            "variants", "personas", "repetitions", "scoring", "use_cache", "invalid_retries",
+            "status", "params", "error", "created_at", "started_at", "finished_at", "progress",
+        ]  # fmt: skip
+
+    def get_progress(self, run) -> dict:
+        return selectors.progress(run=run)
+
+
+class RunCreateSerializer(serializers.Serializer):
+    model = serializers.SlugRelatedField(
+        slug_field="name", queryset=ModelConfiguration.objects.all()
+    )
+    item_set = serializers.PrimaryKeyRelatedField(queryset=ValidatedItemSet.objects.all())
+    variants = serializers.ListField(child=serializers.CharField(), required=False)
+    personas = serializers.ListField(child=serializers.DictField(), required=False)
+    repetitions = serializers.IntegerField(min_value=1, max_value=20, default=1)
+    scoring = serializers.ChoiceField(choices=EvaluationRun.Scoring.values, default="phrase")
+    use_cache = serializers.BooleanField(default=True)
+    invalid_retries = serializers.IntegerField(min_value=0, max_value=10, default=2)
+    template_set = serializers.CharField(default="valueportrait-own")
+    template_set_version = serializers.IntegerField(default=1)
+    label = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    item_code = serializers.CharField(source="item.code", read_only=True)
+
+    class Meta:
+        model = Response
+        fields = [
+            "id", "item", "item_code", "variant", "repetition", "persona", "state", "rating",
+            "label", "parse_method", "raw_text", "reasoning", "invalid_answers", "error",
+            "option_probabilities", "expected_rating", "valid_mass", "attempts",
+            "input_tokens", "output_tokens", "latency_ms", "cached", "request_params",
+            "created_at",
+        ]  # fmt: skip
+
+
+class PortraitScoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PortraitScore
+        fields = [
+            "persona",
+            "basis",
+            "family",
+            "dimension",
+            "raw",
+            "sd",
+            "n",
+            "family_mean",
+            "centred",
+        ]
+
+
+class ModelConfigurationViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ModelConfiguration.objects.all()
+    serializer_class = ModelConfigurationSerializer
+    permission_classes = [IsResearcher]
+
+
+class EvaluationRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = EvaluationRun.objects.select_related("model_config", "item_set")
+    serializer_class = RunSerializer
+    permission_classes = [IsResearcher]
+
+    def get_serializer_class(self):
+        return RunCreateSerializer if self.action == "create" else RunSerializer
+
+    def create(self, request, *args, **kwargs):
+        incoming = RunCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        try:
+            run = services.create_run(
+                model_config=data.pop("model"), created_by=request.user, **data
+            )
+        except DjangoValidationError as exc:
+            return ApiResponse(
+                {"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return self._start(run, services.start_run, status.HTTP_201_CREATED)
+
+    def _start(self, run, start, ok_status):
+        try:
+            start(run=run)
+        except services.QueueUnavailable as exc:
+            run.refresh_from_db()
+            body = {"detail": str(exc), "run": RunSerializer(run).data}
+            return ApiResponse(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        except DjangoValidationError as exc:
+            return ApiResponse({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        run.refresh_from_db()
+        return ApiResponse(RunSerializer(run).data, status=ok_status)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        if not services.cancel_run(run=run):
+            return ApiResponse({"detail": "the run is not active"}, status=status.HTTP_409_CONFLICT)
+        run.refresh_from_db()
+        return ApiResponse(RunSerializer(run).data)
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        run = self.get_object()
+        if run.kind == EvaluationRun.Kind.REFERENCE:
+            return ApiResponse(
+                {"detail": "a reference run has nothing to ask"}, status=status.HTTP_409_CONFLICT
+            )
+        start = (
+            services.start_run if run.status == EvaluationRun.Status.DRAFT else services.resume_run
+        )
+        return self._start(run, start, status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["get"], serializer_class=ResponseSerializer)
+    def responses(self, request, pk=None):
+        run = self.get_object()
+        rows = run.responses.select_related("item__scenario").order_by("id")
+        state = request.query_params.get("state")
+        if state:
+            rows = rows.filter(state=state)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ResponseSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"], serializer_class=PortraitScoreSerializer)
+    def portrait(self, request, pk=None):
+        run = self.get_object()
+        return ApiResponse(
+            {
+                "run": run.pk,
+                "model": run.model_config.name,
+                "item_set": run.item_set_id,
+                "status": run.status,
+                "scores": PortraitScoreSerializer(run.scores.all(), many=True).data,
+                "summary": run.summary,
+            }
+        )
+
+
+def register(router) -> None:
+    router.register(
+        "model-configurations", ModelConfigurationViewSet, basename="model-configuration"
+    )
+    router.register("evaluation-runs", EvaluationRunViewSet, basename="evaluation-run")

@@ -1,0 +1,109 @@
+"""Forms of the staff pages: model configurations and new runs."""
+
+from __future__ import annotations
+
+from django import forms
+
+from benchmark.models import ValidatedItemSet
+from evaluation.personas import PersonaError, parse_persona_key, validate_persona
+from evaluation.prompts.builtin import BUILTIN_VARIANTS, SET_NAME, SET_VERSION
+
+from .models import EvaluationRun, ModelConfiguration, PromptTemplate
+
+
+class ModelConfigurationForm(forms.ModelForm):
+    base_url = forms.URLField(
+        required=False,
+        max_length=300,
+        assume_scheme="https",
+        help_text=ModelConfiguration._meta.get_field("base_url").help_text,
+    )
+
+    class Meta:
+        model = ModelConfiguration
+        fields = [
+            "name", "provider", "model_id", "base_url", "api_key_env", "temperature",
+            "max_tokens", "seed", "reasoning_effort", "top_logprobs", "requests_per_minute",
+            "tokens_per_minute", "max_concurrency", "timeout_seconds", "max_retries",
+            "input_cost_per_million", "output_cost_per_million", "notes",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = [
+            c
+            for c in self.fields["provider"].choices
+            if c[0] != ModelConfiguration.Provider.REFERENCE
+        ]
+
+    def clean(self):
+        data = super().clean()
+        provider = data.get("provider")
+        if provider == ModelConfiguration.Provider.LOCAL and data.get("base_url"):
+            self.add_error(
+                "base_url", "A local model has no base URL: give its directory as model id."
+            )
+        return data
+
+
+def template_sets() -> list[tuple[str, str]]:
+    sets = PromptTemplate.objects.values_list("set_name", "set_version").distinct()
+    choices = {f"{SET_NAME}:{SET_VERSION}": f"{SET_NAME} v{SET_VERSION} (the project's own)"}
+    for name, version in sets.order_by("set_name", "set_version"):
+        choices.setdefault(f"{name}:{version}", f"{name} v{version}")
+    return list(choices.items())
+
+
+class RunForm(forms.Form):
+    model_config = forms.ModelChoiceField(
+        queryset=ModelConfiguration.objects.exclude(provider=ModelConfiguration.Provider.REFERENCE),
+        label="Model",
+    )
+    item_set = forms.ModelChoiceField(
+        queryset=ValidatedItemSet.objects.all(), label="Validated item set"
+    )
+    template_set = forms.ChoiceField(label="Prompt templates")
+    variants = forms.MultipleChoiceField(
+        choices=[(v, v) for v in BUILTIN_VARIANTS],
+        initial=list(BUILTIN_VARIANTS),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Wordings v1-v3, each with the options in normal and reversed order.",
+    )
+    personas = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, e.g. age=30-44;gender=woman;country=Germany. Empty: no persona.",
+    )
+    repetitions = forms.IntegerField(min_value=1, max_value=20, initial=1)
+    scoring = forms.ChoiceField(choices=EvaluationRun.Scoring.choices, initial="phrase")
+    invalid_retries = forms.IntegerField(
+        min_value=0,
+        max_value=10,
+        initial=2,
+        help_text="How often an unparseable answer is asked again.",
+    )
+    use_cache = forms.BooleanField(
+        required=False, initial=True, help_text="Reuse stored answers to identical requests."
+    )
+    label = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template_set"].choices = template_sets()
+        variants = sorted(
+            set(PromptTemplate.objects.values_list("variant", flat=True)) | set(BUILTIN_VARIANTS)
+        )
+        self.fields["variants"].choices = [(v, v) for v in variants]
+
+    def clean_personas(self) -> list[dict]:
+        lines = [
+            line.strip() for line in self.cleaned_data["personas"].splitlines() if line.strip()
+        ]
+        try:
+            return [validate_persona(parse_persona_key(line)) for line in lines]
+        except PersonaError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_template_set(self) -> tuple[str, int]:
+        name, _, version = self.cleaned_data["template_set"].rpartition(":")
+        return name, int(version)

@@ -1,0 +1,73 @@
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from benchmark.models import ValidatedItemSet
+from evaluation.models import EvaluationRun, ModelConfiguration
+from evaluation.personas import PersonaError, parse_persona_key
+from evaluation.selectors import progress
+from evaluation.services import QueueUnavailable, create_run, start_run
+
+
+class Command(BaseCommand):
+    help = "Create and start an evaluation run (the Celery workers do the work)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--model", required=True, help="model configuration name")
+        parser.add_argument("--item-set", required=True, type=int, help="validated item set id")
+        parser.add_argument(
+            "--variants", help="comma-separated, e.g. v1,v1_reversed (default: all)"
+        )
+        parser.add_argument(
+            "--persona",
+            action="append",
+            default=[],
+            help="e.g. 'age=30-44;gender=woman' (repeatable; default: no persona)",
+        )
+        parser.add_argument("--repetitions", type=int, default=1)
+        parser.add_argument("--scoring", choices=["phrase", "probability"], default="phrase")
+        parser.add_argument("--template-set", default="valueportrait-own")
+        parser.add_argument("--template-set-version", type=int, default=1)
+        parser.add_argument("--no-cache", action="store_true", help="always call the provider")
+        parser.add_argument("--label", default="")
+        parser.add_argument("--wait", action="store_true", help="print progress until the run ends")
+
+    def handle(self, *args, **opts):
+        config = ModelConfiguration.objects.filter(name=opts["model"]).first()
+        if config is None:
+            raise CommandError(f"no model configuration named {opts['model']!r}")
+        item_set = ValidatedItemSet.objects.filter(pk=opts["item_set"]).first()
+        if item_set is None:
+            raise CommandError(f"item set {opts['item_set']} does not exist")
+        try:
+            personas = [parse_persona_key(p) for p in opts["persona"]]
+            run = create_run(
+                model_config=config,
+                item_set=item_set,
+                variants=opts["variants"].split(",") if opts["variants"] else None,
+                personas=personas,
+                repetitions=opts["repetitions"],
+                scoring=opts["scoring"],
+                use_cache=not opts["no_cache"],
+                template_set=opts["template_set"],
+                template_set_version=opts["template_set_version"],
+                label=opts["label"],
+            )
+            start_run(run=run)
+        except (ValidationError, PersonaError) as exc:
+            raise CommandError("; ".join(getattr(exc, "messages", [str(exc)]))) from None
+        except QueueUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"run #{run.pk} queued ({progress(run=run)['expected']} answers to get)")
+        if opts["wait"]:
+            while True:
+                run.refresh_from_db()
+                state = progress(run=run)
+                self.stdout.write(
+                    f"{state['status']}: {state['answered']}/{state['expected']} "
+                    f"({state['invalid']} invalid, {state['failed']} failed)"
+                )
+                if run.status not in EvaluationRun.ACTIVE:
+                    break
+                time.sleep(2)

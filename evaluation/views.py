@@ -1,0 +1,146 @@
+"""Staff pages: configure a model, start a run, watch its progress, see its portrait."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from config.roles import admin_required, is_admin, researcher_required
+from survey.instruments import dimensions as dims
+
+from . import selectors, services
+from .forms import ModelConfigurationForm, RunForm
+from .models import EvaluationRun, ModelConfiguration, PortraitScore
+
+
+@researcher_required
+def index(request):
+    runs = EvaluationRun.objects.select_related("model_config", "item_set")[:200]
+    return render(
+        request,
+        "evaluation/index.html",
+        {
+            "runs": [(run, selectors.progress(run=run)) for run in runs],
+            "configs": ModelConfiguration.objects.all(),
+            "can_configure": is_admin(request.user),
+        },
+    )
+
+
+@admin_required
+def model_edit(request, pk: int | None = None):
+    config = get_object_or_404(ModelConfiguration, pk=pk) if pk else None
+    if config and config.provider == ModelConfiguration.Provider.REFERENCE:
+        messages.error(request, "Reference models are imported, not configured.")
+        return redirect("evaluation:index")
+    form = ModelConfigurationForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        config = form.save()
+        messages.success(request, f"Saved model configuration {config.name}.")
+        return redirect("evaluation:index")
+    return render(request, "evaluation/model_form.html", {"form": form, "config": config})
+
+
+@researcher_required
+def run_new(request):
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        set_name, set_version = data["template_set"]
+        try:
+            run = services.create_run(
+                model_config=data["model_config"],
+                item_set=data["item_set"],
+                variants=data["variants"],
+                personas=data["personas"],
+                repetitions=data["repetitions"],
+                scoring=data["scoring"],
+                use_cache=data["use_cache"],
+                invalid_retries=data["invalid_retries"],
+                template_set=set_name,
+                template_set_version=set_version,
+                label=data["label"],
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            _start(request, run)
+            return redirect("evaluation:run", pk=run.pk)
+    return render(request, "evaluation/run_form.html", {"form": form})
+
+
+def _start(request, run: EvaluationRun, resume: bool = False) -> None:
+    try:
+        (services.resume_run if resume else services.start_run)(run=run)
+    except services.QueueUnavailable as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Run queued: workers are answering.")
+
+
+@researcher_required
+def run_detail(request, pk: int):
+    run = get_object_or_404(
+        EvaluationRun.objects.select_related("model_config", "item_set", "created_by"), pk=pk
+    )
+    scores = list(run.scores.all())
+    families = []
+    for family in dims.FAMILIES:
+        rows = [s for s in scores if s.family == family]
+        if rows:
+            order = {d: i for i, d in enumerate(dims.FAMILIES[family])}
+            rows.sort(key=lambda s: (s.persona, s.basis, order.get(s.dimension, 99)))
+            families.append((dims.FAMILY_LABELS[family], rows))
+    problems = run.responses.exclude(state="valid").select_related("item__scenario")[:50]
+    chart = [
+        {"dimension": dims.label(s.dimension), "centred": s.centred}
+        for s in scores
+        if s.family == dims.SCHWARTZ and s.persona == "" and s.basis == PortraitScore.Basis.ANSWER
+    ]
+    return render(
+        request,
+        "evaluation/run_detail.html",
+        {
+            "run": run,
+            "progress": selectors.progress(run=run),
+            "families": families,
+            "problems": problems,
+            "chart": chart,
+            "summary": run.summary.get("personas", {}),
+        },
+    )
+
+
+@researcher_required
+def run_progress(request, pk: int):
+    run = get_object_or_404(EvaluationRun.objects.select_related("model_config"), pk=pk)
+    return JsonResponse(selectors.progress(run=run))
+
+
+@researcher_required
+@require_POST
+def run_cancel(request, pk: int):
+    run = get_object_or_404(EvaluationRun, pk=pk)
+    if services.cancel_run(run=run):
+        messages.success(request, "Run cancelled; the answers so far are kept.")
+    else:
+        messages.error(request, "The run is not active.")
+    return redirect("evaluation:run", pk=pk)
+
+
+@researcher_required
+@require_POST
+def run_resume(request, pk: int):
+    run = get_object_or_404(EvaluationRun.objects.select_related("model_config"), pk=pk)
+    if run.kind == EvaluationRun.Kind.REFERENCE:
+        messages.error(request, "A reference run has nothing to ask.")
+    else:
+        _start(request, run, resume=run.status != EvaluationRun.Status.DRAFT)
+    return redirect("evaluation:run", pk=pk)
