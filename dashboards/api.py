@@ -72,7 +72,9 @@ MODEL_FILTER_PARAMS = [
     OpenApiParameter("open", str, enum=["open", "closed"]),
     OpenApiParameter("date_from", str, description="Run finished on or after (YYYY-MM-DD)"),
     OpenApiParameter("date_to", str),
-    OpenApiParameter("item_set", int),
+    OpenApiParameter(
+        "item_set", int, description="Validated item set (default: the one most models ran on)"
+    ),
     OpenApiParameter("kind", str, enum=["live", "reference"]),
     OpenApiParameter("model", str, many=True, description="Model names (repeatable)"),
 ]
@@ -137,9 +139,10 @@ class HumansVsModelsViewSet(viewsets.ViewSet):
         params = request.query_params
         study, family, filters = _study(params), _family(params), _filters(params)
         humans = selectors.human_scores(study=study, family=family)
-        latest = selectors.latest_portraits(
-            selectors.portrait_scores(family=family, filters=filters)
+        scores, _ = selectors.comparable_portraits(
+            selectors.portrait_scores(family=family, filters=filters), item_set=filters.item_set
         )
+        latest = selectors.latest_portraits(scores)
         points = selectors.model_matrix(latest, family=family).reindex(columns=humans.columns)
         if filters.models:
             points = points[points.index.isin(filters.models)]

@@ -224,6 +224,23 @@ def portrait_scores(*, family: str, filters: ModelFilters | None = None) -> pd.D
     return pd.DataFrame.from_records(list(values), columns=PORTRAIT_COLUMNS)
 
 
+def comparable_portraits(
+    scores: pd.DataFrame, *, item_set: int | None
+) -> tuple[pd.DataFrame, int | None]:
+    """Keep one item set, so every model is scored on the same items.
+
+    Without a choice, the item set most models were run on (ties: the newest set) is used.
+    Returns the filtered scores and the item set id.
+    """
+    if scores.empty:
+        return scores, item_set
+    if item_set is None:
+        counts = scores.groupby("item_set_id")["model_id"].nunique()
+        ranked = sorted(counts.items(), key=lambda pair: (pair[1], pair[0]), reverse=True)
+        item_set = int(ranked[0][0])
+    return scores[scores["item_set_id"] == item_set], item_set
+
+
 def latest_portraits(scores: pd.DataFrame) -> pd.DataFrame:
     """Keep each model's newest run, and per run its preferred scoring basis."""
     if scores.empty:

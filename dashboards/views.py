@@ -64,6 +64,13 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _comparable_latest(family: str, filters: selectors.ModelFilters):
+    """Each model's latest portrait on one item set (the filter's, else the most used)."""
+    scores = selectors.portrait_scores(family=family, filters=filters)
+    scores, item_set = selectors.comparable_portraits(scores, item_set=filters.item_set)
+    return selectors.latest_portraits(scores), item_set
+
+
 def _model_filters_context(request, filters: selectors.ModelFilters, family: str) -> dict:
     return {
         "filters": filters,
@@ -78,7 +85,7 @@ def _model_filters_context(request, filters: selectors.ModelFilters, family: str
 def compare(request: HttpRequest) -> HttpResponse:
     family = selectors.clean_family(request.GET.get("family"))
     filters = selectors.ModelFilters.from_query(request.GET)
-    latest = selectors.latest_portraits(selectors.portrait_scores(family=family, filters=filters))
+    latest, item_set = _comparable_latest(family, filters)
     matrix = selectors.model_matrix(latest, family=family)
     chosen = [m for m in filters.models if m in matrix.index] or list(matrix.index)[
         :RADAR_DEFAULT_MODELS
@@ -113,6 +120,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             for name, run in zip(matrix.index, _records(runs), strict=True)
         ],
         "all_models": list(matrix.index),
+        "item_set_id": item_set,
         "chosen": chosen,
     }
     if not matrix.empty:
@@ -190,7 +198,8 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
     if study is None:
         return render(request, "dashboards/humans.html", context)
     humans = selectors.human_scores(study=study, family=family)
-    latest = selectors.latest_portraits(selectors.portrait_scores(family=family, filters=filters))
+    latest, item_set = _comparable_latest(family, filters)
+    context["item_set_id"] = item_set
     points = selectors.model_matrix(latest, family=family)
     if filters.models:
         points = points[points.index.isin(filters.models)]

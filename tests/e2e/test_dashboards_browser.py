@@ -19,7 +19,7 @@ from django.test import Client
 
 from evaluation.models import EvaluationRun
 from evaluation.reference_import import import_model_outputs
-from survey.models import Study
+from survey.models import ItemRating, Study
 from tests.dashboards import builders
 from tests.dashboards.helpers import make_user
 from tests.factories import StudyFactory
@@ -76,6 +76,18 @@ def results(imported_release, release_dir):
         rng=rng,
         demographics=lambda i: {"gender": GENDERS[i % 2], "age": AGES[i % 4], "country": "UK"},
     )
+    # Our own items (factory text, never the release's) for the item screenshots.
+    own_set = builders.small_item_set(study=panel, items_per_value=1)
+    builders.model_run(item_set=own_set, name="open-8b-instruct", base={}, rng=rng)
+    builders.model_run(item_set=own_set, name="closed-large", base={"Power": 2.0}, rng=rng)
+    people = list(panel.participants.all()[:30])
+    ItemRating.objects.bulk_create(
+        [
+            ItemRating(participant=person, item_id=item_id, rating=int(rng.integers(1, 7)))
+            for item_id in own_set.entries.values_list("item_id", flat=True)
+            for person in people
+        ]
+    )
     return {"reference": reference, "persona_run": persona_run, "panel": panel}
 
 
@@ -119,6 +131,9 @@ def test_researcher_sees_the_dashboards_with_real_data(results, live_server, new
     for name in REFERENCE_MODELS + ["open-8b-instruct", "closed-large"]:
         assert name in radar_legend
     assert page.locator("#compare-radar svg.main-svg g.scatterlayer g.trace").count() == 5
+    # Every model on the same items: the release's item set, which most models ran on.
+    chosen_set = page.locator("select[name=item_set] option:checked").inner_text()
+    assert chosen_set.startswith("valueportrait-2025")
     heat_rows = page.locator("#compare-heatmap svg.main-svg g.heatmaplayer image").count()
     assert heat_rows == 1  # Plotly draws the heat map as one image
     y_ticks = page.locator("#compare-heatmap svg.main-svg g.ytick text").all_text_contents()
@@ -183,14 +198,21 @@ def test_researcher_sees_the_dashboards_with_real_data(results, live_server, new
     # --- Items: explorer, then one item with its texts, ratings and every model's answers
     page.goto(f"{base}/dashboards/items/?study=valueportrait-2025")
     assert page.locator("#item-list tbody tr").count() == 50
-    save_screenshot(page, "dashboards-items")
     page.locator("#item-list tbody tr a").first.click()
     _wait_for_charts(page, 1)
     assert page.locator("#item-ratings svg.main-svg g.barlayer g.trace").count() == 1
-    answers = page.locator("#model-answers tbody tr").count()
-    assert answers >= 3
+    # The three published models and the two live ones answered the release's items.
+    assert page.locator("#model-answers tbody tr").count() >= 5
+    assert page.locator("#item-correlations tbody tr").count() == 19
+    # Screenshots only of our own items: the release's texts stay out of the repository.
+    page.goto(f"{base}/dashboards/items/?study=demographic-panel")
+    assert page.locator("#item-list tbody tr").count() == 10
+    save_screenshot(page, "dashboards-items")
+    page.locator("#item-list tbody tr a").first.click()
+    _wait_for_charts(page, 1)
+    assert len(_legend(page, "item-ratings")) == 1 + 2  # humans + two models
     save_screenshot(page, "dashboards-item")
 
     assert not errors, errors
-    assert EvaluationRun.objects.filter(status="done").count() == 6
+    assert EvaluationRun.objects.filter(status="done").count() == 8
     assert Study.objects.get(slug="valueportrait-2025").participants.count() == 569
