@@ -244,6 +244,13 @@ def questionnaire_reliability(*, study: Study) -> dict:
         ),
         columns=["code", "participant_id", "item_number", "value"],
     )
+    if study.exclude_flagged_participants:  # the same people the correlations leave out
+        flagged = [
+            pk
+            for pk, flags in study.participants.values_list("id", "quality_flags")
+            if (flags or {}).get("flags")
+        ]
+        answers = answers[~answers["participant_id"].isin(flagged)]
     out: dict = {}
     for code, frame in answers.groupby("code"):
         try:

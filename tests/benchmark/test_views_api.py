@@ -135,3 +135,30 @@ def test_api_admin_writes(admin, computed, django_capture_on_commit_callbacks):
     download = admin.get(f"/api/v1/item-sets/{set_id}/download/?filetype=json")
     assert download.status_code == 200 and "query-response-tagged" in download.content.decode()
     assert admin.get(f"/api/v1/correlation-runs/{run.pk}/download/?filetype=xml").status_code == 400
+
+
+def test_questionnaire_reliability_recodes_reverse_items(small_study):
+    import numpy as np
+
+    from benchmark.services import questionnaire_reliability
+    from benchmark.stats.reliability import cronbach_alpha
+    from survey.models import InstrumentResponse
+    from survey.services.instruments import ensure_instrument
+
+    bfi = ensure_instrument("bfi10")
+    rng = np.random.default_rng(1)
+    people = list(small_study.participants.filter(status="completed"))
+    answers = {}
+    for p in people:
+        level = int(rng.integers(1, 6))
+        # item 1 is reverse-keyed: a consistent extravert answers 6 - level to it
+        answers[p.pk] = (6 - level, min(5, max(1, level + int(rng.integers(-1, 2)))))
+        InstrumentResponse.objects.bulk_create(
+            InstrumentResponse(participant=p, instrument=bfi, item_number=n, value=v)
+            for n, v in zip((1, 6), answers[p.pk], strict=True)
+        )
+    result = questionnaire_reliability(study=small_study)["bfi10"]["big_five:Extraversion"]
+    counted = [pk for pk in answers if not small_study.participants.get(pk=pk).is_flagged]
+    recoded = np.array([[6 - answers[pk][0], answers[pk][1]] for pk in counted], float)
+    assert result["alpha"] == pytest.approx(cronbach_alpha(recoded).alpha, abs=1e-6)
+    assert result["alpha"] > 0.7 and result["n"] == len(people) - 1  # flagged one left out
