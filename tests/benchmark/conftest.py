@@ -15,6 +15,11 @@ def small_study(db):
 
     Item k's ratings follow Power for k = 0, 1 (r > 0.3), the rest are noise.
     """
+    return build_small_study()
+
+
+def build_small_study():
+    """The ``small_study`` fixture's data (also used by the real-worker test's subprocess)."""
     rng = np.random.default_rng(5)
     items = [ItemFactory() for _ in range(6)]
     study = StudyFactory(items=items, exclude_flagged_participants=True)
