@@ -1,0 +1,94 @@
+"""``manage.py survey_bots STUDY``: scripted participants take a study end to end.
+
+Like oTree's bots, this checks a study works before real participants arrive: each bot
+arrives with Prolific-style parameters, consents, answers every page through the real views
+and must reach the completion page (or the screen-out page when told to fail checks). All of
+it runs in a transaction that is rolled back, so nothing is kept (``--keep`` keeps it). A
+draft or paused study is opened inside that transaction only.
+"""
+
+from __future__ import annotations
+
+import random
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from survey.bots import SurveyBot, bot_client
+from survey.models import Participant, Study
+
+
+class Rollback(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Run scripted participants through a study (rolled back unless --keep)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("study", help="study slug")
+        parser.add_argument("--participants", type=int, default=3)
+        parser.add_argument(
+            "--fail-checks",
+            type=int,
+            default=0,
+            help="attention checks each bot answers wrongly (2+ should end in a screen-out)",
+        )
+        parser.add_argument("--keep", action="store_true", help="keep the bots' data")
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args, **options):
+        study = Study.objects.filter(slug=options["study"]).first()
+        if study is None:
+            raise CommandError(f"no study with slug {options['study']!r}")
+        if study.is_imported:
+            raise CommandError("imported studies take no participants")
+        host = next((h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"), "localhost")
+        https = bool(getattr(settings, "SECURE_SSL_REDIRECT", False))
+        problems: list[str] = []
+        try:
+            with transaction.atomic():
+                Study.objects.filter(pk=study.pk).update(status=Study.Status.OPEN)
+                study.refresh_from_db()
+                reason = study.refusal_reason()
+                if reason:
+                    raise CommandError(reason)
+                for n in range(options["participants"]):
+                    problems += self.run_bot(study, n, options, host=host, https=https)
+                if not options["keep"]:
+                    raise Rollback
+        except Rollback:
+            self.stdout.write("Rolled back: nothing the bots did was kept.")
+        if problems:
+            raise CommandError("; ".join(problems))
+        self.stdout.write(self.style.SUCCESS("All bots finished as expected."))
+
+    def run_bot(self, study: Study, n: int, options, *, host: str, https: bool) -> list[str]:
+        rng = random.Random(options["seed"] + n)
+        pid = f"BOT{options['seed']}-{n:04d}-{rng.randrange(10**6):06d}"
+        bot = SurveyBot(
+            study.slug,
+            client=bot_client(host=host, https=https),
+            rng=rng,
+            fail_checks=options["fail_checks"],
+        )
+        bot.arrive(PROLIFIC_PID=pid, STUDY_ID="BOTS", SESSION_ID=f"S{n}")
+        if bot.page != "consent":
+            return [f"bot {n}: expected the consent page, got status {bot.last.status_code}"]
+        end = bot.run_to_end()
+        participant = Participant.objects.get(study=study, external_id=pid)
+        expected = "screened-out" if options["fail_checks"] >= study.screen_out_after else "done"
+        rated = participant.ratings.count()
+        logged = sum(1 for entry in bot.log if entry[0] == "item")
+        self.stdout.write(
+            f"bot {n}: {end}; status {participant.status}; {rated} ratings stored "
+            f"({logged} given); {participant.instrument_responses.count()} questionnaire "
+            f"answers; flags {participant.flags or 'none'}"
+        )
+        problems = []
+        if end != expected:
+            problems.append(f"bot {n} ended on {end!r}, expected {expected!r}")
+        if rated != len({entry[1] for entry in bot.log if entry[0] == "item"}):
+            problems.append(f"bot {n}: {rated} ratings stored for {logged} given")
+        return problems
