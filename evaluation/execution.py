@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -32,6 +32,9 @@ from .models import CachedResponse, EvaluationRun, PromptTemplate, Response
 
 log = logging.getLogger(__name__)
 _CLIENTS: dict[tuple, object] = {}
+# Answers arriving within this window are written together (at most this much is re-asked
+# when a worker dies).
+FLUSH_SECONDS = 0.05
 _CLIENTS_LOCK = threading.Lock()
 
 
@@ -283,14 +286,18 @@ def existing_units(run_id: int, units: list[Unit]) -> set[Unit]:
     return set(rows)
 
 
-def _store(outcome: Outcome) -> None:
-    if outcome.new_cache:
-        CachedResponse.objects.bulk_create(outcome.new_cache, ignore_conflicts=True)
-    if outcome.cache_hits:
-        from django.db.models import F
+def _store(outcomes: list[Outcome]) -> None:
+    """Write answers (and new cache entries) that arrived together in one transaction each:
+    a commit per answer would make the database, not the provider, the bottleneck."""
+    from django.db.models import F
 
-        CachedResponse.objects.filter(key__in=outcome.cache_hits).update(hits=F("hits") + 1)
-    Response.objects.bulk_create([outcome.row], ignore_conflicts=True)
+    new_cache = [entry for outcome in outcomes for entry in outcome.new_cache]
+    hits = [key for outcome in outcomes for key in outcome.cache_hits]
+    if new_cache:
+        CachedResponse.objects.bulk_create(new_cache, ignore_conflicts=True)
+    if hits:
+        CachedResponse.objects.filter(key__in=hits).update(hits=F("hits") + 1)
+    Response.objects.bulk_create([o.row for o in outcomes], ignore_conflicts=True)
 
 
 def run_is_active(run_id: int) -> bool:
@@ -311,7 +318,8 @@ def execute_units(run_id: int, units: list[Unit]) -> int:
     )
     if run is None:
         return 0
-    todo = [u for u in units if u not in existing_units(run_id, units)]
+    existing = existing_units(run_id, units)
+    todo = [u for u in units if u not in existing]
     if not todo:
         return 0
     jobs = _jobs(run, todo)
@@ -320,15 +328,23 @@ def execute_units(run_id: int, units: list[Unit]) -> int:
     threads = min(len(jobs), run.model_config.max_concurrency)
     last_check = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(threads, 1), thread_name_prefix="vp-eval") as pool:
-        futures = [pool.submit(_answer_job, run, job, stop) for job in jobs]
+        pending = {pool.submit(_answer_job, run, job, stop) for job in jobs}
         try:
-            for future in as_completed(futures):
-                try:
-                    outcome = future.result()
-                except _Cancelled:
-                    continue
-                _store(outcome)
-                written += 1
+            while pending:
+                # Collect what finished within FLUSH_SECONDS and store it together.
+                done, pending = wait(pending, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                if pending and done:
+                    more, pending = wait(pending, timeout=FLUSH_SECONDS)
+                    done |= more
+                outcomes = []
+                for future in done:
+                    try:
+                        outcomes.append(future.result())
+                    except _Cancelled:
+                        continue
+                if outcomes:
+                    _store(outcomes)
+                    written += len(outcomes)
                 if time.monotonic() - last_check > 1.0:
                     last_check = time.monotonic()
                     if not run_is_active(run_id):
