@@ -500,8 +500,15 @@ def screened_out(request: HttpRequest, slug: str) -> HttpResponse:
         return error_response(request, study, error)
     if participant.status != Participant.Status.SCREENED_OUT:
         return redirect("survey:next", slug=slug)
+    code = study.screened_out_code
     return render(
-        request, "survey/screened_out.html", {"study": study, "code": study.screened_out_code}
+        request,
+        "survey/screened_out.html",
+        {
+            "study": study,
+            "code": code,
+            "return_url": study.completion_url(code) if code and study.uses_prolific else "",
+        },
     )
 
 

@@ -234,7 +234,8 @@ def test_two_failed_attention_checks_screen_out_under_prolific_rules():
     bot = SurveyBot(study.slug, fail_checks=2)
     bot.arrive(**prolific("PID-CARELESS"))
     assert bot.run_to_end() == "screened-out"
-    assert "SCREENED" in bot.html and "return" in bot.html.lower()
+    assert "SCREENED" in bot.html and "return the study" in bot.html
+    assert "submissions/complete?cc=SCREENED" in bot.html
     p = Participant.objects.get()
     assert p.status == Participant.Status.SCREENED_OUT
     assert p.quality_flags["attention_failures"] == 2
