@@ -125,3 +125,42 @@ def test_parallel_double_submission_stores_one_rating():
     assert ItemRating.objects.get(participant=participant).rating == 5
     assignment = participant.assignments.get(position=1)
     assert assignment.answered_at is not None
+
+
+def test_parallel_completion_completes_and_signals_once():
+    from survey.bots import SurveyBot
+    from survey.signals import participant_completed
+
+    study = make_study(attention_check_count=0, instruments=("bfi10",))
+    bot = SurveyBot(study.slug)
+    bot.arrive(PROLIFIC_PID="PID-FINISH")
+    bot.consent()
+    bot.demographics()
+    for _ in range(5):
+        bot.answer_current_item(3)
+    assert bot.page == "questionnaire"
+    participant = Participant.objects.get(external_id="PID-FINISH")
+    from survey.models import Instrument, InstrumentResponse
+
+    bfi = Instrument.objects.get(code="bfi10")
+    InstrumentResponse.objects.bulk_create(
+        InstrumentResponse(participant=participant, instrument=bfi, item_number=n, value=3)
+        for n in range(1, 11)
+    )
+    received = []
+
+    def handler(**kwargs):
+        received.append(kwargs["participant_id"])
+
+    participant_completed.connect(handler)
+    try:
+        results = run_parallel(
+            8, lambda i: flow.complete(participant=Participant.objects.get(pk=participant.pk))
+        )
+    finally:
+        participant_completed.disconnect(handler)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert received == [participant.pk]
+    participant.refresh_from_db()
+    assert participant.status == Participant.Status.COMPLETED
+    assert participant.scores.filter(family="big_five").count() == 5
