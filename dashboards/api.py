@@ -216,8 +216,8 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
         run_id = params.get("run", "")
         if not run_id.isdigit():
             raise ValidationError({"run": "Give the id of a finished run with personas."})
-        run = next((r for r in selectors.persona_runs() if r.pk == int(run_id)), None)
-        if run is None:
+        run = selectors.run_with_context(run_id=int(run_id))
+        if run is None or run.status != "done" or not run.personas:
             raise NotFound(f"Run {run_id} is not a finished run with personas.")
         field = params.get("field", "gender")
         if field not in demo.FIELDS:

@@ -73,9 +73,8 @@ def human_scores(*, study: Study, family: str) -> pd.DataFrame:
     wanted = list(dimensions_of(family))
     if frame.empty:
         return pd.DataFrame(columns=wanted, dtype=float)
-    matrix = frame.pivot_table(
-        index="participant_id", columns="dimension", values="score", aggfunc="first"
-    )
+    # One score per (participant, family, dimension) is a database constraint.
+    matrix = frame.pivot(index="participant_id", columns="dimension", values="score")
     return matrix.reindex(columns=[d for d in wanted if d in matrix.columns])
 
 
@@ -385,7 +384,8 @@ def persona_runs() -> list:
     return list(
         EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE)
         .exclude(personas=[])
-        .select_related("model_config", "item_set")
+        .select_related("model_config")
+        .only("id", "label", "personas", "finished_at", "model_config__name")
         .order_by("-finished_at", "-id")
     )
 

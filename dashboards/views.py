@@ -116,8 +116,10 @@ def compare(request: HttpRequest) -> HttpResponse:
         **_model_filters_context(request, filters, family),
         "dimensions": list(matrix.columns),
         "rows": [
-            {"model": name, "run": run, "scores": [matrix.at[name, d] for d in matrix.columns]}
-            for name, run in zip(matrix.index, _records(runs), strict=True)
+            {"model": name, "run": run, "scores": scores.tolist()}
+            for name, run, scores in zip(
+                matrix.index, _records(runs), matrix.to_numpy(), strict=True
+            )
         ],
         "all_models": list(matrix.index),
         "item_set_id": item_set,
@@ -218,13 +220,13 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
             "dimensions": list(humans.columns),
             "summary": _records(summary.rename_axis("dimension").reset_index()),
             "percentile_rows": [
-                {
-                    "model": model,
-                    "cells": [
-                        (points.at[model, d], percentiles.at[model, d]) for d in humans.columns
-                    ],
-                }
-                for model in points.index
+                {"model": model, "cells": list(zip(scores, pcts, strict=True))}
+                for model, scores, pcts in zip(
+                    points.index,
+                    points.to_numpy().tolist(),
+                    percentiles.to_numpy().tolist(),
+                    strict=True,
+                )
             ],
             "headline": _headline(stats.headline(points, summary["median"], percentiles)),
         }
@@ -245,7 +247,8 @@ def bias(request: HttpRequest) -> HttpResponse:
     field = request.GET.get("field") if request.GET.get("field") in demo.FIELDS else "gender"
     runs = selectors.persona_runs()
     run_param = request.GET.get("run", "")
-    run = next((r for r in runs if str(r.pk) == run_param), runs[0] if runs else None)
+    listed = next((r for r in runs if str(r.pk) == run_param), runs[0] if runs else None)
+    run = selectors.run_with_context(run_id=listed.pk) if listed else None
     studies = selectors.scored_studies()
     study = selectors.pick_study(request.GET.get("study"), studies)
     context = {

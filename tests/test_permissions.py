@@ -210,9 +210,11 @@ def _declared(route: Route) -> str | None:
         return f"decorator:{callback.required_role}"
     view_class = getattr(callback, "cls", None)
     if view_class is not None and hasattr(view_class, "permission_classes"):
-        names = sorted(
-            DRF_CLASS_ROLE.get(c.__name__, c.__name__) for c in view_class.permission_classes
+        # An @action(permission_classes=...) overrides the viewset's for its own route.
+        classes = (getattr(callback, "initkwargs", None) or {}).get(
+            "permission_classes", view_class.permission_classes
         )
+        names = sorted(DRF_CLASS_ROLE.get(c.__name__, c.__name__) for c in classes)
         return "drf:" + "+".join(names)
     return None
 
