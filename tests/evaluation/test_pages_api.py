@@ -195,3 +195,29 @@ def test_demo_is_idempotent_and_offline():
     load_demo()
     assert ModelConfiguration.objects.filter(name=DEMO_MODEL).count() == 1
     assert PromptTemplate.objects.filter(set_name="valueportrait-own").count() == 12
+
+
+def test_run_evaluation_command(queued):
+    from django.core.management import CommandError, call_command
+
+    item_set = make_item_set(n_items=2)
+    config = ModelConfigurationFactory()
+    call_command(
+        "run_evaluation", "--model", config.name, "--item-set", str(item_set.pk),
+        "--variants", "v1,v2", "--persona", "age=60+", "--repetitions", "2",
+    )  # fmt: skip
+    run = EvaluationRun.objects.get()
+    assert queued == [run.pk]
+    assert (run.variants, run.personas, run.repetitions) == (["v1", "v2"], [{"age": "60+"}], 2)
+    with pytest.raises(CommandError, match="no model configuration"):
+        call_command("run_evaluation", "--model", "nope", "--item-set", str(item_set.pk))
+    with pytest.raises(CommandError, match="unknown variant"):
+        call_command(
+            "run_evaluation",
+            "--model",
+            config.name,
+            "--item-set",
+            str(item_set.pk),
+            "--variants",
+            "x",
+        )
