@@ -72,6 +72,8 @@ MODEL_FILTER_PARAMS = [
     OpenApiParameter("open", str, enum=["open", "closed"]),
     OpenApiParameter("date_from", str, description="Run finished on or after (YYYY-MM-DD)"),
     OpenApiParameter("date_to", str),
+    OpenApiParameter("released_from", str, description="Model released on or after (YYYY-MM-DD)"),
+    OpenApiParameter("released_to", str),
     OpenApiParameter(
         "item_set", int, description="Validated item set (default: the one most models ran on)"
     ),

@@ -101,8 +101,10 @@ class ModelFilters:
     size_min: float | None = None
     size_max: float | None = None
     open_weights: bool | None = None
-    date_from: dt.date | None = None
+    date_from: dt.date | None = None  # run finished
     date_to: dt.date | None = None
+    released_from: dt.date | None = None  # model release date (model card)
+    released_to: dt.date | None = None
     item_set: int | None = None
     kind: str = ""  # "live" or "reference" (the paper's published runs)
     models: tuple[str, ...] = field(default_factory=tuple)
@@ -143,6 +145,8 @@ class ModelFilters:
             open_weights={"open": True, "closed": False}.get(open_raw),
             date_from=date("date_from"),
             date_to=date("date_to"),
+            released_from=date("released_from"),
+            released_to=date("released_to"),
             item_set=int(item_set) if item_set.isdigit() else None,
             kind=query.get("kind", "") if query.get("kind", "") in ("live", "reference") else "",
             models=tuple(m for m in query.getlist("model") if m),
@@ -197,6 +201,10 @@ def portrait_scores(*, family: str, filters: ModelFilters | None = None) -> pd.D
         rows = rows.filter(run__finished_at__date__gte=filters.date_from)
     if filters.date_to:
         rows = rows.filter(run__finished_at__date__lte=filters.date_to)
+    if filters.released_from:
+        rows = rows.filter(run__model_config__card__release_date__gte=filters.released_from)
+    if filters.released_to:
+        rows = rows.filter(run__model_config__card__release_date__lte=filters.released_to)
     if filters.item_set:
         rows = rows.filter(run__item_set_id=filters.item_set)
     if filters.kind:

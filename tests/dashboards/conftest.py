@@ -3,6 +3,7 @@ persona run; built through the real services (see ``builders``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,12 @@ def dashboard_data(db) -> DashboardData:
             name="alpha",
             base={"Benevolence": 5.5, "Power": 1.5},
             rng=rng,
-            card={"family": "Alpha", "parameters_billion": 8, "open_weights": True},
+            card={
+                "family": "Alpha",
+                "parameters_billion": 8,
+                "open_weights": True,
+                "release_date": dt.date(2024, 7, 23),
+            },
         ),
         "beta": builders.model_run(
             item_set=item_set,
@@ -51,7 +57,12 @@ def dashboard_data(db) -> DashboardData:
             provider="anthropic",
             base={"Benevolence": 5.0, "Power": 2.0, "Tradition": 2.0},
             rng=rng,
-            card={"family": "Beta", "parameters_billion": 70, "open_weights": False},
+            card={
+                "family": "Beta",
+                "parameters_billion": 70,
+                "open_weights": False,
+                "release_date": dt.date(2025, 2, 1),
+            },
         ),
         "gamma": builders.model_run(
             item_set=item_set,

@@ -49,6 +49,10 @@ def test_compare_shows_every_model_and_filters_by_card_and_provider(researcher, 
     assert _spec(open_only, "compare-heatmap")["figure"]["data"][0]["y"] == ["alpha"]
     big = researcher.get(reverse("dashboards:compare"), {"size_min": "10", "provider": "anthropic"})
     assert _spec(big, "compare-heatmap")["figure"]["data"][0]["y"] == ["beta"]
+    recent = researcher.get(reverse("dashboards:compare"), {"released_from": "2025-01-01"})
+    assert _spec(recent, "compare-heatmap")["figure"]["data"][0]["y"] == ["beta"]
+    family = researcher.get(reverse("dashboards:compare"), {"model_family": "alpha"})
+    assert _spec(family, "compare-heatmap")["figure"]["data"][0]["y"] == ["alpha"]
     published = researcher.get(reverse("dashboards:compare"), {"kind": "reference"})
     assert _spec(published, "compare-heatmap")["figure"]["data"][0]["y"] == ["gamma"]
     chosen = researcher.get(reverse("dashboards:compare"), {"model": ["beta", "gamma"]})
