@@ -161,6 +161,13 @@ def test_researcher_sees_the_dashboards_with_real_data(results, live_server, new
     assert download_info.value.suggested_filename == "compare-radar.svg"
     assert "<svg" in download_info.value.path().read_text()[:500]
 
+    # Model names and other text cannot smuggle spreadsheet formulas or break the CSV.
+    csv_text = page.evaluate(
+        """() => ValuePortraitCharts.toCsv({columns: ["who", "score"],
+                rows: [["=HYPERLINK(1)", -0.5], ['a "b", c', null]]})"""
+    )
+    assert csv_text == 'who,score\r\n\'=HYPERLINK(1),-0.5\r\n"a ""b"", c",\r\n'
+
     # Filtered to open weights: only the open model stays.
     page.goto(f"{base}/dashboards/models/?open=open")
     _wait_for_charts(page, 2)
