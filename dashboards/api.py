@@ -104,7 +104,8 @@ class HumanDistributionSerializer(serializers.Serializer):
 
 
 class HumanDistributionViewSet(viewsets.ViewSet):
-    """The distribution of the participants' scores per dimension (completed, unflagged)."""
+    """The distribution of the participants' scores per dimension (completed, unflagged),
+    as stored: values centred on the person's mean, Big Five traits raw."""
 
     permission_classes = [IsResearcher]
 
@@ -129,7 +130,8 @@ class ModelPointSerializer(serializers.Serializer):
 
 
 class HumansVsModelsViewSet(viewsets.ViewSet):
-    """Each model's latest portrait, value by value, placed among the study's participants."""
+    """Each model's latest portrait, value by value, placed among the study's participants
+    (Big Five: human traits centred on the person's mean, like the model's centred scores)."""
 
     permission_classes = [IsResearcher]
 
@@ -140,7 +142,7 @@ class HumansVsModelsViewSet(viewsets.ViewSet):
     def list(self, request):
         params = request.query_params
         study, family, filters = _study(params), _family(params), _filters(params)
-        humans = selectors.human_scores(study=study, family=family)
+        humans = selectors.comparable_human_scores(study=study, family=family)
         scores, _ = selectors.comparable_portraits(
             selectors.portrait_scores(family=family, filters=filters), item_set=filters.item_set
         )

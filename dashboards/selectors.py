@@ -78,6 +78,21 @@ def human_scores(*, study: Study, family: str) -> pd.DataFrame:
     return matrix.reindex(columns=[d for d in wanted if d in matrix.columns])
 
 
+# Families whose human scores are stored raw (traits); values are stored centred (MRAT).
+RAW_HUMAN_FAMILIES = (dims.BIG_FIVE,)
+
+
+def comparable_human_scores(*, study: Study, family: str) -> pd.DataFrame:
+    """:func:`human_scores` on the scale of model portraits' centred scores.
+
+    A portrait's centred score is the dimension's mean minus the mean over the family, so
+    human trait scores (stored raw) are centred on each person's mean over the traits here;
+    value scores are already centred on the person's mean.
+    """
+    scores = human_scores(study=study, family=family)
+    return stats.centre_rows(scores) if family in RAW_HUMAN_FAMILIES else scores
+
+
 def human_demographics(*, study: Study) -> pd.DataFrame:
     """Each participant's demographic answers (index: participant id), one query."""
     rows = list(
@@ -455,7 +470,7 @@ def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
         ci_high=model["centred"] + half,
     )
 
-    scores = human_scores(study=study, family=family)
+    scores = comparable_human_scores(study=study, family=family)
     people = human_demographics(study=study).reindex(scores.index)
     members = {by_group[key]: demo.matching_participants(people, personas[key]) for key in by_group}
     long = pd.concat(

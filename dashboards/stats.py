@@ -50,6 +50,11 @@ def percentile_among(humans: np.ndarray, points: np.ndarray) -> np.ndarray:
     return pct
 
 
+def centre_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """Subtract each row's mean over its non-missing columns (within-person centring)."""
+    return scores.sub(scores.mean(axis=1), axis=0)
+
+
 def box_summary(scores: pd.DataFrame) -> pd.DataFrame:
     """Per column: n, mean, sd, q1, median, q3 and Tukey whiskers (1.5 IQR, clipped to data).
 

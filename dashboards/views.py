@@ -199,7 +199,7 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
     }
     if study is None:
         return render(request, "dashboards/humans.html", context)
-    humans = selectors.human_scores(study=study, family=family)
+    humans = selectors.comparable_human_scores(study=study, family=family)
     latest, item_set = _comparable_latest(family, filters)
     context["item_set_id"] = item_set
     points = selectors.model_matrix(latest, family=family)
@@ -217,6 +217,7 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
     context.update(
         {
             "n_humans": len(humans),
+            "centred_here": family in selectors.RAW_HUMAN_FAMILIES,
             "dimensions": list(humans.columns),
             "summary": _records(summary.rename_axis("dimension").reset_index()),
             "percentile_rows": [

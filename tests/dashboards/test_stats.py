@@ -144,3 +144,10 @@ def test_variant_spread_from_stored_variant_scores():
     assert out.loc["Power", "se"] == pytest.approx(np.sqrt(2) / np.sqrt(2))
     assert out.loc["Hedonism", "n"] == 1 and np.isnan(out.loc["Hedonism", "sd"])
     assert "Openness" not in out.index
+
+
+def test_centre_rows_ignores_missing_cells():
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, np.nan], "c": [5.0, 4.0]})
+    out = stats.centre_rows(frame)
+    assert out.loc[0].tolist() == [-2.0, 0.0, 2.0]
+    assert out.loc[1, "a"] == -1.0 and np.isnan(out.loc[1, "b"]) and out.loc[1, "c"] == 1.0

@@ -210,3 +210,23 @@ def test_dashboards_need_the_researcher_role(client, dashboard_data):
     assert client.get(reverse("dashboards:compare")).status_code == 302
     client_as(client, "nobody")
     assert client.get(reverse("dashboards:compare")).status_code == 403
+
+
+def test_humans_big_five_is_centred_within_person_like_model_portraits(researcher, dashboard_data):
+    from survey.models import ParticipantScore
+
+    traits = ["Extraversion", "Agreeableness", "Conscientiousness", "Neuroticism", "Openness"]
+    people = list(dashboard_data.study.participants.all()[:5])
+    raw = np.arange(25, dtype=float).reshape(5, 5) % 4 + 1
+    ParticipantScore.objects.bulk_create(
+        ParticipantScore(participant=p, family="big_five", dimension=t, score=raw[i, j])
+        for i, p in enumerate(people)
+        for j, t in enumerate(traits)
+    )
+    response = researcher.get(
+        reverse("dashboards:humans"), {"study": "humans", "family": "big_five"}
+    )
+    box = _spec(response, "humans-box")["figure"]["data"][0]
+    centred = raw - raw.mean(axis=1, keepdims=True)
+    assert box["median"] == pytest.approx(np.median(centred, axis=0).tolist(), abs=1e-4)
+    assert "centred on their own mean" in response.content.decode()
