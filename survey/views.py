@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from survey.forms import DemographicsForm
+from survey.instruments.keys import INSTRUMENT_CODES
 from survey.models import Assignment, Instrument, Participant, Study
 from survey.models.studies import ITEM_SCALE_LABELS
 from survey.services import flow
@@ -340,7 +341,7 @@ def item(request: HttpRequest, slug: str, position: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    instrument = study.instruments.filter(code=code).first()
+    instrument = study.instruments.filter(code=code).first() if code in INSTRUMENT_CODES else None
     if instrument is None:
         return error_response(
             request, study, flow.FlowError("This questionnaire is not part of the study.", 404)
@@ -433,7 +434,10 @@ def answer(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         participant = get_participant(request, study)
         if request.POST.get("instrument"):
-            instrument = Instrument.objects.filter(code=request.POST["instrument"]).first()
+            code = request.POST["instrument"]
+            instrument = (
+                Instrument.objects.filter(code=code).first() if code in INSTRUMENT_CODES else None
+            )
             if instrument is None:
                 raise flow.FlowError("Unknown questionnaire.", status=404)
             changed = flow.answer_questionnaire(

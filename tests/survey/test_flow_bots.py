@@ -438,3 +438,22 @@ def test_two_tabs_answering_the_same_question_keep_one_row():
     p = Participant.objects.get()
     assert list(p.ratings.values_list("rating", flat=True)) == [5]
     assert p.assignments.filter(answered_at__isnull=False).count() == 1
+
+
+def test_nul_bytes_in_urls_and_fields_are_refused_without_errors():
+    study = make_study()
+    bot = SurveyBot(study.slug)
+    assert bot.client.get(f"/s/{study.slug}/", {"PROLIFIC_PID": "A\x00B"}).status_code == 400
+    bot.arrive(**prolific("PID-NUL"))
+    bot.consent()
+    token = bot.token()
+    r = bot.client.post(f"/s/{study.slug}/questionnaire/bfi%00/1/", {"token": token, "q1": 1})
+    assert r.status_code == 404
+    r = bot.client.post(
+        f"/s/{study.slug}/answer/",
+        {"token": token, "instrument": "bfi\x00", "number": 1, "value": 1},
+        HTTP_ACCEPT="application/json",
+    )
+    assert r.status_code == 404
+    r = bot.client.post(bot.path, {"token": token, "age": 30, "country": "A\x00", "gender": "male"})
+    assert r.status_code == 400 and Participant.objects.get().demographics == {}
