@@ -99,6 +99,33 @@ PERMISSIONS: dict[str, Access] = {
     "benchmark/{slug}/runs/{run_id}/download.{fmt}": ADMIN,
     "benchmark/{slug}/item-sets/{set_id}/": RESEARCHER,
     "benchmark/{slug}/item-sets/{set_id}/download.{fmt}": ADMIN,
+    # --- benchmark API: researchers read; recomputation, new item sets, downloads: admins
+    "api/v1/correlation-runs/": READ_RESEARCHER_WRITE_ADMIN,
+    "api/v1/correlation-runs/{pk}/": READ_RESEARCHER_WRITE_ADMIN,
+    "api/v1/correlation-runs/{pk}/rows/": READ_RESEARCHER_WRITE_ADMIN,
+    "api/v1/correlation-runs/{pk}/download/": ADMIN,
+    "api/v1/item-sets/": READ_RESEARCHER_WRITE_ADMIN,
+    "api/v1/item-sets/{pk}/": READ_RESEARCHER_WRITE_ADMIN,
+    "api/v1/item-sets/{pk}/entries/": READ_RESEARCHER_WRITE_ADMIN,
+    "api/v1/item-sets/{pk}/download/": ADMIN,
+    # --- evaluation API: researchers read and start, cancel and resume runs
+    "api/v1/model-configurations/": RESEARCHER,
+    "api/v1/model-configurations/{pk}/": RESEARCHER,
+    "api/v1/evaluation-runs/": RESEARCHER,
+    "api/v1/evaluation-runs/{pk}/": RESEARCHER,
+    "api/v1/evaluation-runs/{pk}/cancel/": RESEARCHER,
+    "api/v1/evaluation-runs/{pk}/resume/": RESEARCHER,
+    "api/v1/evaluation-runs/{pk}/portrait/": RESEARCHER,
+    "api/v1/evaluation-runs/{pk}/responses/": RESEARCHER,
+    # --- evaluation pages: researchers run models; model configurations: admins
+    "evaluation/": RESEARCHER,
+    "evaluation/models/new/": ADMIN,
+    "evaluation/models/{pk}/": ADMIN,
+    "evaluation/runs/new/": RESEARCHER,
+    "evaluation/runs/{pk}/": RESEARCHER,
+    "evaluation/runs/{pk}/progress.json": RESEARCHER,
+    "evaluation/runs/{pk}/cancel/": RESEARCHER,
+    "evaluation/runs/{pk}/resume/": RESEARCHER,
     # --- survey: participants (anonymous; their own session only)
     "s/{slug}/": PUBLIC,
     "s/{slug}/consent/": PUBLIC,
@@ -347,3 +374,31 @@ def test_raw_participant_exports_need_the_permission_beyond_the_admin_role(clien
     assert raw_routes
     for route in raw_routes:
         assert client.get(_url(route)).status_code == 403
+
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def _api_writes(route: Route) -> list[str]:
+    actions = getattr(route.pattern.callback, "actions", None) or {}
+    return [m for m in WRITE_METHODS if m in actions]
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "route", [r for r in DYNAMIC if r.pattern and _api_writes(r)], ids=lambda r: r.raw
+)
+def test_api_writes_follow_the_table(route, clients):
+    """Researchers write where the table lets them (start/cancel runs); admins everywhere."""
+    decision = _decision(route)
+    writers = {"researcher": decision in (RESEARCHER, LOGIN), "admin": True}
+    url = _url(route)
+    for method in _api_writes(route):
+        for role, allowed in writers.items():
+            response = getattr(clients[role], method)(url, {}, content_type="application/json")
+            assert response.status_code < 500, (role, method, url, response.status_code)
+            refused = response.status_code in (401, 403)
+            assert refused != allowed, (role, method, url, response.status_code)
+        anonymous = getattr(clients["anonymous"], method)(url, {}, content_type="application/json")
+        assert anonymous.status_code in (401, 403), (method, url, anonymous.status_code)
