@@ -3,21 +3,16 @@ the cache, invalid answers counted."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 
 from evaluation import services
 from evaluation.models import EvaluationRun, Response
 from evaluation.selectors import progress
-from tests.conftest import PROJECT_DIR
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
 from tests.evaluation.fake_provider import FakeProvider, rating_for
+from tests.evaluation.workers import Worker
 
 pytestmark = [
     pytest.mark.redis,
@@ -25,83 +20,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def clean_queue():
-    import redis
-
-    # Drop what earlier runs left in the queue (only Celery's own keys).
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    for key in ("celery", "unacked", "unacked_index", "unacked_mutex"):
-        client.delete(key)
-    for key in client.scan_iter("_kombu*"):
-        client.delete(key)
-    yield
-
-
-class Worker:
-    def __init__(self, name: str):
-        env = dict(os.environ)
-        env.update(
-            DJANGO_SETTINGS_MODULE="tests.evaluation.worker_settings",
-            DATABASE_URL=_database_url(),  # pytest-django's test database
-            PYTHONPATH=str(PROJECT_DIR),
-        )
-        celery = os.path.join(os.path.dirname(sys.executable), "celery")
-        self.process = subprocess.Popen(
-            [
-                celery,
-                "-A",
-                "config",
-                "worker",
-                "--pool=threads",
-                "--concurrency=2",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=WARNING",
-                "-n",
-                f"{name}@%h",
-            ],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # so SIGKILL reaches the whole worker
-        )
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def workers():
-    started: list[Worker] = []
-
-    def start(name: str) -> Worker:
-        worker = Worker(name)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def _wait_for(run, predicate, timeout: float = 120.0, worker: Worker | None = None):
