@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_results",
     "survey",
     "benchmark",
@@ -173,6 +174,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Studies, validated item sets, evaluation runs and model portraits.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The browsable UI's JavaScript and CSS are served from our static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Project settings --------------------------------------------------------------------

@@ -71,3 +71,12 @@ def test_schema_validates_against_openapi_3():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_browsable_api_docs_load_swagger_ui_from_our_static_files(client):
+    from django.contrib.staticfiles import finders
+
+    page = client.get("/api/docs/").content.decode()
+    assert "cdn.jsdelivr" not in page and "unpkg.com" not in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
