@@ -16,18 +16,18 @@ from survey.instruments import dimensions as dims
 
 from .selectors import full_correlation_frame, item_catalogue, item_set_entries
 
-CORRELATION_COLUMNS = ["portrait_id", "option_id", "dimension", "family", "r", "p", "n"]
+CORRELATION_COLUMNS = ["portrait_id", "option_id", "dimension", "r", "p", "n"]
 OPTIONAL_COLUMNS = ["p_bh", "p_by", "ci_low", "ci_high"]
 ITEM_COLUMNS = [
     "portrait_id",
     "option_id",
     "dimension",
-    "family",
     "r",
     "p",
     "scenario_title",
     "item_text",
     "source",
+    "family",
 ]
 RELEASE_KEYS = dims.RELEASE_CORRELATION_KEYS  # family -> key in query-response-tagged.json
 
@@ -37,7 +37,8 @@ def _portrait_id(value: str):
 
 
 def correlation_table(*, run) -> pd.DataFrame:
-    """One row per (item, dimension): the columns above; adjusted p / CI when computed."""
+    """One row per (item, dimension): portrait_id, option_id, dimension, r, p, n, then
+    p_bh, p_by, ci_low, ci_high when computed, then family."""
     frame = full_correlation_frame(run=run).rename(columns={"scenario_external_id": "portrait_id"})
     order = {
         (f, d): k
@@ -47,7 +48,10 @@ def correlation_table(*, run) -> pd.DataFrame:
         order.get((f, d), 999) for f, d in zip(frame["family"], frame["dimension"], strict=True)
     ]
     frame = frame.sort_values(["portrait_id", "option_id", "_order"])
-    columns = CORRELATION_COLUMNS + [c for c in OPTIONAL_COLUMNS if frame[c].notna().any()]
+    # ``family`` comes last: it only disambiguates names shared by two families (PVQ-RR's
+    # Stimulation vs the Schwartz value), after the release's own columns.
+    optional = [c for c in OPTIONAL_COLUMNS if frame[c].notna().any()]
+    columns = CORRELATION_COLUMNS + optional + ["family"]
     table = frame[columns].reset_index(drop=True)
     table["n"] = table["n"].astype("Int64")
     return table

@@ -26,7 +26,8 @@ def test_recompute_then_export_correlations_csv_and_json(small_study, tmp_path):
     _run("export_correlations", "--study", small_study.slug, "--format", "csv", "--out", target)
     rows = list(csv.DictReader(target.open()))
     assert len(rows) == 60
-    assert list(rows[0])[:7] == ["portrait_id", "option_id", "dimension", "family", "r", "p", "n"]
+    assert list(rows[0])[:6] == ["portrait_id", "option_id", "dimension", "r", "p", "n"]
+    assert list(rows[0])[-1] == "family"
     assert {"p_bh", "p_by", "ci_low", "ci_high"} <= set(rows[0])
     assert "Self_Direction" in {r["dimension"] for r in rows}
     target = tmp_path / "corr.json"
