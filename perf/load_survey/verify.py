@@ -26,7 +26,7 @@ class Verification:
     unacknowledged_rows: int
     completed_in_db: int
     completed_seen: int
-    # Balance over the launch study's completed item assignments.
+    # Balance over the launch study's item loads (completed + leased).
     items: int
     ideal: float
     min_load: int
@@ -87,15 +87,21 @@ def stored_answers(slugs: list[str]) -> tuple[dict[tuple, int], int]:
 
 
 def balance(slug: str) -> tuple[int, float, int, int]:
-    """(items, ideal, min, max) of completed item assignments per pool item of the study."""
+    """(items, ideal, min, max) of each pool item's load: completed plus still-leased ratings.
+
+    This is the quantity the balanced assignment equalises (``survey.services.flow.
+    item_loads``); after a run cut short it also covers participants still in progress.
+    """
+    from django.db.models import Q
+
     from survey.models import Assignment, Study
 
     study = Study.objects.get(slug=slug)
     pool = list(study.item_pool.values_list("pk", flat=True))
     counts = Counter(
-        Assignment.objects.filter(
-            participant__study=study, kind=Assignment.Kind.ITEM, completed_at__isnull=False
-        ).values_list("item_id", flat=True)
+        Assignment.objects.filter(participant__study=study, kind=Assignment.Kind.ITEM)
+        .filter(Q(completed_at__isnull=False) | Q(released_at__isnull=True))
+        .values_list("item_id", flat=True)
     )
     loads = np.array([counts.get(pk, 0) for pk in pool])
     return len(pool), float(loads.mean()), int(loads.min()), int(loads.max())
@@ -135,5 +141,5 @@ def verify(
         ideal=ideal,
         min_load=low,
         max_load=high,
-        within_one=(high - ideal) <= 1 and (ideal - low) <= 1,
+        within_one=high > 0 and (high - ideal) <= 1 and (ideal - low) <= 1,
     )
