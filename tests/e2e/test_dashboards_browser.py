@@ -220,6 +220,11 @@ def test_researcher_sees_the_dashboards_with_real_data(results, live_server, new
     assert len(_legend(page, "item-ratings")) == 1 + 2  # humans + two models
     save_screenshot(page, "dashboards-item")
 
+    # --- The browsable API documentation renders (Swagger UI from our static files)
+    page.goto(f"{base}/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20000)
+    assert page.locator(".swagger-ui .opblock").count() > 20
+
     assert not errors, errors
     assert EvaluationRun.objects.filter(status="done").count() == 8
     assert Study.objects.get(slug="valueportrait-2025").participants.count() == 569
