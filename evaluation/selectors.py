@@ -92,3 +92,33 @@ def latest_done_runs():
     return EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE).select_related(
         "model_config", "item_set"
     )
+
+
+def runs_with_counts(*, limit: int = 200) -> list[EvaluationRun]:
+    """Newest runs with answer counts and the expected total (three queries in all)."""
+    runs = list(
+        EvaluationRun.objects.select_related("model_config", "item_set")
+        .annotate(
+            answered=Count("responses"),
+            invalid=Count("responses", filter=Q(responses__state=Response.State.INVALID)),
+            failed=Count("responses", filter=Q(responses__state=Response.State.FAILED)),
+        )
+        .order_by("-created_at")[:limit]
+    )
+    from benchmark.models import ValidatedItem
+
+    items = dict(
+        ValidatedItem.objects.filter(item_set__in={r.item_set_id for r in runs})
+        .values("item_set")
+        .annotate(n=Count("item", distinct=True))
+        .values_list("item_set", "n")
+    )
+    for run in runs:
+        run.expected = (
+            items.get(run.item_set_id, 0)
+            * len(run.variants)
+            * run.repetitions
+            * max(len(run.personas), 1)
+        )
+        run.percent = round(100.0 * run.answered / run.expected, 1) if run.expected else 100.0
+    return runs

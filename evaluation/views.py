@@ -18,12 +18,11 @@ from .models import EvaluationRun, ModelConfiguration, PortraitScore
 
 @researcher_required
 def index(request):
-    runs = EvaluationRun.objects.select_related("model_config", "item_set")[:200]
     return render(
         request,
         "evaluation/index.html",
         {
-            "runs": [(run, selectors.progress(run=run)) for run in runs],
+            "runs": selectors.runs_with_counts(limit=200),
             "configs": ModelConfiguration.objects.all(),
             "can_configure": is_admin(request.user),
         },

@@ -221,3 +221,19 @@ def test_run_evaluation_command(queued):
             "--variants",
             "x",
         )
+
+
+def test_index_lists_runs_with_counts_in_a_fixed_number_of_queries(
+    researcher, django_assert_max_num_queries
+):
+    item_set = make_item_set(n_items=3)
+    config = ModelConfigurationFactory()
+    for _ in range(5):
+        run = services.create_run(model_config=config, item_set=item_set, variants=["v1", "v2"])
+        Response.objects.create(
+            run=run, item=item_set.entries.first().item, variant="v1", state="invalid"
+        )
+    with django_assert_max_num_queries(12):
+        page = researcher.get("/evaluation/")
+    assert page.status_code == 200
+    assert page.content.count(b"1/6 (16.7%)") == 5
