@@ -191,3 +191,23 @@ def test_circular_structure():
     assert result.holds.tolist() == [True, False, False]
     assert result.neighbours_positive.tolist() == [True, True, False]
     assert result.fit[0] == pytest.approx(1.0)
+
+
+def test_pure_modules_import_without_django():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import benchmark.stats.correlation, benchmark.stats.bootstrap, benchmark.stats.power\n"
+        "import benchmark.stats.reliability, benchmark.stats.circumplex, benchmark.stats.multiple\n"
+        "import benchmark.analysis, benchmark.selection, benchmark.comparison, benchmark.pages\n"
+        "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin"}
+    from tests.conftest import PROJECT_DIR
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT_DIR
+    )
+    assert result.returncode == 0, result.stderr
