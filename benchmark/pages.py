@@ -18,8 +18,13 @@ def _ordered_columns(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return [c for c in DIMENSION_ORDER if c in present]
 
 
-def heatmap_data(frame: pd.DataFrame) -> dict:
-    """Items × dimensions matrix of r for Plotly (None where undefined)."""
+def heatmap_data(frame: pd.DataFrame, reference: pd.DataFrame | None = None) -> dict:
+    """Items × dimensions matrix of r for Plotly (None where undefined).
+
+    With a ``reference`` run's frame (the published table), also ``z_reference`` (its r on
+    the same grid) and ``z_delta`` (this run's r minus the reference's), so the page can show
+    them side by side.
+    """
     if frame.empty:
         return {"x": [], "y": [], "z": [], "n": []}
     frame = frame.assign(code=frame["scenario_external_id"] + "/" + frame["option_id"].astype(str))
@@ -40,12 +45,25 @@ def heatmap_data(frame: pd.DataFrame) -> dict:
         if n.notna().any().any()
         else []
     )
-    return {
+    data = {
         "x": [f"{dims.label(d)}" + (" (B5)" if f == dims.BIG_FIVE else "") for f, d in columns],
         "y": codes,
         "z": clean(r.to_numpy()),
         "n": n_values,
     }
+    if reference is not None and not reference.empty:
+        reference = reference.assign(
+            code=reference["scenario_external_id"] + "/" + reference["option_id"].astype(str)
+        )
+        ref = reference.pivot_table(
+            index="code", columns=["family", "dimension"], values="r", dropna=False
+        ).reindex(index=codes, columns=pd.MultiIndex.from_tuples(columns))
+        delta = r.to_numpy() - ref.to_numpy()
+        data["z_reference"] = clean(ref.to_numpy())
+        data["z_delta"] = [
+            [None if np.isnan(v) else float(f"{v:.3g}") for v in row] for row in delta
+        ]
+    return data
 
 
 def circle_summary(frame: pd.DataFrame) -> dict | None:

@@ -144,19 +144,20 @@ def run_detail(request, slug, run_id):
     study = _study(slug)
     run = _run(study, run_id)
     frame = full_correlation_frame(run=run)
-    comparison = None
+    comparison, reference_frame = None, None
     reference = published_run(study=study)
     if reference is not None and reference.pk != run.pk and run.status == "done":
         result = compare_runs(reference=reference, other=run)
         comparison = {k: v for k, v in result.items() if k != "frame"}
         comparison["reference"] = reference
+        reference_frame = full_correlation_frame(run=reference)
     return render(
         request,
         "benchmark/run.html",
         {
             "study": study,
             "run": run,
-            "heatmap": pages.heatmap_data(frame),
+            "heatmap": pages.heatmap_data(frame, reference_frame),
             "circle": pages.circle_summary(frame),
             "profiles": pages.item_profiles(frame),
             "comparison": comparison,

@@ -36,3 +36,12 @@ def test_raters_needed_counts_the_fewest_raters_of_an_item():
     required, rows = raters_needed_table(_frame(), target_r=0.3, alpha=0.05, power=0.8)
     assert required == 85
     assert [(r["option_id"], r["n"], r["still_needed"]) for r in rows] == [(2, 30, 55), (10, 90, 0)]
+
+
+def test_heatmap_with_a_reference_shows_it_and_the_difference_on_the_same_grid():
+    frame = _frame()
+    reference = frame.assign(r=frame["r"] - 0.05).iloc[::-1]  # other row order, same pairs
+    data = heatmap_data(frame, reference)
+    assert len(data["z_reference"]) == 2 and len(data["z_reference"][0]) == len(data["x"])
+    assert data["z_delta"][0][0] == 0.05
+    assert data["z_delta"][1][-1] is None
