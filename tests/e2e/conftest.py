@@ -34,6 +34,13 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def no_entry_rate_limit(settings):
+    """The browser always comes from 127.0.0.1, which earlier tests of the same run may have
+    used up against the per-address survey entry limit; these tests are not about it."""
+    settings.SURVEY_ENTRY_RATE = "100000/m"
+
+
 @pytest.fixture
 def prolific_visits():
     """Completion URLs the browser was sent to (intercepted: Prolific is never contacted)."""
