@@ -185,16 +185,40 @@ def heatmap(matrix: pd.DataFrame, *, title: str, colorbar_title: str = "centred 
 
 
 def humans_vs_models(
-    summary: pd.DataFrame, points: pd.DataFrame, percentiles: pd.DataFrame, *, title: str
+    summary: pd.DataFrame,
+    points: pd.DataFrame,
+    percentiles: pd.DataFrame,
+    *,
+    title: str,
+    humans: pd.DataFrame | None = None,
 ) -> dict:
-    """Human distribution per dimension as precomputed boxes, each model as a marker.
+    """Human distribution per dimension, each model as a marker.
 
     ``summary`` comes from :func:`dashboards.stats.box_summary` (index = dimension);
-    ``points`` and ``percentiles`` are models × dimensions.
+    ``points`` and ``percentiles`` are models × dimensions. By default the humans are
+    precomputed boxes (a dozen numbers per value); given ``humans`` (participants ×
+    dimensions) they are drawn as violins of every score instead.
     """
     dims = list(summary.index)
     labels = [label(d) for d in dims]
     positions = list(range(len(dims)))
+    if humans is not None:
+        long = humans.reindex(columns=dims).melt(var_name="dimension", value_name="score")
+        long = long.dropna(subset=["score"])
+        where = {d: i for i, d in enumerate(dims)}
+        human_trace = {
+            "type": "violin",
+            "name": "Humans",
+            "x": long["dimension"].map(where).tolist(),
+            "y": [round(float(v), 4) for v in long["score"]],
+            "box": {"visible": True},
+            "meanline": {"visible": True},
+            "points": False,
+            "width": 0.8,
+            "line": {"color": "#7f7f7f"},
+            "fillcolor": "rgba(127,127,127,0.2)",
+            "hoverinfo": "y",
+        }
     traces = [
         {
             "type": "box",
@@ -213,6 +237,8 @@ def humans_vs_models(
             "hoverinfo": "y",
         }
     ]
+    if humans is not None:
+        traces = [human_trace]
     rows = [
         ["Humans (median)", d, _rounded(summary.at[d, "median"]), 50.0, int(summary.at[d, "n"])]
         for d in dims
@@ -251,6 +277,7 @@ def humans_vs_models(
         "yaxis": {"title": {"text": "centred score"}, "zeroline": True},
         "xaxis": {"tickvals": positions, "ticktext": labels, "range": [-0.6, len(dims) - 0.4]},
         "boxmode": "overlay",
+        "violinmode": "overlay",
         "height": 520,
         "legend": {"orientation": "h", "y": -0.15},
     }

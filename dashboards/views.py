@@ -191,8 +191,10 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
     filters = selectors.ModelFilters.from_query(request.GET)
     studies = selectors.scored_studies()
     study = selectors.pick_study(request.GET.get("study"), studies)
+    shape = "violin" if request.GET.get("shape") == "violin" else "box"
     context = {
         "section": "humans",
+        "shape": shape,
         **_model_filters_context(request, filters, family),
         "studies": studies,
         "study": study,
@@ -238,6 +240,7 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
             points,
             percentiles,
             title=f"{study.title}: {len(humans)} participants vs {len(points)} models",
+            humans=humans if shape == "violin" else None,
         )
     return render(request, "dashboards/humans.html", context)
 

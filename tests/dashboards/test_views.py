@@ -230,3 +230,13 @@ def test_humans_big_five_is_centred_within_person_like_model_portraits(researche
     centred = raw - raw.mean(axis=1, keepdims=True)
     assert box["median"] == pytest.approx(np.median(centred, axis=0).tolist(), abs=1e-4)
     assert "centred on their own mean" in response.content.decode()
+
+
+def test_humans_as_violins_carry_every_counted_score(researcher, dashboard_data):
+    response = researcher.get(reverse("dashboards:humans"), {"study": "humans", "shape": "violin"})
+    violin = _spec(response, "humans-box")["figure"]["data"][0]
+    assert violin["type"] == "violin" and len(violin["y"]) == 40 * 10
+    labels = _spec(response, "humans-box")["figure"]["layout"]["xaxis"]["ticktext"]
+    power = [y for x, y in zip(violin["x"], violin["y"], strict=True) if x == labels.index("Power")]
+    humans = selectors.human_scores(study=dashboard_data.study, family="schwartz")
+    assert sorted(power) == pytest.approx(sorted(humans["Power"].round(4)))

@@ -192,6 +192,10 @@ def test_researcher_sees_the_dashboards_with_real_data(results, live_server, new
     assert page.locator("#percentile-table tbody tr").count() == 5
     assert "In one glance" in page.locator(".headline").inner_text()
     save_screenshot(page, "dashboards-humans")
+    page.goto(f"{base}/dashboards/humans/?study=valueportrait-2025&shape=violin")
+    _wait_for_charts(page, 1)
+    assert page.locator("#humans-box svg.main-svg g.violinlayer g.trace").count() == 1
+    assert page.locator("#humans-box svg.main-svg g.violinlayer path.violin").count() == 10
 
     # --- Demographic bias: the persona run against the panel's women and men
     run = results["persona_run"]
