@@ -240,3 +240,19 @@ def test_humans_as_violins_carry_every_counted_score(researcher, dashboard_data)
     power = [y for x, y in zip(violin["x"], violin["y"], strict=True) if x == labels.index("Power")]
     humans = selectors.human_scores(study=dashboard_data.study, family="schwartz")
     assert sorted(power) == pytest.approx(sorted(humans["Power"].round(4)))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dashboards:index",
+        "dashboards:compare",
+        "dashboards:humans",
+        "dashboards:bias",
+        "dashboards:items",
+    ],
+)
+def test_pages_work_on_an_empty_database(researcher, name):
+    response = researcher.get(reverse(name))
+    assert response.status_code == 200
+    assert b"data-chart" not in response.content  # nothing to draw, said in words instead
