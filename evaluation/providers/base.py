@@ -199,7 +199,18 @@ class HttpClient:
 
     def generate(self, request: GenerationRequest) -> ProviderAnswer:
         """One HTTP call (no retry here: see :func:`call_with_retries`)."""
-        url, headers, payload = self.build(request, api_key_from_env(self.api_key_env))
+        api_key = api_key_from_env(self.api_key_env)
+        url, headers, payload = self.build(request, api_key)
+        try:
+            return self._send(url, headers, payload)
+        except ProviderError as exc:
+            # Some servers quote the key they were sent in their error message; the message
+            # is stored and shown, so the key is masked out of it.
+            if api_key and api_key in str(exc):
+                exc.args = (str(exc).replace(api_key, "[redacted key]"),)
+            raise
+
+    def _send(self, url: str, headers: dict, payload: dict) -> ProviderAnswer:
         try:
             response = self.http.post(url, headers=headers, json=payload)
         except httpx.TimeoutException as exc:
