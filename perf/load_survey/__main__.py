@@ -30,7 +30,14 @@ import numpy as np
 
 from .participant import Recorder, hammer, run_participant
 from .seed import ANSWERS_SLUG, LAUNCH_SLUG, SeedPlan, seed
-from .server import PROJECT_DIR, Gunicorn, drop_database, recreate_database, server_environment
+from .server import (
+    PROJECT_DIR,
+    Gunicorn,
+    ServerCpu,
+    drop_database,
+    recreate_database,
+    server_environment,
+)
 
 P95_TARGET_MS = 150.0
 THROUGHPUT_RATIO_TARGET = 0.5
@@ -157,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     probe_recorder, launch_recorder = Recorder(), Recorder()
     with server:
         print(f"gunicorn on {server.base_url} ({args.workers} workers x {args.threads} threads)")
+        cpu = ServerCpu(server, db_url, args.database_name)
+        t0, generator0 = cpu.snapshot(), time.process_time()
         ok, errors, elapsed = asyncio.run(
             hammer(
                 base_url=server.base_url,
@@ -166,23 +175,34 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=args.timeout,
             )
         )
+        t1 = cpu.snapshot()
         healthz_rps = ok / elapsed
+        healthz_cpu_ms = 1000 * cpu.used(t0, t1) / max(ok, 1)
         print(
             f"phase 1  /healthz: {ok} ok, {errors} errors in {elapsed:.1f} s "
-            f"= {healthz_rps:.0f} req/s",
+            f"= {healthz_rps:.0f} req/s; server CPU {healthz_cpu_ms:.2f} ms/request",
             flush=True,
         )
         probe_seconds = asyncio.run(answer_probe(args, server.base_url, probe_recorder))
+        t2 = cpu.snapshot()
+        probe_requests = len(probe_recorder.samples)
         probe_answers = sum(
             1 for s in probe_recorder.samples if s.kind == "answer_json" and s.status == 200
         )
         answer_rps = probe_answers / probe_seconds
+        # Phase 2 also holds the participants' entry and consent requests: their CPU is
+        # charged to the answers (conservative).
+        answer_cpu_ms = 1000 * cpu.used(t1, t2) / max(probe_answers, 1)
         print(
             f"phase 2  answer endpoint: {probe_answers} answers in {probe_seconds:.1f} s "
-            f"= {answer_rps:.0f} answers/s (ratio {answer_rps / healthz_rps:.2f})",
+            f"= {answer_rps:.0f} answers/s (ratio {answer_rps / healthz_rps:.2f}); "
+            f"server CPU {answer_cpu_ms:.2f} ms/answer ({probe_requests} requests)",
             flush=True,
         )
         launch_seconds = asyncio.run(launch(args, server.base_url, launch_recorder))
+        t3 = cpu.snapshot()
+        launch_cpu = cpu.used(t2, t3)
+        generator_cpu = time.process_time() - generator0
     print(f"phase 3  launch finished in {launch_seconds:.1f} s; verifying the database", flush=True)
 
     from .verify import verify
@@ -229,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         f"throughput: /healthz {healthz_rps:.0f} req/s, answer endpoint {answer_rps:.0f} answers/s "
         f"at {args.probe_concurrency} clients -> ratio {ratio:.2f}",
+        f"server CPU per request: /healthz {healthz_cpu_ms:.2f} ms, answer {answer_cpu_ms:.2f} ms "
+        f"-> CPU-bound ratio {healthz_cpu_ms / answer_cpu_ms:.2f} (what the throughput ratio "
+        "tends to on a machine of its own)",
+        f"CPU in phase 3: server {launch_cpu:.0f} s over {launch_seconds:.0f} s wall "
+        f"({launch_cpu / launch_seconds:.2f} cores; "
+        f"{1000 * launch_cpu / max(len(all_samples), 1):.1f} ms per request); load generator {generator_cpu:.0f} s in all "
+        f"phases; machine load average {os.getloadavg()[0]:.1f} at the end",
         f"database: {check.acknowledged} acknowledged answers, {check.stored_matching} stored as "
         f"acknowledged, lost {check.lost}, wrong value {check.wrong_value}, duplicated rows "
         f"{check.duplicated_rows}, duplicated participants {check.duplicated_participants}, "

@@ -129,3 +129,54 @@ class Gunicorn:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(child) for child in path.read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+class ServerCpu:
+    """CPU seconds used by the system under test: gunicorn (master + workers) and the
+    PostgreSQL backends serving its database. Unlike wall-clock throughput this does not
+    depend on what else runs on a shared machine, so it gives the endpoint's cost ratio."""
+
+    def __init__(self, gunicorn: Gunicorn, db_url: str, db_name: str):
+        self.gunicorn, self.db_url, self.db_name = gunicorn, db_url, db_name
+        self.seen: dict[int, float] = {}
+
+    def _pids(self) -> list[int]:
+        master = self.gunicorn.process.pid
+        pids = [master, *_children(master)]
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            own = conn.info.backend_pid
+            pids += [
+                row[0]
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                    [self.db_name, own],
+                )
+            ]
+        return pids
+
+    def snapshot(self) -> dict[int, float]:
+        return {pid: _process_cpu_seconds(pid) for pid in self._pids()}
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds between two snapshots (processes born in between count from 0)."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
