@@ -156,11 +156,16 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
                 answer, tries = call_with_retries(one_call, max_retries=config.max_retries)
                 used = answer.input_tokens + answer.output_tokens
                 limiter.record_tokens(limit_key, limits, used - estimate)
-            except ProviderError as exc:
+            except Exception as exc:  # stored as a failed unit, shown and retried on resume
+                message = (
+                    str(exc) if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+                )
+                if not isinstance(exc, ProviderError):
+                    log.exception("unexpected error asking run %s unit %s", run.pk, job.unit)
                 row = Response(
                     **base,
                     state=Response.State.FAILED,
-                    error=str(exc)[:2000],
+                    error=message[:2000],
                     invalid_answers=invalid_texts,
                     attempts=attempts_made + 1,
                     input_tokens=tokens_in,

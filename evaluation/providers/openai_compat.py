@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from .base import GenerationRequest, HttpClient, ProviderAnswer
 
-SENT_KEYS = ("temperature", "max_tokens", "seed", "reasoning_effort", "logprobs", "top_logprobs")
+SENT_KEYS = (
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "seed",
+    "reasoning_effort",
+    "logprobs",
+    "top_logprobs",
+)
 
 
 def first_answer_token_logprobs(content: list[dict] | None) -> list[tuple[str, float]] | None:
@@ -30,10 +38,13 @@ class OpenAICompatibleClient(HttpClient):
     default_base_url = "https://api.openai.com/v1"
 
     def build(self, request: GenerationRequest, api_key: str) -> tuple[str, dict, dict]:
+        # OpenAI's reasoning models refuse max_tokens; max_completion_tokens also bounds the
+        # reasoning tokens there.
+        length_key = "max_completion_tokens" if request.reasoning_effort else "max_tokens"
         payload: dict = {
             "model": self.model_id,
             "messages": [{"role": "user", "content": request.prompt}],
-            "max_tokens": request.max_tokens,
+            length_key: request.max_tokens,
         }
         if request.temperature is not None:
             payload["temperature"] = request.temperature

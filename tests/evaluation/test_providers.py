@@ -151,3 +151,24 @@ def test_retry_after_forms():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after("100000") == 300.0
+
+
+@pytest.mark.parametrize("provider", sorted(CLIENTS))
+def test_reasoning_effort_is_sent_in_each_wire_format(provider, server):
+    request = GenerationRequest(
+        prompt=PROMPT, max_tokens=20, reasoning_effort="low", temperature=0.5
+    )
+    answer = _client(provider, server).generate(request)
+    payload = server.requests[-1]["payload"]
+    if provider == "openai":
+        assert payload["reasoning_effort"] == "low" and payload["max_completion_tokens"] == 20
+        assert "max_tokens" not in payload
+    elif provider == "anthropic":
+        assert payload["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+        assert payload["max_tokens"] == 20 + 1024 and "temperature" not in payload
+    else:
+        assert payload["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 1024
+    assert {k: v for k, v in answer.sent_params.items() if k != "not_supported"} == {
+        k: v for k, v in (payload.get("generationConfig") or payload).items()
+        if k not in ("model", "messages", "contents")
+    }  # fmt: skip
