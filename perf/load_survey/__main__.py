@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -268,6 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if ratio >= THROUGHPUT_RATIO_TARGET else 'MISSED'}; "
         f"zero lost/duplicated + balance: {'met' if check.ok else 'MISSED'}",
     ]
+    if failed:
+        by_status = Counter(
+            ("transport error/timeout" if s.status == 0 else f"HTTP {s.status}") for s in failed
+        )
+        lines.append(
+            "errors by kind (each retried by the participant): "
+            + ", ".join(f"{kind}: {n}" for kind, n in by_status.most_common())
+        )
     if launch_recorder.failures:
         lines.append(
             "first failures: "
