@@ -329,9 +329,14 @@ def run_with_context(*, run_id: int):
     )
 
 
-def run_portrait(*, run, family: str) -> pd.DataFrame:
-    """The run's stored no-persona portrait of ``family`` (preferred basis), one query."""
-    rows = run.scores.filter(persona="", family=family).values_list(
+def run_personas(*, run) -> list[str]:
+    """The persona keys the run has portraits for ("" = no persona), one query."""
+    return sorted(set(run.scores.values_list("persona", flat=True).distinct()))
+
+
+def run_portrait(*, run, family: str, persona: str = "") -> pd.DataFrame:
+    """The run's stored portrait of ``family`` for one persona (preferred basis), one query."""
+    rows = run.scores.filter(persona=persona, family=family).values_list(
         "basis", "dimension", "raw", "sd", "n", "family_mean", "centred"
     )
     frame = pd.DataFrame.from_records(

@@ -143,8 +143,12 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("No such run.")
     family = selectors.clean_family(request.GET.get("family"))
-    portrait = selectors.run_portrait(run=run, family=family)
-    spread = selectors.variant_spread(run=run, family=family, personas=[""])
+    personas = selectors.run_personas(run=run)
+    persona = request.GET.get("persona", "")
+    if persona not in personas:
+        persona = personas[0] if personas else ""
+    portrait = selectors.run_portrait(run=run, family=family, persona=persona)
+    spread = selectors.variant_spread(run=run, family=family, personas=[persona])
     spread = spread.set_index("dimension") if not spread.empty else spread
     rows = []
     for record in _records(portrait):
@@ -157,6 +161,8 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
         "card": getattr(run.model_config, "card", None),
         "family": family,
         "family_options": FAMILY_OPTIONS,
+        "personas": personas,
+        "persona": persona,
         "rows": rows,
         "params": run.params or run.model_config.generation_params(),
         "n_variants": len(run.variants or []),
@@ -166,7 +172,7 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
     }
     if rows:
         profile = {
-            "name": run.model_config.name,
+            "name": run.model_config.name + (f" as {persona}" if persona else ""),
             "mean": {r["dimension"]: r["centred"] for r in rows},
             "sd": {r["dimension"]: r["variant_sd"] for r in rows},
             "n": {r["dimension"]: r["n"] for r in rows},

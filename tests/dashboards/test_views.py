@@ -256,3 +256,17 @@ def test_pages_work_on_an_empty_database(researcher, name):
     response = researcher.get(reverse(name))
     assert response.status_code == 200
     assert b"data-chart" not in response.content  # nothing to draw, said in words instead
+
+
+def test_a_persona_runs_portraits_are_shown_per_persona(researcher, dashboard_data):
+    run = dashboard_data.persona_run
+    url = reverse("dashboards:model-portrait", args=[run.pk])
+    first = researcher.get(url)
+    assert first.context["personas"] == ["gender=man", "gender=woman"]
+    assert first.context["persona"] == "gender=man"
+    woman = researcher.get(url, {"persona": "gender=woman"})
+    power = next(r for r in woman.context["rows"] if r["dimension"] == "Power")
+    stored = run.scores.get(persona="gender=woman", basis="answer", dimension="Power")
+    assert power["centred"] == pytest.approx(stored.centred)
+    traces = _spec(woman, "portrait-radar")["figure"]["data"]
+    assert traces[0]["name"] == "alpha as gender=woman" and len(traces) == 2
