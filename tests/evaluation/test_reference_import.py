@@ -70,6 +70,10 @@ def test_three_models_reproduce_published_scores(imported_release, release_dir):
     ]
     for run in runs:
         assert run.status == EvaluationRun.Status.DONE
+        # Every answer is kept: the release's unparseable ones as invalid rows, counted.
+        metadata = run.params["release_metadata"]
+        assert run.responses.filter(state="invalid").count() == metadata["total_errors"]
+        assert run.responses.count() == 520 * 6
         assert run.item_set.entries.count() == 626
         deviation = _compare(_ours(run), _published(release_dir, run.model_config.name))
         if run.model_config.name != "llama-3.1-8b-instruct":

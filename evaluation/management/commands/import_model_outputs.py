@@ -30,8 +30,12 @@ class Command(BaseCommand):
         except ImportError_ as exc:
             raise CommandError(str(exc)) from None
         for run in runs:
-            persona = run.summary.get("personas", {}).get("", {})
+            stored = run.responses.count()
+            invalid = run.responses.filter(state="invalid").count()
+            scored = run.summary.get("personas", {}).get("", {})
             self.stdout.write(
-                f"{run.model_config.name}: run #{run.pk} on {run.item_set} - "
-                f"{persona.get('valid', 0)} valid, {persona.get('invalid', 0)} invalid answers"
+                f"{run.model_config.name}: reference run #{run.pk}, {stored} answers stored "
+                f"({invalid} unparseable in the release); portrait on {run.item_set} from "
+                f"{scored.get('items_rated', 0)} items ({scored.get('invalid', 0)} of their "
+                "answers invalid)"
             )
