@@ -1,6 +1,8 @@
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evaluation.parsing import (
     EXACT,
@@ -78,3 +80,18 @@ def test_option_probabilities_sum_variants_and_renormalise():
     reversed_result = option_probabilities(logprobs, DESCENDING)
     assert reversed_result.probabilities[4] == pytest.approx(0.7 / 0.9)
     assert option_probabilities([("The", 0.0)], SCALE_LABELS) is None
+
+
+@given(
+    label=st.sampled_from(SCALE_LABELS),
+    before=st.sampled_from(["", "Answer: ", '"', "I'd say ", "**", "\n"]),
+    after=st.sampled_from(["", ".", '"', "!", " - that is my answer.", "**\n"]),
+    upper=st.booleans(),
+    think=st.booleans(),
+)
+def test_any_phrase_in_any_dressing_parses_to_its_rating(label, before, after, upper, think):
+    text = before + (label.upper() if upper else label) + after
+    if think:
+        text = "<think>very much like me? not like me at all?</think>" + text
+    parsed = parse_phrase(text)
+    assert parsed.rating == SCALE_LABELS.index(label) + 1
