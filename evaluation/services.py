@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -209,13 +210,34 @@ def resume_run(*, run: EvaluationRun) -> EvaluationRun:
     Also for a run that is still marked running (e.g. after its worker was killed, before
     the broker re-delivers its batches): units answered twice are written once.
     """
-    run.responses.filter(state=Response.State.FAILED).delete()
     if run.status in (EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING):
+        # Re-queueing a run that is progressing would ask its in-flight units twice.
+        if not is_stalled(run=run):
+            raise ValidationError(
+                "the run is progressing; only a run without answers for "
+                f"{STALLED_AFTER.seconds // 60} minutes can be re-queued"
+            )
+        run.responses.filter(state=Response.State.FAILED).delete()
         _publish(run.pk)
         return run
+    run.responses.filter(state=Response.State.FAILED).delete()
     if run.status == EvaluationRun.Status.SCORING:
         raise ValidationError("the run is being scored")
     return start_run(run=run)
+
+
+STALLED_AFTER = timedelta(minutes=2)
+
+
+def is_stalled(*, run: EvaluationRun) -> bool:
+    """An active run that has written no answer for :data:`STALLED_AFTER` (e.g. its worker
+    died and the broker has not re-delivered its batches yet)."""
+    if not run.is_active:
+        return False
+    since = timezone.now() - STALLED_AFTER
+    if run.started_at and run.started_at > since:
+        return False
+    return not run.responses.filter(created_at__gte=since).exists()
 
 
 def cancel_run(*, run: EvaluationRun) -> bool:

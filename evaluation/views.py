@@ -109,6 +109,7 @@ def run_detail(request, pk: int):
         {
             "run": run,
             "progress": selectors.progress(run=run),
+            "stalled": services.is_stalled(run=run),
             "families": families,
             "problems": problems,
             "chart": chart,

@@ -237,3 +237,24 @@ def test_index_lists_runs_with_counts_in_a_fixed_number_of_queries(
         page = researcher.get("/evaluation/")
     assert page.status_code == 200
     assert page.content.count(b"1/6 (16.7%)") == 5
+
+
+def test_an_active_run_is_re_queued_only_when_stalled(researcher, queued):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    item_set = make_item_set(n_items=2)
+    run = services.create_run(model_config=ModelConfigurationFactory(), item_set=item_set)
+    services.start_run(run=run)
+    Response.objects.create(
+        run=run, item=item_set.entries.first().item, variant="v1", state="valid", rating=3
+    )
+    response = researcher.post(f"/api/v1/evaluation-runs/{run.pk}/resume/")
+    assert response.status_code == 409 and "progressing" in response.json()["detail"]
+    long_ago = timezone.now() - timedelta(minutes=10)
+    EvaluationRun.objects.filter(pk=run.pk).update(started_at=long_ago)
+    Response.objects.filter(run=run).update(created_at=long_ago)
+    response = researcher.post(f"/api/v1/evaluation-runs/{run.pk}/resume/")
+    assert response.status_code == 202 and queued == [run.pk, run.pk]
+    assert b"Re-queue missing answers" in researcher.get(f"/evaluation/runs/{run.pk}/").content
