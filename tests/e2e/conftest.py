@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# between browser steps are plain synchronous code, so Django's async guard is lifted here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PROLIFIC_PATTERN = "https://app.prolific.com/**"
 
 
-@pytest.fixture(scope="session")
+# One browser per test module: a sync Playwright left running for the whole session would keep
+# its event loop in the main thread and break other modules that start their own Playwright.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -24,6 +22,22 @@ def browser():
 
     if not chromium_available():
         pytest.skip("needs Debian's Chromium and Playwright")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests (and
+    # their database teardown) make between browser steps are plain synchronous code, so
+    # Django's async guard is lifted while this module's browser lives — never process-wide,
+    # because subprocesses such as ``check --deploy`` inherit the environment.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield from _launch(sync_playwright)
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _launch(sync_playwright):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

@@ -31,7 +31,10 @@ from tests.factories import ItemFactory, ScenarioFactory, SourceFactory
 from .conftest import save_screenshot
 from .participant import BrowserParticipant
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {

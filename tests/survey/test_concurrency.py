@@ -19,7 +19,10 @@ from survey.services import flow
 
 from .study_setup import make_study
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def run_parallel(n: int, work) -> list:
