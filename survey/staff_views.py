@@ -6,8 +6,6 @@ only in the admin-only raw export, which also needs ``survey.view_raw_participan
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.contrib import messages
@@ -22,6 +20,7 @@ from config.roles import admin_required, is_admin, researcher_required
 from survey import selectors
 from survey.models import Participant, Study
 from survey.services import flow
+from survey.tabular import rows_to_csv
 
 FORMATS = ("csv", "json")
 
@@ -123,14 +122,7 @@ def table_response(rows: list[dict], *, fmt: str, filename: str) -> HttpResponse
             json.dumps(rows, ensure_ascii=False, indent=1), content_type="application/json"
         )
     else:
-        buffer = io.StringIO()
-        columns: list[str] = []
-        for row in rows:
-            columns += [c for c in row if c not in columns]
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(rows_to_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 

@@ -180,3 +180,19 @@ def test_recompute_flags_marks_stale_sessions(finished_study):
     assert response.status_code == 302
     assert Participant.objects.filter(status="timed_out").count() == 1
     assert flow.expire_stale(study=finished_study) == 0
+
+
+def test_csv_exports_neutralise_formulas_typed_by_participants(finished_study):
+    Participant.objects.filter(status="completed").update(
+        demographics={"country": '=HYPERLINK("http://x")', "age": 40}
+    )
+    content = (
+        login("researcher")
+        .get(reverse("studies:export_participants", args=[finished_study.slug, "csv"]))
+        .content.decode()
+    )
+    people = pd.read_csv(io.StringIO(content))
+    assert set(people["country"].dropna()) == {'\'=HYPERLINK("http://x")'}
+    scores = people[[c for c in people.columns if c.startswith("schwartz.")]].dropna()
+    assert all(kind == "f" for kind in scores.dtypes.map(lambda d: d.kind))
+    assert (scores.to_numpy() < 0).any()  # centred scores: negative ones stay numbers
