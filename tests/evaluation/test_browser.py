@@ -69,7 +69,7 @@ def in_browser(steps) -> dict:
 def test_configure_start_watch_and_see_the_portrait(live_server, clean_queue, workers):
     item_set = make_item_set(n_items=12)
     user = User.objects.create_user("boss", password="boss-pass-123")
-    user.groups.add(Group.objects.get(name=ADMINS_GROUP))
+    user.groups.add(Group.objects.get_or_create(name=ADMINS_GROUP)[0])
 
     def steps(page, found):
         page.goto(f"{live_server.url}/accounts/login/?next=/evaluation/models/new/")

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def _user(name, group=None):
     user = User.objects.create_user(name, password="x")
     if group:
-        user.groups.add(Group.objects.get(name=group))
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
     return user
 
 
