@@ -9,6 +9,7 @@ from evaluation.personas import PersonaError, parse_persona_key, validate_person
 from evaluation.prompts.builtin import BUILTIN_VARIANTS, SET_NAME, SET_VERSION
 
 from .models import EvaluationRun, ModelConfiguration, PromptTemplate
+from .services import persona_options
 
 
 class ModelConfigurationForm(forms.ModelForm):
@@ -100,7 +101,8 @@ class RunForm(forms.Form):
             line.strip() for line in self.cleaned_data["personas"].splitlines() if line.strip()
         ]
         try:
-            return [validate_persona(parse_persona_key(line)) for line in lines]
+            options = persona_options()
+            return [validate_persona(parse_persona_key(line), options) for line in lines]
         except PersonaError as exc:
             raise forms.ValidationError(str(exc)) from None
 

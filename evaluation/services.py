@@ -14,7 +14,7 @@ from django.utils import timezone
 from benchmark.models import ValidatedItemSet
 from benchmark.selectors import item_set_entries
 from evaluation import portraits
-from evaluation.personas import PersonaError, persona_key, validate_persona
+from evaluation.personas import PERSONA_OPTIONS, PersonaError, persona_key, validate_persona
 from evaluation.prompts import TemplateSpec, load_release_layout
 from evaluation.prompts.builtin import SET_NAME, SET_VERSION, builtin_templates
 
@@ -22,6 +22,14 @@ from .models import EvaluationRun, ModelConfiguration, PortraitScore, PromptTemp
 
 log = logging.getLogger(__name__)
 LOGPROB_PROVIDERS = {"openai", "gemini"}
+
+
+def persona_options() -> dict[str, tuple[str, ...]]:
+    """The allowed persona values: ``settings.EVALUATION_PERSONA_OPTIONS`` when a deployment
+    sets it (to match its survey's answer options), else :data:`PERSONA_OPTIONS`."""
+    from django.conf import settings
+
+    return getattr(settings, "EVALUATION_PERSONA_OPTIONS", None) or PERSONA_OPTIONS
 
 
 class QueueUnavailable(Exception):
@@ -124,7 +132,7 @@ def create_run(
         if model_config.provider == ModelConfiguration.Provider.ANTHROPIC:
             raise ValidationError("the Anthropic Messages API gives no token probabilities")
     try:
-        clean_personas = [validate_persona(p) for p in (personas or [])]
+        clean_personas = [validate_persona(p, persona_options()) for p in (personas or [])]
     except PersonaError as exc:
         raise ValidationError(str(exc)) from None
     if not 1 <= repetitions <= 20:

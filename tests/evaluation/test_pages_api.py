@@ -258,3 +258,17 @@ def test_an_active_run_is_re_queued_only_when_stalled(researcher, queued):
     response = researcher.post(f"/api/v1/evaluation-runs/{run.pk}/resume/")
     assert response.status_code == 202 and queued == [run.pk, run.pk]
     assert b"Re-queue missing answers" in researcher.get(f"/evaluation/runs/{run.pk}/").content
+
+
+def test_persona_options_are_configurable(settings):
+    from django.core.exceptions import ValidationError
+
+    item_set = make_item_set(n_items=2)
+    config = ModelConfigurationFactory()
+    with pytest.raises(ValidationError, match="country must be one of"):
+        services.create_run(model_config=config, item_set=item_set, personas=[{"country": "Chile"}])
+    settings.EVALUATION_PERSONA_OPTIONS = {"country": ("Chile", "Peru")}
+    run = services.create_run(
+        model_config=config, item_set=item_set, personas=[{"country": "Chile"}]
+    )
+    assert run.personas == [{"country": "Chile"}]
