@@ -33,7 +33,7 @@ from .participant import BrowserParticipant
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
