@@ -126,7 +126,13 @@ CELERY_FILESYSTEM_DIR = Path(env("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / 
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task taken by a worker that dies (SIGKILL, lost machine) is redelivered after this many
+    # seconds. Our tasks are short and idempotent (one unit batch, one correlation run), so
+    # a redelivery of a task still running costs a little work, never a duplicate row; a long
+    # timeout would leave an interrupted evaluation run waiting for an hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     # kombu does not create the folders itself.
