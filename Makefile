@@ -8,17 +8,25 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/valueportrait
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run serve migrate demo test lint browser-deps clean
+.PHONY: install install-test run serve migrate demo test lint browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# Running the app needs only the project; the tests also need the dev tools and the local
+# transformers backend (CPU torch 2.13.0) whose test builds a tiny model.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,local]'
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,local]'
+	touch $@ $(VENV)/.installed
+
 install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -43,10 +51,10 @@ browser-deps:
 	  else echo "Install Debian's chromium package for the browser tests (they are skipped without it)."; fi; \
 	fi
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
-test: install browser-deps
+test: install-test browser-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS)
 

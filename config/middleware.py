@@ -1,10 +1,11 @@
 """Rate limiting of survey entry per client.
 
-A bot flood opening ``/s/<study-slug>/`` over and over would create participants and lease
-items until the pool is exhausted. Entry requests are counted per client address in the
-cache (django-ratelimit; the cache key is a hash, so no address is stored) and refused with
-429 beyond ``SURVEY_ENTRY_RATE``. Only the entry URL is limited: answering, resuming pages
-and everything else are not. If the cache (Redis) is down the limiter fails open, because
+A bot flood opening ``/s/<study-slug>/`` and consenting over and over would create
+participants and lease items until the pool is exhausted. Entry GETs and consent POSTs (where
+participants and their item leases are created) are counted per client address in the cache
+(django-ratelimit; the cache key is a hash, so no address is stored), each against
+``SURVEY_ENTRY_RATE``, and refused with 429 beyond it. Answering, resuming pages and
+everything else are not limited. If the cache (Redis) is down the limiter fails open, because
 the survey must keep working without Redis.
 """
 
@@ -19,7 +20,11 @@ from django.template.loader import render_to_string
 from django_ratelimit.core import is_ratelimited
 
 logger = logging.getLogger(__name__)
-ENTRY_PATH = re.compile(r"^/s/[-a-zA-Z0-9_]+/$")
+# (method, path pattern, counter group)
+LIMITED = (
+    ("GET", re.compile(r"^/s/[-a-zA-Z0-9_]+/$"), "survey-entry"),
+    ("POST", re.compile(r"^/s/[-a-zA-Z0-9_]+/consent/$"), "survey-consent"),
+)
 
 
 def _retry_after_seconds(rate: str) -> int:
@@ -36,11 +41,15 @@ class SurveyEntryRateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if (
-            request.method == "GET"
-            and ENTRY_PATH.match(request.path_info)
-            and self._limited(request)
-        ):
+        group = next(
+            (
+                name
+                for method, pattern, name in LIMITED
+                if request.method == method and pattern.match(request.path_info)
+            ),
+            None,
+        )
+        if group and self._limited(request, group):
             rate = settings.SURVEY_ENTRY_RATE
             response = HttpResponse(
                 render_to_string("rate_limited.html", request=request), status=429
@@ -50,14 +59,14 @@ class SurveyEntryRateLimitMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _limited(request: HttpRequest) -> bool:
+    def _limited(request: HttpRequest, group: str) -> bool:
         try:
             return is_ratelimited(
                 request,
-                group="survey-entry",
+                group=group,
                 key="ip",
                 rate=settings.SURVEY_ENTRY_RATE,
-                method="GET",
+                method=request.method,
                 increment=True,
             )
         except Exception:  # cache down: the survey must keep working (fail open)

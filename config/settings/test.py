@@ -15,3 +15,7 @@ STORAGES = {
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Every test client comes from 127.0.0.1; the entry rate limit has its own tests, which set
+# their own rate.
+SURVEY_ENTRY_RATE = "100000/m"

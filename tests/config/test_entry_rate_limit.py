@@ -36,3 +36,14 @@ def test_limiter_fails_open_when_the_redis_cache_is_down(client, settings):
         }
     }
     assert all(client.get("/s/x/").status_code != 429 for _ in range(3))
+
+
+@pytest.mark.django_db
+def test_consent_posts_are_limited_separately_from_entry(client, settings):
+    settings.SURVEY_ENTRY_RATE = "2/m"
+    for _ in range(2):
+        assert client.post("/s/some-study/consent/").status_code != 429
+    assert client.post("/s/some-study/consent/").status_code == 429
+    # Entry GETs have their own counter; answers are never limited.
+    assert client.get("/s/some-study/").status_code != 429
+    assert client.post("/s/some-study/answer/").status_code != 429
