@@ -94,3 +94,51 @@ def roles(request) -> dict:
     """Template context processor: ``is_researcher`` / ``is_admin`` for the current user."""
     user = getattr(request, "user", None)
     return {"is_researcher": is_researcher(user), "is_admin": is_admin(user)}
+
+
+# --- keeping the admins group able to do its job ------------------------------------------
+# Apps whose models admins manage in the Django admin site.
+ADMIN_MANAGED_APPS = (
+    "survey",
+    "benchmark",
+    "evaluation",
+    "dashboards",
+    "auth",
+    "authtoken",
+    "django_celery_results",
+)
+
+
+def grant_admin_group_permissions(**kwargs) -> None:
+    """Give the ``admins`` group every permission of the managed apps (post_migrate).
+
+    Except ``survey.view_raw_participant_ids``: raw panel ids (PROLIFIC_PID) stay hidden from
+    every role until a superuser grants that permission to a named person explicitly.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
+    Group.objects.get_or_create(name=RESEARCHERS_GROUP)
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label__in=ADMIN_MANAGED_APPS).exclude(
+            codename="view_raw_participant_ids"
+        )
+    )
+
+
+def sync_staff_flag(sender, instance, action, pk_set=None, reverse=False, **kwargs) -> None:
+    """Members of ``admins`` are staff (the Django admin site checks ``is_staff`` itself)."""
+    from django.contrib.auth import get_user_model
+
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    User = get_user_model()
+    users = (
+        User.objects.filter(pk__in=pk_set or []) if reverse else User.objects.filter(pk=instance.pk)
+    )
+    for user in users:
+        should_be_staff = user.is_superuser or user.groups.filter(name=ADMINS_GROUP).exists()
+        if user.is_staff != should_be_staff and (should_be_staff or not user.is_superuser):
+            User.objects.filter(pk=user.pk).update(is_staff=should_be_staff)
+            if not reverse:
+                instance.is_staff = should_be_staff

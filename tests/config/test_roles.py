@@ -55,3 +55,31 @@ def test_openapi_schema_is_served(client):
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"openapi: 3" in response.content
+
+
+def test_admins_group_members_are_staff_with_model_permissions_but_no_raw_ids():
+    from config.roles import grant_admin_group_permissions
+
+    grant_admin_group_permissions()
+    user = _user("g", "admins")
+    assert user.is_staff
+    assert user.has_perm("survey.change_study") and user.has_perm(
+        "evaluation.add_modelconfiguration"
+    )
+    # Raw panel ids need an explicit grant to a person, never the group.
+    assert not user.has_perm("survey.view_raw_participant_ids")
+    user.groups.remove(Group.objects.get(name="admins"))
+    user = User.objects.get(pk=user.pk)
+    assert not user.is_staff and not user.has_perm("survey.change_study")
+    researcher = _user("r2", "researchers")
+    assert not researcher.is_staff
+    assert not researcher.has_perm("survey.view_raw_participant_ids")
+
+
+def test_group_admin_can_open_the_admin_site(client):
+    from config.roles import grant_admin_group_permissions
+
+    grant_admin_group_permissions()
+    client.force_login(_user("g2", "admins"))
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/survey/study/").status_code == 200
