@@ -73,7 +73,13 @@ class Browser:
 def start_server(tmp_path: Path) -> Gunicorn:
     env = server_environment(url_of_test_database(), str(tmp_path / "celery"), entry_rate="1000/m")
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    return Gunicorn(env, workers=2, threads=1, log=tmp_path / "gunicorn.log").start()
+    for attempt in range(2):  # a free port can be taken by another process before the bind
+        server = Gunicorn(env, workers=2, threads=1, log=tmp_path / "gunicorn.log")
+        try:
+            return server.start(timeout=120)  # a busy shared machine boots Django slowly
+        except RuntimeError:
+            if attempt:
+                raise AssertionError((tmp_path / "gunicorn.log").read_text()[-3000:]) from None
 
 
 def crash(server: Gunicorn) -> None:
