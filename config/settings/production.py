@@ -15,6 +15,9 @@ except ImproperlyConfigured as exc:  # re-raise with the fix spelled out
         f"{exc}. Production needs DJANGO_SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL set."
     ) from exc
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A persistent connection that died (database restart, fail-over) is replaced before use
+# instead of failing the next request of every worker.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
