@@ -87,19 +87,9 @@ RELEASE_SCORE_KEYS: Final[dict[str, str]] = {
 }
 
 # Schwartz's circle, in order: neighbours are adjacent, opposites are across (used to check
-# whether an item's correlations follow the circular structure).
-SCHWARTZ_CIRCLE: Final[tuple[str, ...]] = (
-    "Self_Direction",
-    "Stimulation",
-    "Hedonism",
-    "Achievement",
-    "Power",
-    "Security",
-    "Conformity",
-    "Tradition",
-    "Benevolence",
-    "Universalism",
-)
+# whether an item's correlations follow the circular structure). SCHWARTZ_VALUES is listed in
+# circle order, so the circle is that tuple.
+SCHWARTZ_CIRCLE: Final[tuple[str, ...]] = SCHWARTZ_VALUES
 
 
 def family_of(dimension: str) -> str:
