@@ -1,12 +1,10 @@
 """A recomputation requested like the staff page does is computed by a real Celery worker."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import PROJECT_DIR
+from tests.workers import run_with_worker
 
 REQUEST_AND_WAIT = """
 import time, django
@@ -32,35 +30,6 @@ def test_worker_on_redis_computes_a_requested_run(tmp_path):
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    celery = os.path.join(os.path.dirname(sys.executable), "celery")
-    worker = subprocess.Popen(
-        [celery, "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", REQUEST_AND_WAIT],
-            cwd=PROJECT_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=150,
-        )
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    result = run_with_worker(env=env, script=REQUEST_AND_WAIT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:3] == ["done", "60", "13"], result.stdout

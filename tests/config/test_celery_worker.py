@@ -1,13 +1,11 @@
 """Celery runs as a real worker process, with and without Redis."""
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import PROJECT_DIR
+from tests.workers import run_with_worker
 
 SEND = (
     "import django; django.setup(); "
@@ -16,38 +14,9 @@ SEND = (
 
 
 def _run_worker_and_ping(env: dict) -> str:
-    celery = os.path.join(os.path.dirname(sys.executable), "celery")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    worker = subprocess.Popen(
-        [celery, "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", SEND],
-            cwd=PROJECT_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    result = run_with_worker(env=env, script=SEND, timeout=90)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 @pytest.mark.slow
