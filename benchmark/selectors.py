@@ -7,31 +7,38 @@ import pandas as pd
 from .models import CorrelationRun, ValidatedItemSet
 
 
+def _frame(queryset, columns: dict[str, str]) -> pd.DataFrame:
+    """One query: ``columns`` maps each DataFrame column to the ORM field it reads."""
+    rows = queryset.values_list(*columns.values())
+    return pd.DataFrame.from_records(list(rows), columns=list(columns))
+
+
+def _with_release_group(frame: pd.DataFrame) -> pd.DataFrame:
+    """Replace the ``metadata`` column by the scenario's ``release_group`` (or None)."""
+    frame["release_group"] = frame.pop("metadata").map(
+        lambda m: (m or {}).get("release_group") if isinstance(m, dict) else None
+    )
+    return frame
+
+
+ITEM_KEY_COLUMNS = {
+    "item_id": "item_id",
+    "scenario_external_id": "item__scenario__external_id",
+    "option_id": "item__option_id",
+}
+CORRELATION_COLUMNS = {
+    **ITEM_KEY_COLUMNS,
+    "family": "family",
+    "dimension": "dimension",
+    "r": "r",
+    "p": "p",
+    "n": "n",
+}
+
+
 def correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     """All rows of a correlation run as a DataFrame (one row per item × dimension)."""
-    rows = run.rows.values_list(
-        "item_id",
-        "item__scenario__external_id",
-        "item__option_id",
-        "family",
-        "dimension",
-        "r",
-        "p",
-        "n",
-    )
-    return pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "item_id",
-            "scenario_external_id",
-            "option_id",
-            "family",
-            "dimension",
-            "r",
-            "p",
-            "n",
-        ],
-    )
+    return _frame(run.rows, CORRELATION_COLUMNS)
 
 
 def published_run(*, study) -> CorrelationRun | None:
@@ -44,13 +51,8 @@ def published_run(*, study) -> CorrelationRun | None:
 
 def item_set_entries(*, item_set: ValidatedItemSet) -> pd.DataFrame:
     """The selected pairs of an item set: item_id, portrait/option ids, family, dimension, r, p."""
-    rows = item_set.entries.values_list(
-        "item_id", "item__scenario__external_id", "item__option_id", "family", "dimension", "r", "p"
-    )
-    return pd.DataFrame.from_records(
-        list(rows),
-        columns=["item_id", "scenario_external_id", "option_id", "family", "dimension", "r", "p"],
-    )
+    columns = {**ITEM_KEY_COLUMNS, "family": "family", "dimension": "dimension", "r": "r", "p": "p"}
+    return _frame(item_set.entries, columns)
 
 
 def latest_computed_run(*, study, method: str | None = None) -> CorrelationRun | None:
@@ -142,73 +144,30 @@ def item_catalogue(*, item_ids) -> pd.DataFrame:
     """Item id -> portrait id, option id, scenario title/text, item text, release group."""
     from survey.models import Item
 
-    rows = Item.objects.filter(id__in=list(item_ids)).values_list(
-        "id",
-        "scenario__external_id",
-        "option_id",
-        "scenario__title",
-        "scenario__text",
-        "text",
-        "scenario__source__slug",
-        "scenario__metadata",
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "item_id",
-            "scenario_external_id",
-            "option_id",
-            "scenario_title",
-            "scenario_text",
-            "item_text",
-            "source",
-            "metadata",
-        ],
-    )
-    frame["release_group"] = frame.pop("metadata").map(
-        lambda m: (m or {}).get("release_group") if isinstance(m, dict) else None
-    )
-    return frame
+    columns = {
+        "item_id": "id",
+        "scenario_external_id": "scenario__external_id",
+        "option_id": "option_id",
+        "scenario_title": "scenario__title",
+        "scenario_text": "scenario__text",
+        "item_text": "text",
+        "source": "scenario__source__slug",
+        "metadata": "scenario__metadata",
+    }
+    return _with_release_group(_frame(Item.objects.filter(id__in=list(item_ids)), columns))
 
 
 def full_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     """``correlation_frame`` plus adjusted p, CI and each item's release group."""
-    rows = run.rows.values_list(
-        "item_id",
-        "item__scenario__external_id",
-        "item__option_id",
-        "item__scenario__metadata",
-        "family",
-        "dimension",
-        "r",
-        "p",
-        "n",
-        "p_bh",
-        "p_by",
-        "ci_low",
-        "ci_high",
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "item_id",
-            "scenario_external_id",
-            "option_id",
-            "metadata",
-            "family",
-            "dimension",
-            "r",
-            "p",
-            "n",
-            "p_bh",
-            "p_by",
-            "ci_low",
-            "ci_high",
-        ],
-    )
-    frame["release_group"] = frame.pop("metadata").map(
-        lambda m: (m or {}).get("release_group") if isinstance(m, dict) else None
-    )
+    columns = {
+        **CORRELATION_COLUMNS,
+        "p_bh": "p_bh",
+        "p_by": "p_by",
+        "ci_low": "ci_low",
+        "ci_high": "ci_high",
+        "metadata": "item__scenario__metadata",
+    }
+    frame = _with_release_group(_frame(run.rows, columns))
     for column in ("r", "p", "n", "p_bh", "p_by", "ci_low", "ci_high"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
