@@ -21,14 +21,18 @@ from survey.forms import DemographicsForm
 from survey.instruments.keys import INSTRUMENT_CODES
 from survey.models import Assignment, Instrument, Participant, Study
 from survey.models.studies import ITEM_SCALE_LABELS
-from survey.services import flow
+from survey.services import answers, flow
 
 ARRIVAL_SALT = "survey.arrival"
 PANEL_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
 def session_key(study: Study) -> str:
-    return f"survey_token:{study.slug}"
+    return slug_session_key(study.slug)
+
+
+def slug_session_key(slug: str) -> str:
+    return f"survey_token:{slug}"
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -57,9 +61,7 @@ def error_response(request: HttpRequest, study: Study | None, error: flow.FlowEr
 def get_participant(request: HttpRequest, study: Study) -> Participant:
     token = request.POST.get("token") if request.method == "POST" else None
     token = token or request.session.get(session_key(study))
-    participant = flow.participant_from_token(token=token, study=study)
-    participant.study = study
-    return participant
+    return flow.participant_from_token(token=token, study=study)
 
 
 def remember(request: HttpRequest, participant: Participant) -> str:
@@ -270,28 +272,44 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
 # --- items ------------------------------------------------------------------------------
 
 
+def post_item_answer(request: HttpRequest, slug: str, position, *, json: bool) -> HttpResponse:
+    """Store one item answer (the launch's hot path, ``survey.services.answers``) and send the
+    participant straight to their next open question (with ``json``: say where, as JSON)."""
+    token = request.POST.get("token") or request.session.get(slug_session_key(slug))
+    try:
+        try:
+            position = int(position)
+        except (TypeError, ValueError):
+            raise flow.FlowError("Missing question position.") from None
+        result = answers.answer_item(
+            token=token,
+            slug=slug,
+            position=position,
+            raw_value=request.POST.get("value"),
+            response_time_ms=request.POST.get("elapsed_ms"),
+        )
+    except flow.FlowError as error:
+        # Errors are rare: only now is the study needed (a 404, or the page's heading).
+        study = get_object_or_404(Study, slug=slug)
+        if json:
+            return JsonResponse({"ok": False, "error": error.message}, status=error.status)
+        return error_response(request, study, error)
+    if result.screened_out:
+        target = reverse("survey:screened_out", args=[slug])
+    elif result.next_position is not None:
+        target = reverse("survey:item", args=[slug, result.next_position])
+    else:  # the items are done: the questionnaires (or completion) come next
+        target = reverse("survey:next", args=[slug])
+    if json:
+        return JsonResponse({"ok": True, "stored": result.stored, "next": target})
+    return redirect(target)
+
+
 @require_http_methods(["GET", "POST"])
 def item(request: HttpRequest, slug: str, position: int) -> HttpResponse:
-    study = get_object_or_404(Study, slug=slug)
     if request.method == "POST":
-        try:
-            participant = get_participant(request, study)
-            result = flow.answer_item(
-                participant=participant,
-                position=position,
-                raw_value=request.POST.get("value"),
-                response_time_ms=request.POST.get("elapsed_ms"),
-            )
-        except flow.FlowError as error:
-            return error_response(request, study, error)
-        target = (
-            reverse("survey:screened_out", args=[slug])
-            if result.screened_out
-            else reverse("survey:next", args=[slug])
-        )
-        if wants_json(request):
-            return JsonResponse({"ok": True, "stored": result.stored, "next": target})
-        return redirect(target)
+        return post_item_answer(request, slug, position, json=wants_json(request))
+    study = get_object_or_404(Study, slug=slug)
     participant, step, response = guard(request, study)
     if response:
         return response
@@ -428,39 +446,28 @@ def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> Http
 
 
 @require_POST
-def answer(request: HttpRequest, slug: str) -> JsonResponse:
+def answer(request: HttpRequest, slug: str) -> HttpResponse:
     """Save one answer at once: ``position``+``value`` (item) or ``instrument``+``number``+``value``."""
+    if not request.POST.get("instrument"):
+        return post_item_answer(request, slug, request.POST.get("position"), json=True)
     study = get_object_or_404(Study, slug=slug)
     try:
         participant = get_participant(request, study)
-        if request.POST.get("instrument"):
-            code = request.POST["instrument"]
-            instrument = (
-                Instrument.objects.filter(code=code).first() if code in INSTRUMENT_CODES else None
-            )
-            if instrument is None:
-                raise flow.FlowError("Unknown questionnaire.", status=404)
-            changed = flow.answer_questionnaire(
-                participant=participant,
-                instrument=instrument,
-                answers={request.POST.get("number", ""): request.POST.get("value")},
-                response_time_ms=request.POST.get("elapsed_ms"),
-            )
-            return JsonResponse({"ok": True, "stored": bool(changed)})
-        try:
-            position = int(request.POST.get("position", ""))
-        except ValueError:
-            raise flow.FlowError("Missing question position.") from None
-        result = flow.answer_item(
+        code = request.POST["instrument"]
+        instrument = (
+            Instrument.objects.filter(code=code).first() if code in INSTRUMENT_CODES else None
+        )
+        if instrument is None:
+            raise flow.FlowError("Unknown questionnaire.", status=404)
+        changed = flow.answer_questionnaire(
             participant=participant,
-            position=position,
-            raw_value=request.POST.get("value"),
+            instrument=instrument,
+            answers={request.POST.get("number", ""): request.POST.get("value")},
             response_time_ms=request.POST.get("elapsed_ms"),
         )
     except flow.FlowError as error:
         return JsonResponse({"ok": False, "error": error.message}, status=error.status)
-    target = "survey:screened_out" if result.screened_out else "survey:next"
-    return JsonResponse({"ok": True, "stored": result.stored, "next": reverse(target, args=[slug])})
+    return JsonResponse({"ok": True, "stored": bool(changed)})
 
 
 # --- endings ----------------------------------------------------------------------------

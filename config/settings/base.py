@@ -79,14 +79,26 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process and the worker read and write the same file concurrently.
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-    )
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
-    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+
+
+def set_engine_options(database: dict) -> None:
+    """Per-engine connection options (also applied by the production settings)."""
+    options = database.setdefault("OPTIONS", {})
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the web process and the worker read and write the same file concurrently.
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        options.setdefault("timeout", 20)
+        options.setdefault("transaction_mode", "IMMEDIATE")
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        # The survey's answer statements (survey.services.answers) are kept prepared on each
+        # connection: PostgreSQL then skips parsing and planning them on every answer. The
+        # ORM's own queries bind client-side and are never prepared, whatever this says.
+        # Turn it off behind a transaction-mode pooler that cannot keep prepared statements.
+        prepared = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+        options.setdefault("prepare_threshold", 0 if prepared else None)
+
+
+set_engine_options(DATABASES["default"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

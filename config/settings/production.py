@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import env
+from .base import env, set_engine_options
 
 DEBUG = False
 try:
@@ -14,6 +14,7 @@ except ImproperlyConfigured as exc:  # re-raise with the fix spelled out
     raise ImproperlyConfigured(
         f"{exc}. Production needs DJANGO_SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL set."
     ) from exc
+set_engine_options(DATABASES["default"])
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # A persistent connection that died (database restart, fail-over) is replaced before use
 # instead of failing the next request of every worker.

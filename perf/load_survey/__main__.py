@@ -25,11 +25,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .participant import Recorder, hammer, run_participant
+from .participant import AnswerProbe, Recorder, hammer, run_participant
 from .seed import ANSWERS_SLUG, LAUNCH_SLUG, SeedPlan, seed
 from .server import (
     PROJECT_DIR,
@@ -57,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds a participant spends on a page (uniform)",
     )
     parser.add_argument("--probe-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternations of phases 1 and 2 (pooled)"
+    )
     parser.add_argument("--probe-concurrency", type=int, default=16)
     parser.add_argument(
         "--probe-participants",
@@ -88,6 +92,13 @@ def percentile_ms(seconds: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000, q)) if seconds else float("nan")
 
 
+def cpu_split(cpu: ServerCpu, before: dict, after: dict, n: int) -> str:
+    web, database = (
+        1000 * cpu.used(before, after, role) / max(n, 1) for role in ("web", "database")
+    )
+    return f"web {web:.2f} + database {database:.2f}"
+
+
 def setup_django(db_url: str, celery_dir: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
     os.environ["DATABASE_URL"] = db_url
@@ -102,27 +113,78 @@ def setup_django(db_url: str, celery_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-async def answer_probe(args, base_url: str, recorder: Recorder) -> float:
-    """Phase 2: returns elapsed seconds; answers land in ``recorder``."""
-    gate = asyncio.Semaphore(args.probe_concurrency)
+@dataclass
+class Round:
+    """One alternation of phase 1 and phase 2 (counts, wall seconds, server CPU seconds)."""
 
-    async def one(n: int) -> None:
-        async with gate:
-            await run_participant(
-                base_url=base_url,
-                slug=ANSWERS_SLUG,
-                external_id=f"PROBE{n:05d}",
-                recorder=recorder,
-                think=(0, 0),
-                seed=args.seed + n,
-                timeout=args.timeout,
-                mode="answers",
-                n_items=args.items,
-            )
+    healthz_ok: int
+    healthz_seconds: float
+    healthz_cpu: float
+    answers: int
+    answer_seconds: float
+    answer_cpu: float
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one(n) for n in range(args.probe_participants)))
-    return time.perf_counter() - started
+
+def throughput_round(args, n: int, base_url: str, cpu: ServerCpu, recorder: Recorder) -> Round:
+    """Phase 1 then phase 2, printed; rounds alternate so that a drift of the machine's
+    speed during the run touches both endpoints alike."""
+    t0 = cpu.snapshot()
+    ok, errors, elapsed = asyncio.run(
+        hammer(
+            base_url=base_url,
+            path="/healthz",
+            concurrency=args.probe_concurrency,
+            seconds=args.probe_seconds,
+            timeout=args.timeout,
+        )
+    )
+    t1 = cpu.snapshot()
+    print(
+        f"round {n} phase 1  /healthz: {ok} ok, {errors} errors in {elapsed:.1f} s "
+        f"= {ok / elapsed:.0f} req/s; server CPU {1000 * cpu.used(t0, t1) / max(ok, 1):.2f} "
+        f"ms/request ({cpu_split(cpu, t0, t1, ok)})",
+        flush=True,
+    )
+    n_before = len(recorder.samples)
+    answer_seconds, p0, p1 = answer_probe(args, n, base_url, recorder, cpu)
+    posts = [s for s in recorder.samples[n_before:] if s.kind == "answer_json"]
+    answers = sum(1 for s in posts if s.status == 200)
+    print(
+        f"round {n} phase 2  answer endpoint: {answers} answers in {answer_seconds:.1f} s "
+        f"= {answers / answer_seconds:.0f} answers/s (ratio "
+        f"{answers / answer_seconds / (ok / elapsed):.2f}); server CPU "
+        f"{1000 * cpu.used(p0, p1) / max(answers, 1):.2f} ms/answer "
+        f"({cpu_split(cpu, p0, p1, answers)}); statuses "
+        f"{dict(Counter(s.status for s in posts))} (0 = transport error)",
+        flush=True,
+    )
+    return Round(ok, elapsed, cpu.used(t0, t1), answers, answer_seconds, cpu.used(p0, p1))
+
+
+def answer_probe(args, round_number: int, base_url: str, recorder: Recorder, cpu: ServerCpu):
+    """Phase 2: (elapsed seconds, CPU snapshots before and after) of the answers alone; entry
+    and consent happen first and are not counted. Answers land in ``recorder``."""
+
+    async def probe() -> tuple[float, dict, dict]:
+        answering = AnswerProbe(
+            base_url=base_url,
+            slug=ANSWERS_SLUG,
+            n=args.probe_participants,
+            id_prefix=f"PROBE{round_number}-",
+            recorder=recorder,
+            seed=args.seed + 1000 * round_number,
+            timeout=args.timeout,
+        )
+        try:
+            await answering.prepare(args.probe_concurrency)
+            before, started = cpu.snapshot(), time.perf_counter()
+            await answering.run(args.items, args.probe_concurrency)
+            elapsed = time.perf_counter() - started
+            return elapsed, before, cpu.snapshot()
+        finally:
+            await answering.close()
+
+    return asyncio.run(probe())
 
 
 async def launch(args, base_url: str, recorder: Recorder) -> float:
@@ -166,40 +228,30 @@ def main(argv: list[str] | None = None) -> int:
     with server:
         print(f"gunicorn on {server.base_url} ({args.workers} workers x {args.threads} threads)")
         cpu = ServerCpu(server, db_url, args.database_name)
-        t0, generator0 = cpu.snapshot(), time.process_time()
-        ok, errors, elapsed = asyncio.run(
+        # Untimed warm-up: every worker process imports and connects on its first requests.
+        asyncio.run(
             hammer(
                 base_url=server.base_url,
                 path="/healthz",
                 concurrency=args.probe_concurrency,
-                seconds=args.probe_seconds,
+                seconds=min(3.0, args.probe_seconds),
                 timeout=args.timeout,
             )
         )
-        t1 = cpu.snapshot()
-        healthz_rps = ok / elapsed
-        healthz_cpu_ms = 1000 * cpu.used(t0, t1) / max(ok, 1)
-        print(
-            f"phase 1  /healthz: {ok} ok, {errors} errors in {elapsed:.1f} s "
-            f"= {healthz_rps:.0f} req/s; server CPU {healthz_cpu_ms:.2f} ms/request",
-            flush=True,
+        generator0 = time.process_time()
+        rounds = [
+            throughput_round(args, n, server.base_url, cpu, probe_recorder)
+            for n in range(1, args.rounds + 1)
+        ]
+        healthz_rps = sum(r.healthz_ok for r in rounds) / sum(r.healthz_seconds for r in rounds)
+        answer_rps = sum(r.answers for r in rounds) / sum(r.answer_seconds for r in rounds)
+        healthz_cpu_ms = (
+            1000 * sum(r.healthz_cpu for r in rounds) / sum(r.healthz_ok for r in rounds)
         )
-        probe_seconds = asyncio.run(answer_probe(args, server.base_url, probe_recorder))
+        answer_cpu_ms = (
+            1000 * sum(r.answer_cpu for r in rounds) / max(sum(r.answers for r in rounds), 1)
+        )
         t2 = cpu.snapshot()
-        probe_requests = len(probe_recorder.samples)
-        probe_answers = sum(
-            1 for s in probe_recorder.samples if s.kind == "answer_json" and s.status == 200
-        )
-        answer_rps = probe_answers / probe_seconds
-        # Phase 2 also holds the participants' entry and consent requests: their CPU is
-        # charged to the answers (conservative).
-        answer_cpu_ms = 1000 * cpu.used(t1, t2) / max(probe_answers, 1)
-        print(
-            f"phase 2  answer endpoint: {probe_answers} answers in {probe_seconds:.1f} s "
-            f"= {answer_rps:.0f} answers/s (ratio {answer_rps / healthz_rps:.2f}); "
-            f"server CPU {answer_cpu_ms:.2f} ms/answer ({probe_requests} requests)",
-            flush=True,
-        )
         launch_seconds = asyncio.run(launch(args, server.base_url, launch_recorder))
         t3 = cpu.snapshot()
         launch_cpu = cpu.used(t2, t3)
@@ -248,8 +300,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"p95 {percentile_ms(seconds, 95):.1f}  p99 {percentile_ms(seconds, 99):.1f}"
             )
     lines += [
-        f"throughput: /healthz {healthz_rps:.0f} req/s, answer endpoint {answer_rps:.0f} answers/s "
-        f"at {args.probe_concurrency} clients -> ratio {ratio:.2f}",
+        f"throughput over {args.rounds} rounds: /healthz {healthz_rps:.0f} req/s, answer endpoint "
+        f"{answer_rps:.0f} answers/s at {args.probe_concurrency} clients -> ratio {ratio:.2f} "
+        f"(per round: {', '.join(f'{r.answers / r.answer_seconds / (r.healthz_ok / r.healthz_seconds):.2f}' for r in rounds)})",
         f"server CPU per request: /healthz {healthz_cpu_ms:.2f} ms, answer {answer_cpu_ms:.2f} ms "
         f"-> CPU-bound ratio {healthz_cpu_ms / answer_cpu_ms:.2f} (what the throughput ratio "
         "tends to on a machine of its own)",

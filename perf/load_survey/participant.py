@@ -244,27 +244,25 @@ class SimulatedParticipant:
                 raise ParticipantFailed(f"unexpected page {page!r} at {self.url}")
         raise ParticipantFailed("did not reach the end of the study")
 
+    async def prepare_answers(self) -> None:
+        """Throughput probe, untimed part: entry and consent (keeps the token and CSRF)."""
+        await self.arrive()
+        await self.consent()
+        self.probe_form = {"csrfmiddlewaretoken": self.csrf(), "token": self.token()}
+
     async def answer_back_to_back(self, n_items: int) -> None:
-        """Throughput probe: consent, then post every item answer to the JSON endpoint at once.
+        """Throughput probe, timed part: post every item answer to the JSON endpoint at once.
 
         Used on the study without attention checks or demographics, so the positions 1..n
         are known without reading each page: this measures the answer endpoint alone.
         """
-        await self.arrive()
-        await self.consent()
-        token, csrf = self.token(), self.csrf()
         for position in range(1, n_items + 1):
             value = self.rng.randint(1, 6)
             response = await self.request(
                 "answer_json",
                 "POST",
                 f"/s/{self.slug}/answer/",
-                data={
-                    "csrfmiddlewaretoken": csrf,
-                    "token": token,
-                    "position": position,
-                    "value": value,
-                },
+                data={**self.probe_form, "position": position, "value": value},
                 headers={"Accept": "application/json"},
             )
             if response.status_code != 200 or not response.json().get("ok"):
@@ -291,10 +289,8 @@ async def run_participant(
     think: tuple[float, float],
     seed: int,
     timeout: float,
-    mode: str = "study",
-    n_items: int = 40,
 ) -> None:
-    """Run one participant to the end; failures are recorded, never raised."""
+    """Run one participant through the whole study; failures are recorded, never raised."""
     recorder.enter()
     try:
         async with new_client(base_url, timeout) as client:
@@ -306,14 +302,64 @@ async def run_participant(
                 think=think,
                 rng=random.Random(seed),
             )
-            if mode == "study":
-                await participant.run_study()
-            else:
-                await participant.answer_back_to_back(n_items)
+            await participant.run_study()
     except (ParticipantFailed, AttributeError, httpx.HTTPError) as error:
         recorder.failures[external_id] = repr(error)
     finally:
         recorder.leave()
+
+
+class AnswerProbe:
+    """Phase 2: participants who consented first (untimed), then post their answers back to
+    back, ``concurrency`` at a time (timed by the caller around ``run``)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        slug: str,
+        n: int,
+        id_prefix: str,
+        recorder: Recorder,
+        seed: int,
+        timeout: float,
+    ):
+        self.recorder = recorder
+        self.clients = [new_client(base_url, timeout) for _ in range(n)]
+        self.participants = [
+            SimulatedParticipant(
+                client=client,
+                slug=slug,
+                external_id=f"{id_prefix}{k:05d}",
+                recorder=recorder,
+                think=(0, 0),
+                rng=random.Random(seed + k),
+            )
+            for k, client in enumerate(self.clients)
+        ]
+        self.ready: list[SimulatedParticipant] = []
+
+    async def each(self, step, concurrency: int) -> None:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(participant: SimulatedParticipant) -> None:
+            async with gate:
+                try:
+                    await step(participant)
+                except (ParticipantFailed, AttributeError, httpx.HTTPError) as error:
+                    self.recorder.failures[participant.external_id] = repr(error)
+
+        await asyncio.gather(*(one(p) for p in self.participants))
+
+    async def prepare(self, concurrency: int) -> None:
+        await self.each(lambda p: p.prepare_answers(), concurrency)
+
+    async def run(self, n_items: int, concurrency: int) -> None:
+        await self.each(lambda p: p.answer_back_to_back(n_items), concurrency)
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.aclose()
 
 
 async def hammer(

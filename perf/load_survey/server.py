@@ -159,13 +159,13 @@ class ServerCpu:
         self.gunicorn, self.db_url, self.db_name = gunicorn, db_url, db_name
         self.seen: dict[int, float] = {}
 
-    def _pids(self) -> list[int]:
+    def _pids(self) -> list[tuple[str, int]]:
         master = self.gunicorn.process.pid
-        pids = [master, *_children(master)]
+        pids = [("web", pid) for pid in (master, *_children(master))]
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             own = conn.info.backend_pid
             pids += [
-                row[0]
+                ("database", row[0])
                 for row in conn.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
                     [self.db_name, own],
@@ -173,10 +173,15 @@ class ServerCpu:
             ]
         return pids
 
-    def snapshot(self) -> dict[int, float]:
-        return {pid: _process_cpu_seconds(pid) for pid in self._pids()}
+    def snapshot(self) -> dict[tuple[str, int], float]:
+        return {key: _process_cpu_seconds(key[1]) for key in self._pids()}
 
     @staticmethod
-    def used(before: dict[int, float], after: dict[int, float]) -> float:
-        """CPU seconds between two snapshots (processes born in between count from 0)."""
-        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    def used(before: dict, after: dict, role: str | None = None) -> float:
+        """CPU seconds between two snapshots (processes born in between count from 0), of
+        the web server and database together or of ``role`` ("web" or "database") alone."""
+        return sum(
+            cpu - before.get(key, 0.0)
+            for key, cpu in after.items()
+            if role is None or key[0] == role
+        )

@@ -15,7 +15,7 @@ from datetime import timedelta
 import numpy as np
 from django.core import signing
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from survey import quality
@@ -24,7 +24,6 @@ from survey.models import (
     Assignment,
     Instrument,
     InstrumentResponse,
-    ItemRating,
     PageTiming,
     Participant,
     ParticipantAttempt,
@@ -71,24 +70,30 @@ def make_token(participant: Participant) -> str:
     return signing.dumps({"p": participant.pk, "s": participant.study_id}, salt=TOKEN_SALT)
 
 
-def participant_from_token(*, token: str | None, study: Study) -> Participant:
-    """The participant a token names; ``InvalidToken`` if missing, forged or for another study."""
+def read_token(token: str | None) -> tuple[int, int]:
+    """(participant id, study id) of a signed token; ``InvalidToken`` if missing or forged."""
     if not token:
         raise InvalidToken(
             "Your session could not be identified. Please open the study link again."
         )
     try:
         data = signing.loads(token, salt=TOKEN_SALT)
-        participant_id, study_id = int(data["p"]), int(data["s"])
+        return int(data["p"]), int(data["s"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise InvalidToken(
             "This session token is not valid. Please open the study link again."
         ) from exc
+
+
+def participant_from_token(*, token: str | None, study: Study) -> Participant:
+    """The participant a token names; ``InvalidToken`` if missing, forged or for another study."""
+    participant_id, study_id = read_token(token)
     if study_id != study.pk:
         raise InvalidToken("This session token belongs to another study.")
-    participant = Participant.objects.select_related("study").filter(pk=participant_id).first()
+    participant = Participant.objects.filter(pk=participant_id, study_id=study.pk).first()
     if participant is None:
         raise InvalidToken("This session no longer exists. Please open the study link again.")
+    participant.study = study  # the caller's instance: no second fetch of the study
     return participant
 
 
@@ -243,6 +248,13 @@ def instrument_pages(instrument: Instrument, study: Study) -> list[list[int]]:
     return paginate(instrument.key.item_numbers, study.questions_per_page)
 
 
+def time_out(*, participant_id: int) -> None:
+    """Mark the participant timed out, unless they already left the in-progress state."""
+    Participant.objects.filter(pk=participant_id, status=Participant.Status.IN_PROGRESS).update(
+        status=Participant.Status.TIMED_OUT
+    )
+
+
 def expire_if_due(participant: Participant, now=None) -> bool:
     """Mark an in-progress participant whose lease ran out as timed out (True if so)."""
     now = now or timezone.now()
@@ -251,9 +263,7 @@ def expire_if_due(participant: Participant, now=None) -> bool:
         and participant.expires_at is not None
         and participant.expires_at <= now
     ):
-        Participant.objects.filter(pk=participant.pk, status=Participant.Status.IN_PROGRESS).update(
-            status=Participant.Status.TIMED_OUT
-        )
+        time_out(participant_id=participant.pk)
         participant.status = Participant.Status.TIMED_OUT
         return True
     return False
@@ -298,12 +308,19 @@ def current_step(participant: Participant) -> Step:
 
 
 def require_in_progress(participant: Participant) -> None:
-    if expire_if_due(participant):
+    timed_out = expire_if_due(participant)
+    ensure_answerable(status=participant.status, timed_out=timed_out)
+
+
+def ensure_answerable(*, status: str, timed_out: bool) -> None:
+    """Raise ``FlowError`` unless answers may still be stored for a participant in ``status``
+    (``timed_out``: their time limit has just passed)."""
+    if timed_out:
         raise FlowError(
             "The time limit for this study has passed, so this answer was not stored.",
             status=409,
         )
-    if participant.status != Participant.Status.IN_PROGRESS:
+    if status != Participant.Status.IN_PROGRESS:
         raise FlowError("This session has ended; answers can no longer be changed.", status=409)
 
 
@@ -357,12 +374,6 @@ def parse_response_time(raw) -> int | None:
     return value if 0 <= value <= 24 * 3600 * 1000 else None
 
 
-@dataclass(frozen=True)
-class AnswerResult:
-    stored: bool  # True for the first answer at this position (False for a repeat or a change)
-    screened_out: bool = False
-
-
 def save_demographics(*, participant: Participant, cleaned: dict) -> None:
     require_in_progress(participant)
     study = participant.study
@@ -375,76 +386,6 @@ def save_demographics(*, participant: Participant, cleaned: dict) -> None:
     )
     participant.demographics, participant.pvq_form = cleaned, form
     page_answered(participant=participant, page="demographics")
-
-
-def answer_item(
-    *, participant: Participant, position: int, raw_value, response_time_ms=None
-) -> AnswerResult:
-    """Store the answer at ``position`` (an item rating or an attention check).
-
-    A rating may be changed while the session is in progress (one row, updated); an
-    attention check's first answer is final. Answering past the first unanswered position,
-    a position not assigned, a value outside 1-6 or a finished session raise ``FlowError``.
-    """
-    require_in_progress(participant)
-    value = parse_value(raw_value, low=1, high=ITEM_SCALE_MAX)
-    rows = list(
-        participant.assignments.values_list(
-            "pk", "position", "kind", "item_id", "answered_at", "given_value"
-        )
-    )
-    by_position = {row[1]: row for row in rows}
-    if position not in by_position:
-        raise FlowError("This question is not part of your study.", status=404)
-    first_open = min((row[1] for row in rows if row[4] is None), default=None)
-    if first_open is not None and position > first_open:
-        raise FlowError("Please answer the earlier questions first.", status=409)
-    pk, _, kind, item_id, answered_at, given_value = by_position[position]
-    now = timezone.now()
-    ms = parse_response_time(response_time_ms)
-    if kind == Assignment.Kind.ATTENTION:
-        if given_value is not None:
-            return AnswerResult(stored=False)
-        with transaction.atomic():
-            updated = Assignment.objects.filter(pk=pk, given_value__isnull=True).update(
-                given_value=value, answered_at=now
-            )
-            Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
-            if not updated:
-                return AnswerResult(stored=False)
-            failures = (
-                participant.assignments.filter(
-                    kind=Assignment.Kind.ATTENTION, given_value__isnull=False
-                )
-                .exclude(given_value=F("expected_value"))
-                .count()
-            )
-            if failures >= participant.study.screen_out_after:
-                screen_out(participant=participant)
-                return AnswerResult(stored=True, screened_out=True)
-        return AnswerResult(stored=True)
-    with transaction.atomic():
-        # One upsert: a repeated answer (double click, two tabs, back button) lands on the
-        # same row; a changed answer replaces the value.
-        ItemRating.objects.bulk_create(
-            [
-                ItemRating(
-                    participant=participant,
-                    item_id=item_id,
-                    rating=value,
-                    created_at=now,
-                    response_time_ms=ms,
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["participant", "item"],
-            update_fields=["rating"],
-        )
-        stored = answered_at is None
-        if stored:
-            Assignment.objects.filter(pk=pk, answered_at__isnull=True).update(answered_at=now)
-        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
-    return AnswerResult(stored=stored)
 
 
 def answer_questionnaire(

@@ -338,28 +338,6 @@ def test_stopping_returns_the_study_and_frees_items():
     assert not p.assignments.filter(released_at__isnull=True).exists()
 
 
-def test_answer_endpoint_stays_lean(django_assert_max_num_queries):
-    """An item answer costs a handful of queries (study, participant, sequence, upsert,
-    two conditional updates, plus the transaction's savepoints) and no session write."""
-    study = make_study(attention_check_count=0)
-    bot = SurveyBot(study.slug)
-    bot.arrive(**prolific("PID-LEAN"))
-    bot.consent()
-    bot.demographics()
-    token = bot.token()
-    with django_assert_max_num_queries(8):
-        response = bot.client.post(f"/s/{study.slug}/item/1/", {"token": token, "value": 3})
-    assert response.status_code == 302
-    with django_assert_max_num_queries(8):
-        response = bot.client.post(
-            f"/s/{study.slug}/answer/",
-            {"token": token, "position": 1, "value": 4},
-            HTTP_ACCEPT="application/json",
-        )
-    assert response.json() == {"ok": True, "stored": False, "next": f"/s/{study.slug}/next/"}
-    assert list(ItemRating.objects.values_list("rating", flat=True)) == [4]
-
-
 def test_study_without_questionnaires_or_demographics_completes_after_the_items():
     study = make_study(instruments=(), demographic_fields=[], attention_check_count=1)
     bot = SurveyBot(study.slug)
