@@ -15,6 +15,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api_fields import NameLookupField
 from config.roles import IsAdmin, ResearcherReadAdminWrite
 from survey.instruments import dimensions as dims
 from survey.models import Study
@@ -37,7 +38,7 @@ class CorrelationRunSerializer(serializers.ModelSerializer):
 
 
 class RecomputeSerializer(serializers.Serializer):
-    study = serializers.SlugRelatedField(slug_field="slug", queryset=Study.objects.all())
+    study = NameLookupField(slug_field="slug", queryset=Study.objects.all())
     method = serializers.ChoiceField(choices=CorrelationRun.Method.values, default="spearman")
 
 
@@ -54,7 +55,7 @@ class CorrelationSerializer(serializers.ModelSerializer):
 
 
 class ItemSetSerializer(serializers.ModelSerializer):
-    study = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    study = NameLookupField(slug_field="slug", read_only=True)
     created_by = serializers.StringRelatedField()
     pairs = serializers.IntegerField(source="entries.count", read_only=True)
 

@@ -18,6 +18,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from config.api_fields import NameLookupField
 from config.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
@@ -245,7 +246,7 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
 
 
 class ModelCardSerializer(serializers.ModelSerializer):
-    model = serializers.SlugRelatedField(
+    model = NameLookupField(
         source="model_config",
         slug_field="name",
         queryset=ModelCard._meta.get_field("model_config").related_model.objects.all(),

@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
 
 from benchmark.models import ValidatedItemSet
+from config.api_fields import NameLookupField
 from config.roles import IsResearcher
 
 from . import selectors, services
@@ -50,7 +51,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunCreateSerializer(serializers.Serializer):
-    model = serializers.SlugRelatedField(
+    model = NameLookupField(
         slug_field="name", queryset=ModelConfiguration.objects.all()
     )
     item_set = serializers.PrimaryKeyRelatedField(queryset=ValidatedItemSet.objects.all())

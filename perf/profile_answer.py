@@ -2,15 +2,17 @@
 
 ```
 .venv/bin/python -m perf.profile_answer [--participants 20] [--database-name vp_profile_answer]
-    [--profile]
+    [--profile answer|page] [--sort tottime] [--top 40]
 ```
 
 Recreates a throwaway PostgreSQL database, seeds the load test's studies (``perf.load_survey``),
 lets ``--participants`` participants consent, and then sends, through Django's test client
 (the whole middleware stack, CSRF checks on), ``/healthz`` requests and every participant's 40
 answers to ``/s/<slug>/answer/``. Prints the median Python CPU time (``time.process_time``,
-this process only: PostgreSQL's share is not in it) and the SQL statements per request;
-``--profile`` adds the top of a cProfile of the answers. Numbers, not a timed test.
+this process only: PostgreSQL's share is not in it) and the SQL statements per request
+(counted on separate requests);
+Item pages (GET) are measured the same way, as each participant is shown each question
+before answering it. ``--profile answer|page`` adds the top of a cProfile of those requests. Numbers, not a timed test.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     parser.add_argument("--database-name", default="vp_profile_answer")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile", choices=["answer", "page"], help="cProfile the answers or the item pages"
+    )
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime, ...)")
     parser.add_argument("--top", type=int, default=40, help="cProfile rows to print")
     args = parser.parse_args(argv)
@@ -63,25 +67,30 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
 
-    setup_test_environment()
     call_command("migrate", verbosity=0)
     seed(SeedPlan())
-    # Behind the test client the host is "testserver".
+    # Behind the test client the host is "testserver". (No setup_test_environment: its
+    # template instrumentation would charge the pages for copying their contexts.)
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["*"]
 
-    def cpu_of(send) -> tuple[float, int]:
-        with CaptureQueriesContext(connection) as queries:
-            started = time.process_time()
-            send()
-            spent = time.process_time() - started
-        return spent, len(queries)
+    def cpu_of(send, count_statements: bool = False) -> tuple[float, int]:
+        """CPU seconds of one request; statements counted only when asked, because
+        capturing them switches the answer path to its (unprepared) logging cursor."""
+        if count_statements:
+            with CaptureQueriesContext(connection) as queries:
+                send()
+            return 0.0, len(queries)
+        started = time.process_time()
+        send()
+        return time.process_time() - started, 0
 
     health = Client()
     health_runs = [cpu_of(lambda: health.get("/healthz")) for _ in range(args.healthz)]
+    health_runs.append(cpu_of(lambda: health.get("/healthz"), count_statements=True))
 
     participants = []
     for n in range(args.participants):
@@ -100,45 +109,50 @@ def main(argv: list[str] | None = None) -> int:
         token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
         participants.append((client, csrf, token))
 
-    def answer_all() -> list[tuple[float, int]]:
-        runs = []
-        for position in range(1, 41):
-            for client, csrf, token in participants:
-
-                def send(client=client, csrf=csrf, token=token, position=position):
-                    # URL-encoded, as browsers and the load test post forms (the test
-                    # client's default, multipart, costs the server more to parse).
-                    body = urlencode(
-                        {
-                            "csrfmiddlewaretoken": csrf,
-                            "token": token,
-                            "position": position,
-                            "value": 3,
-                        }
-                    )
-                    response = client.post(
-                        f"/s/{ANSWERS_SLUG}/answer/",
-                        body,
-                        content_type="application/x-www-form-urlencoded",
-                        HTTP_ACCEPT="application/json",
-                    )
-                    assert response.status_code == 200, response.content
-
-                runs.append(cpu_of(send))
-        return runs
-
     profiler = cProfile.Profile(time.process_time) if args.profile else None
-    if profiler:
-        profiler.enable()
-    answer_runs = answer_all()
-    if profiler:
-        profiler.disable()
+
+    def measured(send, *, target: str, count_statements: bool) -> tuple[float, int]:
+        if profiler and args.profile == target and not count_statements:
+            profiler.enable()
+            try:
+                return cpu_of(send, count_statements=False)
+            finally:
+                profiler.disable()
+        return cpu_of(send, count_statements=count_statements)
+
+    answer_runs, page_runs = [], []
+    for position in range(1, 41):
+        for client, csrf, token in participants:
+
+            def show(client=client, position=position):
+                response = client.get(f"/s/{ANSWERS_SLUG}/item/{position}/")
+                assert response.status_code == 200, response.status_code
+
+            def send(client=client, csrf=csrf, token=token, position=position):
+                # URL-encoded, as browsers and the load test post forms (the test
+                # client's default, multipart, costs the server more to parse).
+                body = urlencode(
+                    {"csrfmiddlewaretoken": csrf, "token": token, "position": position, "value": 3}
+                )
+                response = client.post(
+                    f"/s/{ANSWERS_SLUG}/answer/",
+                    body,
+                    content_type="application/x-www-form-urlencoded",
+                    HTTP_ACCEPT="application/json",
+                )
+                assert response.status_code == 200, response.content
+
+            last = position == 40
+            page_runs.append(measured(show, target="page", count_statements=last))
+            answer_runs.append(measured(send, target="answer", count_statements=last))
 
     def summary(runs):
-        return 1000 * statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+        timed = [r[0] for r in runs if r[1] == 0]
+        return 1000 * statistics.median(timed), max(r[1] for r in runs)
 
     h_ms, h_q = summary(health_runs)
     a_ms, a_q = summary(answer_runs)
+    p_ms, p_q = summary(page_runs)
     print(
         f"/healthz: median {h_ms:.3f} ms Python CPU, {h_q} statements ({len(health_runs)} requests)"
     )
@@ -146,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         f"answer:   median {a_ms:.3f} ms Python CPU, up to {a_q} statements ({len(answer_runs)} answers)"
     )
     print(f"ratio healthz/answer (Python CPU): {h_ms / a_ms:.2f}")
+    print(f"item page: median {p_ms:.3f} ms Python CPU, {p_q} statements ({len(page_runs)} GETs)")
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
     connection.close()

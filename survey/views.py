@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from survey.forms import DemographicsForm
 from survey.instruments.keys import INSTRUMENT_CODES
-from survey.models import Assignment, Instrument, Participant, Study
+from survey.models import Instrument, Participant, Study
 from survey.models.studies import ITEM_SCALE_LABELS
 from survey.services import answers, flow
 
@@ -214,6 +214,15 @@ def next_step(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     try:
         participant = get_participant(request, study)
+    except flow.FlowError as error:
+        return error_response(request, study, error)
+    return go_to_current_step(request, study, participant)
+
+
+def go_to_current_step(request: HttpRequest, study: Study, participant: Participant):
+    """Redirect to the first unanswered step, completing the study when all is answered
+    (pages that store answers redirect here directly, not through ``/next/``)."""
+    try:
         step = flow.current_step(participant)
         if step.kind == "finish":
             flow.complete(participant=participant)
@@ -256,7 +265,7 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
                 flow.save_demographics(participant=participant, cleaned=form.cleaned_data)
             except flow.FlowError as error:
                 return error_response(request, study, error)
-            return redirect("survey:next", slug=study.slug)
+            return go_to_current_step(request, study, participant)
         status = 400
     else:
         flow.page_shown(participant=participant, page="demographics")
@@ -315,25 +324,17 @@ def item(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         return response
     if step.kind != "item" or position > step.position:
         return redirect(step_url(study, step))
-    assignment = (
-        Assignment.objects.select_related("item__scenario")
-        .filter(participant=participant, position=position)
-        .first()
-    )
+    assignment = flow.assignment_for_page(participant=participant, position=position)
     if assignment is None:
         return redirect(step_url(study, step))
-    flow.item_shown(participant=participant, position=position)
-    current = None
+    if assignment.shown_at is None:
+        flow.item_shown(participant=participant, position=position)
     if assignment.is_attention_check:
         current = assignment.given_value
         label = ITEM_SCALE_LABELS[assignment.expected_value - 1]
         check_text = study.attention_check_wording.replace("{label}", label)
     else:
-        current = (
-            participant.ratings.filter(item_id=assignment.item_id)
-            .values_list("rating", flat=True)
-            .first()
-        )
+        current = assignment.stored_rating
         check_text = ""
     scale = [(n, label) for n, label in enumerate(ITEM_SCALE_LABELS, start=1)]
     return render(
@@ -359,7 +360,7 @@ def item(request: HttpRequest, slug: str, position: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    instrument = study.instruments.filter(code=code).first() if code in INSTRUMENT_CODES else None
+    instrument = next((i for i in flow.study_instruments(study) if i.code == code), None)
     if instrument is None:
         return error_response(
             request, study, flow.FlowError("This questionnaire is not part of the study.", 404)
@@ -397,7 +398,7 @@ def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> Http
             )
         ):
             flow.page_answered(participant=participant, page=page_name)
-            return redirect("survey:next", slug=slug)
+            return go_to_current_step(request, study, participant)
         missing_note = "Please answer every question on this page before continuing."
     else:
         missing_note = ""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
@@ -33,6 +33,7 @@ from django.utils import timezone
 from survey.models import Assignment, ItemRating, Participant, Study
 from survey.services.flow import (
     ITEM_SCALE_MAX,
+    LAST_SEEN_RESOLUTION,
     FlowError,
     InvalidToken,
     ensure_answerable,
@@ -43,8 +44,6 @@ from survey.services.flow import (
     time_out,
 )
 
-# "Last seen" is for the staff's monitor; a minute's resolution spares a write per answer.
-LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 SUPPORTED_VENDORS = ("postgresql", "sqlite")
 
 
@@ -82,7 +81,6 @@ def statements(vendor: str) -> Statements:
     read = (
         f"SELECT p.{col(P, 'study')}, s.{col(S, 'slug')}, p.{col(P, 'status')}, "
         f"(p.{col(P, 'expires_at')} IS NOT NULL AND p.{col(P, 'expires_at')} <= %s), "
-        f"(p.{col(P, 'last_seen_at')} IS NULL OR p.{col(P, 'last_seen_at')} <= %s), "
         f"a.{col(A, 'id')}, a.{col(A, 'position')}, a.{col(A, 'kind')}, a.{col(A, 'item')}, "
         f"a.{col(A, 'answered_at')} IS NULL, a.{col(A, 'given_value')} IS NULL "
         f"FROM {table(P)} p "
@@ -157,16 +155,15 @@ def answer_item(
     now = timezone.now()
     sql = statements(connection.vendor)
     db_now = connection.ops.adapt_datetimefield_value(now)
-    seen_before = connection.ops.adapt_datetimefield_value(now - LAST_SEEN_RESOLUTION)
     with statement_cursor() as cursor:
         # The participant's columns, joined with the assignment at ``position`` (first, if
         # there is one) and then the first other open one: before ``position``, an earlier
         # question is unanswered; after it, that is where to go next.
-        cursor.execute(sql.read, [db_now, seen_before, position, participant_id, position])
+        cursor.execute(sql.read, [db_now, position, participant_id, position])
         rows = cursor.fetchall()
     if not rows:
         raise InvalidToken("This session no longer exists. Please open the study link again.")
-    actual_study_id, actual_slug, status, expired, last_seen_stale = rows[0][:5]
+    actual_study_id, actual_slug, status, expired = rows[0][:4]
     if actual_study_id != study_id or actual_slug != slug:
         raise InvalidToken("This session token belongs to another study.")
     timed_out = status == Participant.Status.IN_PROGRESS and bool(expired)
@@ -174,9 +171,9 @@ def answer_item(
         time_out(participant_id=participant_id)
     ensure_answerable(status=status, timed_out=timed_out)
     assignments = [
-        AssignmentRow(row[5], row[6], row[7], row[8], bool(row[9]), bool(row[10]))
+        AssignmentRow(row[4], row[5], row[6], row[7], bool(row[8]), bool(row[9]))
         for row in rows
-        if row[5] is not None
+        if row[4] is not None
     ]
     if not assignments or assignments[0].position != position:
         raise FlowError("This question is not part of your study.", status=404)
@@ -195,6 +192,7 @@ def answer_item(
     # The rating's upsert: a repeated answer (double click, two tabs, back button) lands on
     # the same row, a changed one replaces the value. Then the position's first-answer time
     # (only if it has none) and the last-seen time (only if older than the resolution).
+    seen_before = connection.ops.adapt_datetimefield_value(now - LAST_SEEN_RESOLUTION)
     params = [
         [participant_id, target.item_id, value, db_now, parse_response_time(response_time_ms)],
         [db_now, target.id],

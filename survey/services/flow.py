@@ -9,13 +9,13 @@ and a message for the participant) before anything is written.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
 from django.core import signing
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from survey import quality
@@ -24,6 +24,7 @@ from survey.models import (
     Assignment,
     Instrument,
     InstrumentResponse,
+    ItemRating,
     PageTiming,
     Participant,
     ParticipantAttempt,
@@ -40,6 +41,8 @@ TOKEN_SALT = "survey.participant-token"
 ITEM_SCALE_MAX = len(ITEM_SCALE_LABELS)
 # Values instruments first (the paper's order), then traits.
 INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
+# "Last seen" is for the staff's monitor; a minute's resolution spares a write per answer.
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
 
 class FlowError(Exception):
@@ -223,18 +226,48 @@ def consent(
 
 
 @dataclass(frozen=True)
+class ItemCounts:
+    """The participant's item sequence in numbers (one aggregate query, ``item_counts``)."""
+
+    assigned: int
+    answered: int
+    first_open: int | None  # the first position without an answer
+
+
+def item_counts(participant: Participant) -> ItemCounts:
+    open_ = Q(answered_at__isnull=True)
+    totals = participant.assignments.aggregate(
+        assigned=Count("pk"),
+        answered=Count("pk", filter=~open_),
+        first_open=Min("position", filter=open_),
+    )
+    return ItemCounts(**totals)
+
+
+@dataclass(frozen=True)
 class Step:
     """Where a participant is: ``kind`` in consent, demographics, item, questionnaire, done,
-    screened_out, ended; ``position`` (item) or ``instrument`` + ``page`` (questionnaire)."""
+    screened_out, ended; ``position`` (item) or ``instrument`` + ``page`` (questionnaire).
+
+    ``items`` and ``questionnaire_answers`` carry what ``current_step`` counted on the way,
+    so that the progress bar needs no second look (``None``: not counted)."""
 
     kind: str
     position: int | None = None
     instrument: str | None = None
     page: int | None = None
+    items: ItemCounts | None = field(default=None, compare=False)
+    questionnaire_answers: int | None = field(default=None, compare=False)
 
 
 def study_instruments(study: Study) -> list[Instrument]:
-    return sorted(study.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
+    """The study's instruments in the order participants meet them (read once per study
+    instance: a request asks for them several times)."""
+    cached = getattr(study, "_ordered_instruments", None)
+    if cached is None:
+        cached = sorted(study.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
+        study._ordered_instruments = cached
+    return cached
 
 
 def instrument_form(instrument: Instrument, participant: Participant) -> str:
@@ -287,24 +320,23 @@ def current_step(participant: Participant) -> Step:
         return Step("consent")
     if needs_demographics(participant):
         return Step("demographics")
-    first_open = (
-        participant.assignments.filter(answered_at__isnull=True)
-        .order_by("position")
-        .values_list("position", flat=True)
-        .first()
-    )
-    if first_open is not None:
-        return Step("item", position=first_open)
+    items = item_counts(participant)
+    if items.first_open is not None:
+        # Questionnaires come after every item, so none of their answers exist yet.
+        return Step("item", position=items.first_open, items=items, questionnaire_answers=0)
     answered: dict[int, set[int]] = {}
+    n_answers = 0
     for instrument_id, number in participant.instrument_responses.values_list(
         "instrument_id", "item_number"
     ):
         answered.setdefault(instrument_id, set()).add(number)
+        n_answers += 1
+    counted = dict(items=items, questionnaire_answers=n_answers)
     for instrument in study_instruments(participant.study):
         for page, numbers in enumerate(instrument_pages(instrument, participant.study), start=1):
             if not set(numbers) <= answered.get(instrument.pk, set()):
-                return Step("questionnaire", instrument=instrument.code, page=page)
-    return Step("finish")
+                return Step("questionnaire", instrument=instrument.code, page=page, **counted)
+    return Step("finish", **counted)
 
 
 def require_in_progress(participant: Participant) -> None:
@@ -326,25 +358,57 @@ def ensure_answerable(*, status: str, timed_out: bool) -> None:
 
 def progress(participant: Participant, step: Step) -> tuple[int, int]:
     """(answered, total) questions for the progress bar."""
-    study = participant.study
-    n_assigned = participant.assignments.count()
-    n_instrument = sum(i.key.n_items for i in study_instruments(study))
-    done_items = participant.assignments.filter(answered_at__isnull=False).count()
-    done_instr = participant.instrument_responses.count()
-    return done_items + done_instr, n_assigned + n_instrument
+    items = step.items or item_counts(participant)
+    done_instr = step.questionnaire_answers
+    if done_instr is None:
+        done_instr = participant.instrument_responses.count()
+    n_instrument = sum(i.key.n_items for i in study_instruments(participant.study))
+    return items.answered + done_instr, items.assigned + n_instrument
 
 
 # --- page timing ------------------------------------------------------------------------
 
 
 def page_shown(*, participant: Participant, page: str) -> None:
-    PageTiming.objects.get_or_create(participant=participant, page=page)
+    """Record when ``page`` was first shown (one INSERT; a page shown again keeps its time)."""
+    PageTiming.objects.bulk_create(
+        [PageTiming(participant=participant, page=page)], ignore_conflicts=True
+    )
+
+
+def touch_last_seen(*, participant: Participant, now) -> None:
+    """Note the participant as seen ``now``, unless that was noted within the resolution."""
+    if participant.last_seen_at is None or now - participant.last_seen_at >= LAST_SEEN_RESOLUTION:
+        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
+        participant.last_seen_at = now
 
 
 def page_answered(*, participant: Participant, page: str) -> None:
     PageTiming.objects.filter(participant=participant, page=page, answered_at__isnull=True).update(
         answered_at=timezone.now()
     )
+
+
+def assignment_for_page(*, participant: Participant, position: int) -> Assignment | None:
+    """The assignment at ``position`` with its item and scenario, and ``stored_rating``: the
+    participant's rating of the item so far (``None`` if none)."""
+    assignment = (
+        Assignment.objects.select_related("item__scenario")
+        .filter(participant=participant, position=position)
+        .first()
+    )
+    if assignment is None:
+        return None
+    assignment.stored_rating = None
+    # A rating and its position's answer time are written together, so an open position
+    # (the usual case: the question not yet answered) has no rating to look up.
+    if assignment.item_id is not None and assignment.answered_at is not None:
+        assignment.stored_rating = (
+            ItemRating.objects.filter(participant_id=participant.pk, item_id=assignment.item_id)
+            .values_list("rating", flat=True)
+            .first()
+        )
+    return assignment
 
 
 def item_shown(*, participant: Participant, position: int) -> None:
@@ -397,7 +461,7 @@ def answer_questionnaire(
     value rejects the whole request and stores nothing.
     """
     require_in_progress(participant)
-    if not participant.study.instruments.filter(pk=instrument.pk).exists():
+    if all(i.pk != instrument.pk for i in study_instruments(participant.study)):
         raise FlowError("This questionnaire is not part of your study.", status=404)
     if (
         needs_demographics(participant)
@@ -445,7 +509,7 @@ def answer_questionnaire(
                     participant=participant, instrument=instrument, item_number=number
                 ).update(value=value)
                 changed += 1
-        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
+        touch_last_seen(participant=participant, now=now)
     return changed
 
 

@@ -272,3 +272,16 @@ def test_persona_options_are_configurable(settings):
         model_config=config, item_set=item_set, personas=[{"country": "Chile"}]
     )
     assert run.personas == [{"country": "Chile"}]
+
+
+def test_api_refuses_a_model_name_with_a_nul_character(researcher, queued):
+    """Found by schemathesis: the name lookup used to reach PostgreSQL and fail with 500."""
+    item_set = make_item_set(n_items=1)
+    response = researcher.post(
+        "/api/v1/evaluation-runs/",
+        {"model": "gpt\x00", "item_set": item_set.pk},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "model" in response.json()
+    assert not queued

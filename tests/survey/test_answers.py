@@ -21,7 +21,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from survey.models import Assignment, ItemRating, Participant
-from survey.services.answers import LAST_SEEN_RESOLUTION, statements
+from survey.services.answers import statements
+from survey.services.flow import LAST_SEEN_RESOLUTION
 from tests.conftest import PROJECT_DIR
 
 from .bots import SurveyBot
