@@ -80,3 +80,18 @@ def test_production_is_secure_when_configured():
 @pytest.mark.django_db
 def test_no_missing_migrations():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_prepared_statements_are_on_for_postgresql_and_can_be_turned_off():
+    show = "print(s.DATABASES['default']['OPTIONS'].get('prepare_threshold', 'absent'))"
+    pg = "postgres://u@db:5432/x"
+    on = _settings("config.settings.local", show, DATABASE_URL=pg)
+    off = _settings(
+        "config.settings.local", show, DATABASE_URL=pg, DATABASE_PREPARED_STATEMENTS="off"
+    )
+    sqlite = _settings("config.settings.local", show)
+    assert (on.stdout.split(), off.stdout.split(), sqlite.stdout.split()) == (
+        ["0"],
+        ["None"],
+        ["absent"],
+    ), (on.stderr, off.stderr, sqlite.stderr)
