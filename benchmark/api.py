@@ -55,7 +55,7 @@ class CorrelationSerializer(serializers.ModelSerializer):
 
 
 class ItemSetSerializer(serializers.ModelSerializer):
-    study = NameLookupField(slug_field="slug", read_only=True)
+    study = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     created_by = serializers.StringRelatedField()
     pairs = serializers.IntegerField(source="entries.count", read_only=True)
 

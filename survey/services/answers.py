@@ -5,13 +5,14 @@ When a study goes live, hundreds of participants answer at once. One item answer
 1. one read: the participant (with its study's slug) and at most two of its assignment rows,
    the answered position and the next open one (which also tells where the participant goes
    next, so no redirect through ``/next/``);
-2. one short transaction: the rating's upsert, the assignment's first-answer time, and the
-   participant's last-seen time when it is more than ``LAST_SEEN_RESOLUTION`` old.
+2. one write: the rating's upsert, the assignment's first-answer time, and the
+   participant's last-seen time when it is more than ``LAST_SEEN_RESOLUTION`` old — on
+   PostgreSQL a single statement (atomic on its own), on SQLite three in one transaction.
 
 The statements are plain SQL written once per database from the models' table and column
 names, because building them with the ORM on every request was most of an answer's cost
 (measured with ``perf/profile_answer.py``: the ORM version spent 6.5 ms of Python per answer
-against 0.6 ms for a trivial view). They are the portable subset that PostgreSQL and SQLite
+against 0.6 ms for a trivial view; this one about 2 ms). They are the portable subset that PostgreSQL and SQLite
 (3.24+, for the upsert) share: the only databases the project runs on.
 
 The guarantees are the flow's: the same answer twice stores one row (the rating's unique
