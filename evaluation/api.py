@@ -51,9 +51,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunCreateSerializer(serializers.Serializer):
-    model = NameLookupField(
-        slug_field="name", queryset=ModelConfiguration.objects.all()
-    )
+    model = NameLookupField(slug_field="name", queryset=ModelConfiguration.objects.all())
     item_set = serializers.PrimaryKeyRelatedField(queryset=ValidatedItemSet.objects.all())
     variants = serializers.ListField(child=serializers.CharField(), required=False)
     personas = serializers.ListField(child=serializers.DictField(), required=False)

@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if failed:
         by_status = Counter(
-            ("transport error/timeout" if s.status == 0 else f"HTTP {s.status}") for s in failed
+            (f"transport error {s.error}" if s.status == 0 else f"HTTP {s.status}") for s in failed
         )
         lines.append(
             "errors by kind (each retried by the participant): "

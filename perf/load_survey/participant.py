@@ -20,6 +20,8 @@ from html import unescape
 
 import httpx
 
+from perf.load_survey.server import SERVER_KEEPALIVE_SECONDS
+
 ITEM_SCALE_LABELS = [
     "not like me at all",
     "not like me",
@@ -40,6 +42,7 @@ CODE = re.compile(r'id="completion-code">([^<]+)<')
 # One log line per request would cost the load generator more than the requests.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 ATTEMPTS = 4  # a person presses the button again a few times before giving up
+KEEPALIVE_SECONDS = SERVER_KEEPALIVE_SECONDS / 2  # below gunicorn's --keep-alive
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Sample:
     seconds: float
     status: int  # HTTP status, or 0 for a transport error
     active: int  # participants active when the request started
+    error: str = ""  # the transport error's class name (status 0), e.g. ReadTimeout
 
 
 @dataclass
@@ -105,13 +109,15 @@ class SimulatedParticipant:
         for attempt in range(ATTEMPTS):
             started = time.perf_counter()
             active = self.recorder.active
+            error_name = ""
             try:
                 response = await self.client.request(method, url, **kwargs)
                 status = response.status_code
             except httpx.HTTPError as error:
                 response, status, last_error = None, 0, repr(error)
+                error_name = type(error).__name__
             self.recorder.samples.append(
-                Sample(kind, started, time.perf_counter() - started, status, active)
+                Sample(kind, started, time.perf_counter() - started, status, active, error_name)
             )
             if response is not None and status < 500 and status != 429:
                 return response
@@ -275,7 +281,12 @@ def new_client(base_url: str, timeout: float) -> httpx.AsyncClient:
         base_url=base_url,
         timeout=timeout,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
+        # A browser drops an idle connection before the server does; gunicorn closes idle
+        # keep-alive connections after 2 s, so a client that kept them for httpx's default
+        # 5 s would sometimes send on a socket being closed (a spurious transport error).
+        limits=httpx.Limits(
+            max_connections=2, max_keepalive_connections=1, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
         headers={"User-Agent": "value-portrait-load-test"},
     )
 

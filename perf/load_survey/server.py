@@ -15,6 +15,7 @@ import httpx
 import psycopg
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+SERVER_KEEPALIVE_SECONDS = 2  # gunicorn's default, stated
 
 
 def free_port() -> int:
@@ -90,6 +91,9 @@ class Gunicorn:
             "2048",
             "--timeout",
             "60",
+            # Explicit, because the load generator's keep-alive must stay below it.
+            "--keep-alive",
+            str(SERVER_KEEPALIVE_SECONDS),
         ]
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(

@@ -20,13 +20,20 @@ class Assignment(models.Model):
         ITEM = "item", "Item"
         ATTENTION = "attention", "Attention check"
 
+    # No single-column indexes on the foreign keys: the unique (participant, position) and
+    # the (item, expires_at) lease index lead with them, and every index costs each write.
     participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="assignments"
+        Participant, on_delete=models.CASCADE, related_name="assignments", db_index=False
     )
     position = models.PositiveSmallIntegerField(help_text="1-based place in the sequence.")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ITEM)
     item = models.ForeignKey(
-        Item, on_delete=models.PROTECT, null=True, blank=True, related_name="assignments"
+        Item,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignments",
+        db_index=False,
     )
     expected_value = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Attention checks: the value the participant must pick."
@@ -84,7 +91,10 @@ class Assignment(models.Model):
 class ParticipantAttempt(models.Model):
     """One arrival of a participant (a Prolific SESSION_ID, or a resume of a plain link)."""
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="attempts")
+    # Indexed by the unique (participant, session_id).
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="attempts", db_index=False
+    )
     session_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
 
@@ -103,8 +113,9 @@ class ParticipantAttempt(models.Model):
 class PageTiming(models.Model):
     """Server-side time on a non-item page (consent, demographics, questionnaire pages)."""
 
+    # Indexed by the unique (participant, page).
     participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="page_timings"
+        Participant, on_delete=models.CASCADE, related_name="page_timings", db_index=False
     )
     page = models.CharField(max_length=40, help_text='e.g. "consent", "pvq_rr:3".')
     shown_at = models.DateTimeField(default=timezone.now)

@@ -44,7 +44,10 @@ assert set(INSTRUMENT_CODES) == {c.value for c in Instrument.Code}
 
 
 class InstrumentItem(models.Model):
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="items")
+    # Indexed by the unique (instrument, form, number).
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     form = models.CharField(max_length=10, help_text="male, female or neutral")
     number = models.PositiveSmallIntegerField()
     text = models.TextField()

@@ -64,7 +64,10 @@ class Scenario(models.Model):
 class Item(models.Model):
     """One response to a scenario: what participants and models rate."""
 
-    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="items")
+    # Indexed by the unique (scenario, option_id).
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     option_id = models.PositiveSmallIntegerField(help_text="Response number within its scenario.")
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -188,7 +188,10 @@ class Participant(models.Model):
         LINK = "link", "Plain link"
         IMPORTED = "imported", "Imported"
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    # Indexed by the unique (study, external_id).
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="participants", db_index=False
+    )
     external_id = models.CharField(
         max_length=128, help_text="PROLIFIC_PID, a panel's id, or a generated id."
     )
@@ -244,7 +247,10 @@ class Participant(models.Model):
 class ItemRating(models.Model):
     """A participant's 1–6 rating of an item; at most one per participant and item."""
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="ratings")
+    # Indexed by the unique (participant, item): a second index would only cost each answer.
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="ratings", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="ratings")
     rating = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(6)]
@@ -268,8 +274,9 @@ class ItemRating(models.Model):
 class InstrumentResponse(models.Model):
     """One answer to one questionnaire item (scale checked against the instrument's key)."""
 
+    # Indexed by the unique (participant, instrument, item_number).
     participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="instrument_responses"
+        Participant, on_delete=models.CASCADE, related_name="instrument_responses", db_index=False
     )
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="responses")
     item_number = models.PositiveSmallIntegerField()
@@ -302,7 +309,10 @@ class ParticipantScore(models.Model):
 
     FAMILY_CHOICES = [(f, dims.FAMILY_LABELS[f]) for f in dims.FAMILIES]
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="scores")
+    # Indexed by the unique (participant, family, dimension).
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
     family = models.CharField(max_length=20, choices=FAMILY_CHOICES)
     dimension = models.CharField(max_length=40)
     score = models.FloatField(help_text="Centred (MRAT) for values, raw mean for traits.")

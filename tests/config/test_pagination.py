@@ -6,7 +6,6 @@ Before, ``?offset=`` beyond a 64-bit integer reached PostgreSQL and came back as
 
 import pytest
 from django.contrib.auth.models import User
-
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 

@@ -29,3 +29,32 @@ def test_one_participant_per_external_id_and_study_with_distinct_pseudonyms():
     assert first.pseudonym != other_study.pseudonym and first.pseudonym.startswith("P-")
     with pytest.raises(IntegrityError), transaction.atomic():
         Participant.objects.create(study=first.study, external_id="ABC")
+
+
+def test_no_index_is_covered_by_a_longer_one():
+    """A single index whose columns begin another index only costs every write (an answer
+    inserts into each of its table's indexes); the longer index serves its lookups."""
+    from django.apps import apps
+    from django.db import connection
+
+    redundant = []
+    with connection.cursor() as cursor:
+        for model in apps.get_app_config("survey").get_models():
+            table = model._meta.db_table
+            constraints = connection.introspection.get_constraints(cursor, table)
+            indexes = {
+                name: tuple(info["columns"])
+                for name, info in constraints.items()
+                if (info["index"] or info["unique"]) and not name.endswith("_like")
+            }
+            for name, columns in indexes.items():
+                if constraints[name]["unique"] or constraints[name]["primary_key"]:
+                    continue
+                covering = [
+                    other
+                    for other, longer in indexes.items()
+                    if len(longer) > len(columns) and longer[: len(columns)] == columns
+                ]
+                if covering:
+                    redundant.append(f"{table}.{name} {columns} (covered by {covering})")
+    assert not redundant, redundant
