@@ -6,19 +6,20 @@
 ```
 
 Recreates a throwaway PostgreSQL database, seeds the load test's studies (``perf.load_survey``),
-lets ``--participants`` participants consent, and then sends, through Django's test client
-(the whole middleware stack, CSRF checks on), ``/healthz`` requests and every participant's 40
-answers to ``/s/<slug>/answer/``. Prints the median Python CPU time (``time.process_time``,
-this process only: PostgreSQL's share is not in it) and the SQL statements per request
-(counted on separate requests);
-Item pages (GET) are measured the same way, as each participant is shown each question
-before answering it. ``--profile answer|page`` adds the top of a cProfile of those requests. Numbers, not a timed test.
+lets ``--participants`` participants consent (through Django's test client), and then calls
+the WSGI application directly, as gunicorn does, with prepared requests (so that no client's
+work is charged to them; the whole middleware stack, CSRF checks on): ``/healthz``, and every
+participant's 40 answers to ``/s/<slug>/answer/``, each after its item page (GET). Prints the
+median Python CPU time (``time.process_time``, this process only: PostgreSQL's share is not
+in it) and the SQL statements per request (counted on separate requests). ``--profile
+answer|page`` adds the top of a cProfile of those requests. Numbers, not a timed test.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import io
 import os
 import pstats
 import statistics
@@ -77,6 +78,42 @@ def main(argv: list[str] | None = None) -> int:
 
     settings.ALLOWED_HOSTS = ["*"]
 
+    from config.wsgi import application
+
+    def wsgi(method: str, path: str, *, body: bytes = b"", cookies: str = "", **headers):
+        """Call the WSGI application as gunicorn does (no test client: its own work would be
+        charged to the request); returns (status line, body)."""
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "HTTP_COOKIE": cookies,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
+        }
+        if body:
+            environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+            environ["CONTENT_LENGTH"] = str(len(body))
+        status = []
+        result = application(environ, lambda line, _headers, *_: status.append(line))
+        try:
+            content = b"".join(result)
+        finally:
+            result.close()
+        return status[0], content
+
     def cpu_of(send, count_statements: bool = False) -> tuple[float, int]:
         """CPU seconds of one request; statements counted only when asked, because
         capturing them switches the answer path to its (unprepared) logging cursor."""
@@ -88,9 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         send()
         return time.process_time() - started, 0
 
-    health = Client()
-    health_runs = [cpu_of(lambda: health.get("/healthz")) for _ in range(args.healthz)]
-    health_runs.append(cpu_of(lambda: health.get("/healthz"), count_statements=True))
+    def health():
+        assert wsgi("GET", "/healthz")[0].startswith("200")
+
+    health_runs = [cpu_of(health) for _ in range(args.healthz)]
+    health_runs.append(cpu_of(health, count_statements=True))
 
     participants = []
     for n in range(args.participants):
@@ -107,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         page = client.get(f"/s/{ANSWERS_SLUG}/item/1/").content.decode()
         token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
-        participants.append((client, csrf, token))
+        cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+        participants.append((cookies, csrf, token))
 
     profiler = cProfile.Profile(time.process_time) if args.profile else None
 
@@ -122,25 +162,26 @@ def main(argv: list[str] | None = None) -> int:
 
     answer_runs, page_runs = [], []
     for position in range(1, 41):
-        for client, csrf, token in participants:
+        for cookies, csrf, token in participants:
 
-            def show(client=client, position=position):
-                response = client.get(f"/s/{ANSWERS_SLUG}/item/{position}/")
-                assert response.status_code == 200, response.status_code
+            def show(cookies=cookies, position=position):
+                status, _ = wsgi("GET", f"/s/{ANSWERS_SLUG}/item/{position}/", cookies=cookies)
+                assert status.startswith("200"), status
 
-            def send(client=client, csrf=csrf, token=token, position=position):
-                # URL-encoded, as browsers and the load test post forms (the test
-                # client's default, multipart, costs the server more to parse).
-                body = urlencode(
-                    {"csrfmiddlewaretoken": csrf, "token": token, "position": position, "value": 3}
-                )
-                response = client.post(
+            # URL-encoded, as browsers and the load test post forms.
+            body = urlencode(
+                {"csrfmiddlewaretoken": csrf, "token": token, "position": position, "value": 3}
+            ).encode()
+
+            def send(cookies=cookies, body=body):
+                status, content = wsgi(
+                    "POST",
                     f"/s/{ANSWERS_SLUG}/answer/",
-                    body,
-                    content_type="application/x-www-form-urlencoded",
-                    HTTP_ACCEPT="application/json",
+                    body=body,
+                    cookies=cookies,
+                    accept="application/json",
                 )
-                assert response.status_code == 200, response.content
+                assert status.startswith("200"), (status, content)
 
             last = position == 40
             page_runs.append(measured(show, target="page", count_statements=last))
