@@ -92,7 +92,8 @@ class PairExclusionForm(forms.Form):
     def clean_item(self):
         value = self.cleaned_data["item"].strip()
         portrait, _, option = value.partition("/")
-        if not option.isdigit():
+        # isdigit() alone accepts "²" and other digits int() refuses (a 500, found by fuzzing).
+        if not (option.isascii() and option.isdigit()) or len(option) > 5:
             raise forms.ValidationError("Write the item as portrait id / option id, e.g. 1025/3.")
         item = Item.objects.filter(
             scenario__external_id=portrait, option_id=int(option), studies=self.study

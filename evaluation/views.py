@@ -35,17 +35,23 @@ def model_edit(request, pk: int | None = None):
     if config and config.provider == ModelConfiguration.Provider.REFERENCE:
         messages.error(request, "Reference models are imported, not configured.")
         return redirect("evaluation:index")
-    form = ModelConfigurationForm(request.POST or None, instance=config)
+    form = ModelConfigurationForm(
+        request.POST if request.method == "POST" else None, instance=config
+    )
     if request.method == "POST" and form.is_valid():
         config = form.save()
         messages.success(request, f"Saved model configuration {config.name}.")
         return redirect("evaluation:index")
-    return render(request, "evaluation/model_form.html", {"form": form, "config": config})
+    # A refused form comes back with its errors and a 400, as the API refuses bad input.
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "evaluation/model_form.html", {"form": form, "config": config}, status=status
+    )
 
 
 @researcher_required
 def run_new(request):
-    form = RunForm(request.POST or None)
+    form = RunForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         set_name, set_version = data["template_set"]
@@ -70,7 +76,8 @@ def run_new(request):
         else:
             _start(request, run)
             return redirect("evaluation:run", pk=run.pk)
-    return render(request, "evaluation/run_form.html", {"form": form})
+    status = 400 if request.method == "POST" else 200  # refused: errors shown, nothing stored
+    return render(request, "evaluation/run_form.html", {"form": form}, status=status)
 
 
 def _start(request, run: EvaluationRun, resume: bool = False) -> None:

@@ -258,7 +258,9 @@ def demographics(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     if step.kind != "demographics":
         return redirect(step_url(study, step))
-    form = DemographicsForm(request.POST or None, fields=study.demographic_fields)
+    form = DemographicsForm(
+        request.POST if request.method == "POST" else None, fields=study.demographic_fields
+    )
     if request.method == "POST":
         if form.is_valid():
             try:

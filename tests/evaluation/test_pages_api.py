@@ -62,7 +62,7 @@ def test_admin_configures_a_model_with_a_key_variable_name_only(client):
         "notes": "",
     }  # fmt: skip
     response = client.post("/evaluation/models/new/", form)
-    assert response.status_code == 200 and b"never the key itself" in response.content
+    assert response.status_code == 400 and b"never the key itself" in response.content
     assert not ModelConfiguration.objects.exists()
     response = client.post("/evaluation/models/new/", {**form, "api_key_env": "OPENAI_API_KEY"})
     assert response.status_code == 302
@@ -117,7 +117,7 @@ def test_bad_persona_is_a_form_error(researcher, queued):
             "repetitions": "1", "scoring": "phrase", "invalid_retries": "2",
         },
     )  # fmt: skip
-    assert response.status_code == 200 and b"age must be one of" in response.content
+    assert response.status_code == 400 and b"age must be one of" in response.content
     assert not EvaluationRun.objects.exists()
 
 
