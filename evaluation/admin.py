@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .models import (
     CachedResponse,
@@ -15,6 +16,8 @@ class ModelConfigurationAdmin(admin.ModelAdmin):
     list_display = ["name", "provider", "model_id", "base_url", "api_key_env", "max_concurrency"]
     list_filter = ["provider"]
     search_fields = ["name", "model_id"]
+    # A base URL typed without a scheme means HTTPS (as on the staff page's form).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(PromptTemplate)

@@ -285,3 +285,12 @@ def test_api_refuses_a_model_name_with_a_nul_character(researcher, queued):
     assert response.status_code == 400
     assert "model" in response.json()
     assert not queued
+
+
+def test_admin_reads_a_base_url_without_scheme_as_https(rf):
+    from django.contrib.admin.sites import site
+
+    admin_form = site._registry[ModelConfiguration].get_form(rf.get("/"))
+    assert admin_form.base_fields["base_url"].clean("api.example.org/v1") == (
+        "https://api.example.org/v1"
+    )
