@@ -31,8 +31,8 @@ from urllib.parse import urlencode
 from perf.load_survey.seed import ANSWERS_SLUG, SeedPlan, seed
 from perf.load_survey.server import (
     PROJECT_DIR,
-    _process_cpu_seconds,
     drop_database,
+    process_cpu_seconds,
     recreate_database,
 )
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         """CPU seconds of the PostgreSQL backend serving this process's connection (read
         from /proc in clock ticks: summed over many requests, not per request)."""
         connection.ensure_connection()
-        return _process_cpu_seconds(connection.connection.info.backend_pid)
+        return process_cpu_seconds(connection.connection.info.backend_pid)
 
     def cpu_of(send, count_statements: bool = False, kind: str = "") -> tuple[float, int]:
         """CPU seconds of one request; statements counted only when asked, because

@@ -138,7 +138,7 @@ class Gunicorn:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _process_cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
@@ -178,7 +178,7 @@ class ServerCpu:
         return pids
 
     def snapshot(self) -> dict[tuple[str, int], float]:
-        return {key: _process_cpu_seconds(key[1]) for key in self._pids()}
+        return {key: process_cpu_seconds(key[1]) for key in self._pids()}
 
     @staticmethod
     def used(before: dict, after: dict, role: str | None = None) -> float:

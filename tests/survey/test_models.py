@@ -1,7 +1,8 @@
 """Database constraints that guard the data (unique answers, scale limits)."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.apps import apps
+from django.db import IntegrityError, connection, transaction
 
 from survey.models import ItemRating, Participant
 from tests.factories import ItemFactory, ItemRatingFactory, ParticipantFactory
@@ -34,9 +35,6 @@ def test_one_participant_per_external_id_and_study_with_distinct_pseudonyms():
 def test_no_index_is_covered_by_a_longer_one():
     """A single index whose columns begin another index only costs every write (an answer
     inserts into each of its table's indexes); the longer index serves its lookups."""
-    from django.apps import apps
-    from django.db import connection
-
     redundant = []
     with connection.cursor() as cursor:
         for model in apps.get_app_config("survey").get_models():
