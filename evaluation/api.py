@@ -71,7 +71,8 @@ class ResponseSerializer(serializers.ModelSerializer):
         model = Response
         fields = [
             "id", "item", "item_code", "variant", "repetition", "persona", "state", "rating",
-            "label", "parse_method", "raw_text", "reasoning", "invalid_answers", "error",
+            "label", "parse_method", "several_options", "raw_text", "reasoning",
+            "invalid_answers", "error",
             "option_probabilities", "expected_rating", "valid_mass", "attempts",
             "input_tokens", "output_tokens", "latency_ms", "cached", "request_params",
             "created_at",

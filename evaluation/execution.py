@@ -103,7 +103,9 @@ def _parse(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
     if run.scoring == EvaluationRun.Scoring.PROBABILITY:
         parsed = parsing.parse_digit(answer.text, order)
         probabilities = (
-            parsing.option_probabilities(answer.first_token_logprobs, order)
+            parsing.option_probabilities(
+                answer.first_token_logprobs, order, min_valid_probability=0.0
+            )
             if answer.first_token_logprobs
             else None
         )
@@ -198,6 +200,7 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
                     rating=parsed.rating,
                     label=parsed.label,
                     parse_method=parsed.method,
+                    several_options=parsed.several_options,
                     raw_text=answer.text,
                     reasoning=reasoning,
                     invalid_answers=invalid_texts,

@@ -227,7 +227,14 @@ class Response(models.Model):
     state = models.CharField(max_length=8, choices=State.choices)
     rating = models.FloatField(null=True, blank=True)
     label = models.CharField(max_length=40, blank=True)
-    parse_method = models.CharField(max_length=10, blank=True)
+    parse_method = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="exact, tolerant, negation (read from a negated phrase), invalid, imported.",
+    )
+    several_options = models.BooleanField(
+        default=False, help_text="The answer named two or more different options."
+    )
     raw_text = models.TextField(blank=True)
     reasoning = models.TextField(blank=True)
     invalid_answers = models.JSONField(

@@ -257,22 +257,22 @@ def cancel_run(*, run: EvaluationRun) -> bool:
     )
 
 
+ANSWER_COLUMNS = [
+    "item_id",
+    "variant",
+    "repetition",
+    "persona",
+    "state",
+    "rating",
+    "expected_rating",
+    "parse_method",
+    "several_options",
+]
+
+
 def answers_frame(*, run: EvaluationRun) -> pd.DataFrame:
-    rows = run.responses.values_list(
-        "item_id", "variant", "repetition", "persona", "state", "rating", "expected_rating"
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "item_id",
-            "variant",
-            "repetition",
-            "persona",
-            "state",
-            "rating",
-            "expected_rating",
-        ],
-    )
+    rows = run.responses.values_list(*ANSWER_COLUMNS)
+    frame = pd.DataFrame.from_records(list(rows), columns=ANSWER_COLUMNS)
     frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
     frame["expected_rating"] = frame["expected_rating"].astype(float)
     return frame
@@ -318,6 +318,10 @@ def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dic
             "by_variant": {
                 v: {str(k): int(n) for k, n in row.items()} for v, row in counts.iterrows()
             },
+            # Answers that named two different options (resolved by the longest phrase) and
+            # answers read from a negated phrase ("not really like me"): counted, not hidden.
+            "several_options": int(group["several_options"].sum()),
+            "negation": int((group["parse_method"] == "negation").sum()),
             "items_rated": int(len(answered)),
             # Items whose mean is over fewer variants than the run asked: said, not hidden.
             "items_with_missing_variants": int((answered < variants_total).sum()),
