@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F, Q
 
 from benchmark.models import ValidatedItemSet
 from survey.models import Item
@@ -158,10 +159,18 @@ class EvaluationRun(models.Model):
         PHRASE = "phrase", "Answer phrase (parsed)"
         PROBABILITY = "probability", "Digit with option probabilities"
 
+    class ReferenceSource(models.TextChoices):
+        NONE = "", "Not imported"
+        AVERAGED = "averaged", "The release's averaged outputs (paper's ratings)"
+        RAW = "raw", "The release's raw answers, parsed here"
+
     ACTIVE = (Status.QUEUED, Status.RUNNING, Status.SCORING)
 
     label = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVE)
+    reference_source = models.CharField(
+        max_length=10, choices=ReferenceSource.choices, blank=True, default=""
+    )
     model_config = models.ForeignKey(
         ModelConfiguration, on_delete=models.PROTECT, related_name="runs"
     )
@@ -211,6 +220,21 @@ class EvaluationRun(models.Model):
         return self.status in self.ACTIVE
 
 
+class ResponseQuerySet(models.QuerySet):
+    def answered(self):
+        """Answers the model gave (valid or not), i.e. not failed calls."""
+        return self.exclude(state=Response.State.FAILED)
+
+    def disagreeing_with_reference(self):
+        """Imported raw answers that the paper's parser and ours read differently: one
+        parsed them and the other not, or both with different ratings."""
+        valid = Q(state=Response.State.VALID)
+        paper = Q(reference_rating__isnull=False)
+        return self.answered().filter(
+            (valid & ~paper) | (~valid & paper) | (valid & paper & ~Q(rating=F("reference_rating")))
+        )
+
+
 class Response(models.Model):
     """One answer: unique per (run, item, variant, repetition, persona), so it is written once."""
 
@@ -241,6 +265,13 @@ class Response(models.Model):
         default=list, blank=True, help_text="Raw texts of earlier unparseable attempts."
     )
     error = models.TextField(blank=True)
+    reference_rating = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Imported raw answers: the rating the paper's parser gave (empty: it could not "
+        "parse the answer).",
+    )
+    reference_label = models.CharField(max_length=40, blank=True)
     option_probabilities = models.JSONField(null=True, blank=True)
     expected_rating = models.FloatField(null=True, blank=True)
     valid_mass = models.FloatField(null=True, blank=True)
@@ -254,6 +285,8 @@ class Response(models.Model):
     )
     prompt_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ResponseQuerySet.as_manager()
 
     class Meta:
         ordering = ["run", "item", "variant", "repetition", "persona"]

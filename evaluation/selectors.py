@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from evaluation.units import Unit, all_units
@@ -122,3 +122,37 @@ def runs_with_counts(*, limit: int = 200) -> list[EvaluationRun]:
         )
         run.percent = round(100.0 * run.answered / run.expected, 1) if run.expected else 100.0
     return runs
+
+
+def parse_comparison(*, run: EvaluationRun, limit: int = 500) -> dict | None:
+    """The paper's parse against ours on a run of imported raw answers (``None`` for other
+    runs): counts, and the answers read differently with both readings (at most ``limit``)."""
+    if run.reference_source != EvaluationRun.ReferenceSource.RAW:
+        return None
+    answered = run.responses.answered()
+    valid, paper = Q(state=Response.State.VALID), Q(reference_rating__isnull=False)
+    counts = answered.aggregate(
+        answers=Count("id"),
+        paper_valid=Count("id", filter=paper),
+        ours_valid=Count("id", filter=valid),
+        same_rating=Count("id", filter=valid & paper & Q(rating=F("reference_rating"))),
+        neither=Count("id", filter=~valid & ~paper),
+        several_options=Count("id", filter=Q(several_options=True)),
+    )
+    disagreements = answered.disagreeing_with_reference().select_related("item__scenario")
+    counts["agree"] = counts["same_rating"] + counts["neither"]
+    counts["disagree"] = counts["answers"] - counts["agree"]
+    counts["rows"] = [
+        {
+            "item": row.item.code,
+            "variant": row.variant,
+            "paper": row.reference_rating,
+            "paper_label": row.reference_label,
+            "ours": row.rating,
+            "ours_label": row.label,
+            "why": row.error,
+            "text": row.raw_text,
+        }
+        for row in disagreements.order_by("item_id", "variant")[:limit]
+    ]
+    return counts

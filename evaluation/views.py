@@ -121,6 +121,7 @@ def run_detail(request, pk: int):
             "problems": problems,
             "chart": chart,
             "summary": run.summary.get("personas", {}),
+            "parse_comparison": selectors.parse_comparison(run=run, limit=200),
         },
     )
 
