@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from evaluation.sensitivity import RELEASE_DETAILS
+
 from .models import EvaluationRun, PortraitScore
+from .selectors import run_sensitivity
 
 PAPER_FAMILIES = ("schwartz", "higher_order", "big_five")
 
@@ -15,25 +18,48 @@ def _done_scores(basis: str):
     )
 
 
+def newest_runs_by_model() -> dict[str, EvaluationRun]:
+    """The newest finished run of each model configuration, by model name."""
+    runs = EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE).select_related(
+        "model_config"
+    )
+    return {run.model_config.name: run for run in runs.order_by("finished_at", "id")}
+
+
 def portraits_by_model(*, basis: str = "answer") -> dict[str, dict[str, float | None]]:
     """``{model_name: {dimension: centred}}``; the newest finished run per model wins.
 
     Dimension names are unique across the Schwartz, higher-order and Big Five families; a
     dimension of another family (e.g. the 19 refined values) is keyed ``family:dimension``.
     """
+    newest = {run.pk: name for name, run in newest_runs_by_model().items()}
     result: dict[str, dict[str, float | None]] = {}
-    latest_run: dict[str, int] = {}
-    for score in _done_scores(basis):
-        name = score.run.model_config.name
-        if latest_run.get(name) != score.run_id:
-            latest_run[name] = score.run_id
-            result[name] = {}
+    for score in _done_scores(basis).filter(run_id__in=newest):
         key = (
             score.dimension
             if score.family in PAPER_FAMILIES
             else f"{score.family}:{score.dimension}"
         )
-        result[name][key] = score.centred
+        result.setdefault(newest[score.run_id], {})[key] = score.centred
+    return result
+
+
+def sensitivity_by_model(*, runs: list[EvaluationRun] | None = None) -> dict[str, dict]:
+    """``{model_name: {"prompt_metrics", "order_metrics", "consistency_metrics", "details"}}``
+    in the release's shape (no persona), for ``runs`` or the newest finished run per model."""
+    chosen = (
+        {run.model_config.name: run for run in runs} if runs is not None else newest_runs_by_model()
+    )
+    result = {}
+    for name, run in sorted(chosen.items()):
+        metrics = run_sensitivity(run=run)
+        if metrics:
+            result[name] = {
+                "prompt_metrics": metrics["prompt_metrics"],
+                "order_metrics": metrics["order_metrics"],
+                "details": {key: metrics["details"][key] for key in RELEASE_DETAILS},
+                "consistency_metrics": metrics["consistency_metrics"],
+            }
     return result
 
 

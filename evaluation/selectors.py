@@ -4,12 +4,68 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from evaluation.sensitivity import sensitivity
 from evaluation.units import Unit, all_units
+from survey.models import Item
 
 from .models import EvaluationRun, PortraitScore, Response
+
+ANSWER_COLUMNS = [
+    "item_id",
+    "variant",
+    "repetition",
+    "persona",
+    "state",
+    "rating",
+    "expected_rating",
+    "parse_method",
+    "several_options",
+    "reference_rating",
+]
+
+
+def answers_frame(*, run: EvaluationRun) -> pd.DataFrame:
+    rows = run.responses.values_list(*ANSWER_COLUMNS)
+    frame = pd.DataFrame.from_records(list(rows), columns=ANSWER_COLUMNS)
+    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
+    frame["expected_rating"] = frame["expected_rating"].astype(float)
+    return frame
+
+
+def sensitivity_of(answers: pd.DataFrame) -> dict:
+    """:func:`evaluation.sensitivity.sensitivity` with skipped items named by their codes."""
+    result = sensitivity(answers)
+    skipped = result["details"]["skipped_items"]
+    if skipped:
+        codes = {
+            item.pk: item.code
+            for item in Item.objects.filter(pk__in=skipped).select_related("scenario")
+        }
+        result["details"]["skipped_items"] = [codes.get(pk, pk) for pk in skipped]
+    return result
+
+
+def run_sensitivity(
+    *, run: EvaluationRun, persona: str = "", paper_parse: bool = False
+) -> dict | None:
+    """The paper's prompt-sensitivity metrics of one persona of a run (``paper_parse``: on
+    the paper's readings of imported raw answers): from the summary written when the run was
+    scored, else computed from its answers. ``None`` when it has no answer."""
+    key = "sensitivity_paper_parse" if paper_parse else "sensitivity"
+    stored = run.summary.get("personas", {}).get(persona, {}).get(key)
+    if stored is not None:
+        return stored
+    answers = answers_frame(run=run)
+    answers = answers[answers["persona"] == persona]
+    if answers.empty or (paper_parse and run.reference_source != run.ReferenceSource.RAW):
+        return None
+    if paper_parse:
+        answers = answers.assign(rating=answers["reference_rating"])
+    return sensitivity_of(answers)
 
 
 def run_item_ids(*, run: EvaluationRun) -> list[int]:
@@ -156,3 +212,86 @@ def parse_comparison(*, run: EvaluationRun, limit: int = 500) -> dict | None:
         for row in disagreements.order_by("item_id", "variant")[:limit]
     ]
     return counts
+
+
+# Below this many items a share moves by 10 points or more with a single item: not shown as a
+# number (the page says "too few (n = k of N)").
+SENSITIVITY_MIN_ITEMS = 10
+
+
+def _figure(value, n: int, of: int) -> dict:
+    too_few = value is None or n < SENSITIVITY_MIN_ITEMS
+    return {"value": None if too_few else value, "n": n, "of": of, "too_few": too_few}
+
+
+def sensitivity_rows(metrics: dict | None) -> list[dict]:
+    """The paper's metrics of a run as labelled rows, each with the items it stands on."""
+    if not metrics:
+        return []
+    prompt, order = metrics["prompt_metrics"], metrics["order_metrics"]
+    details, spread = metrics["details"], metrics["consistency_metrics"]
+    total, valid = details["total_items"], details["prompt_valid_items"]
+    by_version = details["valid_items_by_version"]
+    rows = [
+        ("Prompt sensitivity: share of items whose answer changes with the wording",
+         prompt["sensitivity"], valid),
+        ("Mean |difference| between wordings", prompt["avg_version_difference"], valid),
+        ("Mean |difference| between all variants (both orders)",
+         prompt["global_avg_version_difference"], details.get("global_valid_items", valid)),
+    ]  # fmt: skip
+    for wording in sorted(by_version):
+        n = by_version[wording]
+        rows.append((f"Order sensitivity {wording}: share changing when reversed",
+                     order["sensitivities"][wording], n))  # fmt: skip
+        rows.append((f"Order |difference| {wording}", order["differences"][wording], n))
+    if by_version:
+        fewest = min(by_version.values())
+        rows.append(
+            ("Order sensitivity, mean over wordings", order["sensitivities"]["average"], fewest)
+        )
+        rows.append(
+            ("Order |difference|, mean over wordings", order["differences"]["average"], fewest)
+        )
+    answered = details.get("valid_answers_by_variant", {})
+    for variant, sd in sorted(spread["per_prompt_std"].items()):
+        rows.append((f"SD of the answers over items, {variant}", sd, answered.get(variant, total)))
+    rows.append(("Overall consistency (mean of those SDs)", spread["overall_consistency"], total))
+    return [{"metric": label, **_figure(value, n, total)} for label, value, n in rows]
+
+
+def sensitivity_ranking(*, runs: list[EvaluationRun]) -> list[dict]:
+    """One row per run (no persona) with its headline metrics, most prompt-sensitive first;
+    a run whose numbers stand on too few items comes last, saying so."""
+    rows = []
+    for run in runs:
+        metrics = run_sensitivity(run=run)
+        if not metrics:
+            continue
+        details = metrics["details"]
+        total, valid = details["total_items"], details["prompt_valid_items"]
+        by_version = details["valid_items_by_version"]
+        order_n = min(by_version.values()) if by_version else 0
+        rows.append(
+            {
+                "model": run.model_config.name,
+                "run_id": run.pk,
+                "kind": run.kind,
+                "sensitivity": _figure(metrics["prompt_metrics"]["sensitivity"], valid, total),
+                "version_difference": _figure(
+                    metrics["prompt_metrics"]["avg_version_difference"], valid, total
+                ),
+                "order_sensitivity": _figure(
+                    metrics["order_metrics"]["sensitivities"]["average"], order_n, total
+                ),
+                "consistency": _figure(
+                    metrics["consistency_metrics"]["overall_consistency"], total, total
+                ),
+            }
+        )
+    for row in rows:
+        row["figures"] = [
+            row[key]
+            for key in ("sensitivity", "version_difference", "order_sensitivity", "consistency")
+        ]
+    rows.sort(key=lambda r: (r["sensitivity"]["too_few"], -(r["sensitivity"]["value"] or 0)))
+    return rows

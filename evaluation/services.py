@@ -19,6 +19,7 @@ from evaluation.prompts import TemplateSpec, load_release_layout
 from evaluation.prompts.builtin import SET_NAME, SET_VERSION, builtin_templates
 
 from .models import EvaluationRun, ModelConfiguration, PortraitScore, PromptTemplate, Response
+from .selectors import answers_frame, sensitivity_of
 
 log = logging.getLogger(__name__)
 LOGPROB_PROVIDERS = {"openai", "gemini"}
@@ -257,36 +258,16 @@ def cancel_run(*, run: EvaluationRun) -> bool:
     )
 
 
-ANSWER_COLUMNS = [
-    "item_id",
-    "variant",
-    "repetition",
-    "persona",
-    "state",
-    "rating",
-    "expected_rating",
-    "parse_method",
-    "several_options",
-]
-
-
-def answers_frame(*, run: EvaluationRun) -> pd.DataFrame:
-    rows = run.responses.values_list(*ANSWER_COLUMNS)
-    frame = pd.DataFrame.from_records(list(rows), columns=ANSWER_COLUMNS)
-    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
-    frame["expected_rating"] = frame["expected_rating"].astype(float)
-    return frame
-
-
 def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dict:
     """(Re)compute the run's portrait scores and summary from its stored responses."""
     if entries is None:
         entries = item_set_entries(item_set=run.item_set)
-    answers = answers_frame(run=run)
-    answers = answers[answers["item_id"].isin(entries["item_id"])]
+    all_answers = answers_frame(run=run)
+    answers = all_answers[all_answers["item_id"].isin(entries["item_id"])]
     scores = []
     summary: dict = {"personas": {}}
     for persona, group in answers.groupby("persona", sort=True):
+        asked = all_answers[all_answers["persona"] == persona]
         bases = [(PortraitScore.Basis.ANSWER, "rating")]
         if group["expected_rating"].notna().any():
             bases.append((PortraitScore.Basis.PROBABILITY, "expected_rating"))
@@ -326,7 +307,14 @@ def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dic
             # Items whose mean is over fewer variants than the run asked: said, not hidden.
             "items_with_missing_variants": int((answered < variants_total).sum()),
             "consistency": portraits.consistency(group, entries),
+            # The paper's prompt-sensitivity analysis over every item the run asked.
+            "sensitivity": sensitivity_of(asked),
         }
+        if run.reference_source == EvaluationRun.ReferenceSource.RAW:
+            # The same analysis on the paper's own parse of these answers, to compare.
+            summary["personas"][persona]["sensitivity_paper_parse"] = sensitivity_of(
+                asked.assign(rating=asked["reference_rating"])
+            )
     with transaction.atomic():
         run.scores.all().delete()
         PortraitScore.objects.bulk_create(scores)

@@ -122,8 +122,25 @@ def run_detail(request, pk: int):
             "chart": chart,
             "summary": run.summary.get("personas", {}),
             "parse_comparison": selectors.parse_comparison(run=run, limit=200),
+            "sensitivity": _sensitivity_tables(run),
+            "sensitivity_min_items": selectors.SENSITIVITY_MIN_ITEMS,
         },
     )
+
+
+def _sensitivity_tables(run: EvaluationRun) -> list[dict]:
+    """Per persona, the paper's metrics (and, for imported raw answers, on the paper's parse)."""
+    tables = []
+    for persona in run.summary.get("personas", {}) or [""]:
+        rows = selectors.sensitivity_rows(selectors.run_sensitivity(run=run, persona=persona))
+        paper = selectors.sensitivity_rows(
+            selectors.run_sensitivity(run=run, persona=persona, paper_parse=True)
+        )
+        if rows:
+            for row, theirs in zip(rows, paper or [None] * len(rows), strict=True):
+                row["paper"] = theirs
+            tables.append({"persona": persona, "rows": rows, "with_paper": bool(paper)})
+    return tables
 
 
 @researcher_required

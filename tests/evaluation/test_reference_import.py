@@ -9,7 +9,7 @@ from benchmark.selectors import item_set_entries
 from evaluation import portraits
 from evaluation.models import EvaluationRun, PortraitScore
 from evaluation.reference_import import import_model_outputs
-from evaluation.services import answers_frame
+from evaluation.selectors import answers_frame
 from survey.instruments.dimensions import RELEASE_SCORE_KEYS, SCHWARTZ_VALUES
 from survey.models import Item
 
