@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 
@@ -100,18 +100,24 @@ def _limit_key(config) -> str:
 
 
 def _parse(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
-    if run.scoring == EvaluationRun.Scoring.PROBABILITY:
-        parsed = parsing.parse_digit(answer.text, order)
-        probabilities = (
-            parsing.option_probabilities(
-                answer.first_token_logprobs, order, min_valid_probability=0.0
-            )
-            if answer.first_token_logprobs
-            else None
+    """``(parsed answer, option probabilities or None)``. In probability scoring an answer
+    whose first token has too little mass on the digits is invalid, whatever its text."""
+    if run.scoring != EvaluationRun.Scoring.PROBABILITY:
+        return parsing.parse_phrase(answer.text), None
+    parsed = parsing.parse_digit(answer.text, order)
+    if not answer.first_token_logprobs:
+        return parsed, None
+    probabilities = parsing.option_probabilities(
+        answer.first_token_logprobs, order, min_valid_probability=run.min_valid_probability
+    )
+    if probabilities is None:
+        probabilities = parsing.OptionProbabilities(
+            (0.0,) * 6, 0.0, None, "no probability on a digit"
         )
-    else:
-        parsed = parsing.parse_phrase(answer.text)
-        probabilities = None
+    if probabilities.expected_rating is None:
+        parsed = replace(
+            parsed, rating=None, label="", method=parsing.INVALID, reason=probabilities.reason
+        )
     return parsed, probabilities
 
 

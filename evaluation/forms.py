@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from benchmark.models import ValidatedItemSet
+from evaluation.parsing import DEFAULT_MIN_VALID_PROBABILITY
 from evaluation.personas import PersonaError, parse_persona_key, validate_persona
 from evaluation.prompts.builtin import BUILTIN_VARIANTS, SET_NAME, SET_VERSION
 
@@ -83,6 +84,15 @@ class RunForm(forms.Form):
         initial=2,
         help_text="How often an unparseable answer is asked again.",
     )
+    min_valid_probability = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        initial=0.5,
+        label="Minimum valid probability",
+        help_text="Probability scoring: an answer whose first token puts less than this share "
+        "of its probability on the six digits is counted invalid, its expected rating unused.",
+    )
     use_cache = forms.BooleanField(
         required=False, initial=True, help_text="Reuse stored answers to identical requests."
     )
@@ -105,6 +115,10 @@ class RunForm(forms.Form):
             return [validate_persona(parse_persona_key(line), options) for line in lines]
         except PersonaError as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean_min_valid_probability(self) -> float:
+        value = self.cleaned_data["min_valid_probability"]
+        return DEFAULT_MIN_VALID_PROBABILITY if value is None else value
 
     def clean_template_set(self) -> tuple[str, int]:
         name, _, version = self.cleaned_data["template_set"].rpartition(":")

@@ -191,6 +191,12 @@ class EvaluationRun(models.Model):
         validators=[MaxValueValidator(10)],
         help_text="How often an unparseable answer is asked again.",
     )
+    min_valid_probability = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Probability scoring: below this share of the first token's probability on "
+        "the six digits the expected rating is not used (the answer counts as invalid).",
+    )
     batch_size = models.PositiveSmallIntegerField(
         default=16, validators=[MinValueValidator(1), MaxValueValidator(256)]
     )

@@ -385,3 +385,30 @@ def option_probabilities(
         return OptionProbabilities(tuple(by_rating), valid_mass, None, reason)
     expected = sum((k + 1) * p for k, p in enumerate(by_rating))
     return OptionProbabilities(tuple(by_rating), valid_mass, expected)
+
+
+def valid_mass_distribution(masses: Sequence[float], floor: float, bins: int = 10) -> dict:
+    """How much of the first token's probability landed on the digits, over a run's answers:
+    counts per tenth (the last bin includes 1), how many fell below ``floor``, the median."""
+    values = sorted(m for m in masses if m is not None and not math.isnan(m))
+    counts = [0] * bins
+    for value in values:
+        counts[min(int(value * bins), bins - 1)] += 1
+    middle = len(values) // 2
+    median = (
+        None
+        if not values
+        else values[middle]
+        if len(values) % 2
+        else (values[middle - 1] + values[middle]) / 2
+    )
+    return {
+        "answers": len(values),
+        "floor": floor,
+        "below_floor": sum(value < floor for value in values),
+        "median": median,
+        "bins": [
+            {"from": k / bins, "to": (k + 1) / bins, "count": count}
+            for k, count in enumerate(counts)
+        ],
+    }

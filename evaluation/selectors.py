@@ -25,6 +25,7 @@ ANSWER_COLUMNS = [
     "parse_method",
     "several_options",
     "reference_rating",
+    "valid_mass",
 ]
 
 

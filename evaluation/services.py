@@ -14,6 +14,7 @@ from django.utils import timezone
 from benchmark.models import ValidatedItemSet
 from benchmark.selectors import item_set_entries
 from evaluation import portraits
+from evaluation.parsing import DEFAULT_MIN_VALID_PROBABILITY, valid_mass_distribution
 from evaluation.personas import PERSONA_OPTIONS, PersonaError, persona_key, validate_persona
 from evaluation.prompts import TemplateSpec, load_release_layout
 from evaluation.prompts.builtin import SET_NAME, SET_VERSION, builtin_templates
@@ -91,6 +92,7 @@ def create_run(
     scoring: str = EvaluationRun.Scoring.PHRASE,
     use_cache: bool = True,
     invalid_retries: int = 2,
+    min_valid_probability: float = DEFAULT_MIN_VALID_PROBABILITY,
     template_set: str = SET_NAME,
     template_set_version: int = SET_VERSION,
     batch_size: int = 16,
@@ -138,6 +140,8 @@ def create_run(
         raise ValidationError(str(exc)) from None
     if not 1 <= repetitions <= 20:
         raise ValidationError("repetitions must be between 1 and 20")
+    if not 0 <= min_valid_probability <= 1:
+        raise ValidationError("the minimum valid probability must be between 0 and 1")
     return EvaluationRun.objects.create(
         label=label,
         model_config=model_config,
@@ -150,6 +154,7 @@ def create_run(
         scoring=scoring,
         use_cache=use_cache,
         invalid_retries=invalid_retries,
+        min_valid_probability=min_valid_probability,
         batch_size=batch_size,
         created_by=created_by,
     )
@@ -268,9 +273,15 @@ def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dic
     summary: dict = {"personas": {}}
     for persona, group in answers.groupby("persona", sort=True):
         asked = all_answers[all_answers["persona"] == persona]
-        bases = [(PortraitScore.Basis.ANSWER, "rating")]
-        if group["expected_rating"].notna().any():
-            bases.append((PortraitScore.Basis.PROBABILITY, "expected_rating"))
+        # A basis without a single valid answer has no portrait (not one of empty scores).
+        bases = [
+            (basis, column)
+            for basis, column in (
+                (PortraitScore.Basis.ANSWER, "rating"),
+                (PortraitScore.Basis.PROBABILITY, "expected_rating"),
+            )
+            if group[column].notna().any()
+        ]
         for basis, column in bases:
             table = portraits.model_portrait(group, entries, value=column)
             for row in table.itertuples():
@@ -307,6 +318,11 @@ def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dic
             # Items whose mean is over fewer variants than the run asked: said, not hidden.
             "items_with_missing_variants": int((answered < variants_total).sum()),
             "consistency": portraits.consistency(group, entries),
+            "valid_mass": valid_mass_distribution(
+                group["valid_mass"].dropna().tolist(), run.min_valid_probability
+            )
+            if group["valid_mass"].notna().any()
+            else None,
             # The paper's prompt-sensitivity analysis over every item the run asked.
             "sensitivity": sensitivity_of(asked),
         }

@@ -65,6 +65,7 @@ def run_new(request):
                 scoring=data["scoring"],
                 use_cache=data["use_cache"],
                 invalid_retries=data["invalid_retries"],
+                min_valid_probability=data["min_valid_probability"],
                 template_set=set_name,
                 template_set_version=set_version,
                 label=data["label"],

@@ -17,8 +17,14 @@ Faults (:meth:`FakeProvider.script`, consumed one per request, any route): ``"42
 (with ``Retry-After: <retry_after>``), ``"500"``, ``"400"`` (bad request with a message),
 ``"hang"`` (sleeps ``hang_seconds`` before answering), ``"malformed"`` (truncated JSON),
 ``"empty"`` (empty content), ``"invalid"`` (an answer no parser accepts), ``"think"``
-(the answer wrapped after a ``<think>`` block). ``invalid_for`` makes every answer whose
-prompt contains one of the given strings invalid.
+(the answer wrapped after a ``<think>`` block), ``"sliver"`` (a digit answer "The answer is
+<digit>" whose first token puts 0.999 on "The" and 0.001 on the digit). ``invalid_for``
+makes every answer whose prompt contains one of the given strings invalid.
+
+Like OpenAI, the OpenAI route refuses ``max_tokens`` for its reasoning models (model ids of
+the o1/o3/o4/gpt-5 families) with OpenAI's own 400 body; ``legacy_length_parameter=True``
+makes it refuse ``max_completion_tokens`` instead, as servers that only know ``max_tokens``
+(older vLLM, Azure's older API versions) do.
 """
 
 from __future__ import annotations
@@ -43,6 +49,25 @@ LABELS = (
 _RESPONSE = re.compile(r"(?:Reply|Response): (.*?)(?:\n\n|\Z)", re.DOTALL)
 _DIGIT_LINE = re.compile(r"^([1-6]) = (.+)$", re.MULTILINE)
 GEMINI_PATH = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):generateContent$")
+# OpenAI's reasoning models, which refuse max_tokens (the server's behaviour, emulated here).
+OPENAI_REASONING_MODEL = re.compile(r"^(o1|o3|o4|gpt-5)(\b|-|$)")
+MAX_TOKENS_REFUSED = {
+    "error": {
+        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+        "Use 'max_completion_tokens' instead.",
+        "type": "invalid_request_error",
+        "param": "max_tokens",
+        "code": "unsupported_parameter",
+    }
+}
+MAX_COMPLETION_TOKENS_REFUSED = {
+    "error": {
+        "message": "Unrecognized request argument supplied: max_completion_tokens",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+}
 
 
 def rating_for(response_text: str) -> int:
@@ -65,7 +90,16 @@ def answer_for(prompt: str) -> tuple[str, str | None]:
     return label, None
 
 
+SLIVER_ANSWER = "The answer is "
+
+
 def _logprobs_for(answer: str, digit: str | None) -> list[dict]:
+    if digit is not None and answer.startswith(SLIVER_ANSWER):
+        # The model was about to say something else: 0.1 % on the digit.
+        return [
+            {"token": "The", "logprob": math.log(0.999)},
+            {"token": digit, "logprob": math.log(0.001)},
+        ]
     if digit is None:
         first = answer.split()[0]
         return [{"token": first, "logprob": 0.0}]
@@ -85,10 +119,12 @@ class FakeProvider:
         retry_after: float = 0.2,
         hang_seconds: float = 5.0,
         port: int = 0,
+        legacy_length_parameter: bool = False,
     ):
         self.latency = latency
         self.retry_after = retry_after
         self.hang_seconds = hang_seconds
+        self.legacy_length_parameter = legacy_length_parameter
         self.faults: deque[str] = deque()
         self.invalid_for: tuple[str, ...] = ()
         self.requests: list[dict] = []
@@ -125,6 +161,12 @@ class FakeProvider:
     def _next_fault(self) -> str | None:
         with self.lock:
             return self.faults.popleft() if self.faults else None
+
+    def _refused_length_parameter(self, payload: dict) -> dict | None:
+        if self.legacy_length_parameter:
+            return MAX_COMPLETION_TOKENS_REFUSED if "max_completion_tokens" in payload else None
+        reasoning = OPENAI_REASONING_MODEL.match(str(payload.get("model", "")))
+        return MAX_TOKENS_REFUSED if reasoning and "max_tokens" in payload else None
 
     # --- HTTP ------------------------------------------------------------------------------
     def _handler(self):
@@ -169,6 +211,10 @@ class FakeProvider:
                             "payload": payload,
                         }
                     )
+                refused = route == "openai" and fake._refused_length_parameter(payload)
+                if refused:
+                    self._send(400, json.dumps(refused).encode())
+                    return
                 fault = fake._next_fault()
                 if fake.latency:
                     time.sleep(fake.latency)
@@ -196,6 +242,8 @@ class FakeProvider:
                     answer, digit = "I would rather not say.", None
                 elif fault == "empty":
                     answer, digit = "", None
+                elif fault == "sliver" and digit is not None:
+                    answer = SLIVER_ANSWER + digit
                 reasoning = ""
                 if fault == "think":
                     reasoning = "Let me weigh this. Very much like me? Perhaps not."

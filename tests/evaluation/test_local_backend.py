@@ -118,21 +118,33 @@ def test_a_probability_run_on_the_local_model(tiny_model_dir):
     config = ModelConfigurationFactory(
         provider="local", model_id=tiny_model_dir, base_url="", max_tokens=2, temperature=None
     )
-    run = services.create_run(
-        model_config=config,
-        item_set=item_set,
-        variants=["v1", "v1_reversed"],
-        scoring="probability",
-    )
-    EvaluationRun.objects.filter(pk=run.pk).update(
-        status="running", params=config.generation_params()
-    )
-    run.refresh_from_db()
-    assert execute_units(run.pk, missing_units(run=run)) == 4
-    services.finish_run_if_complete(run_id=run.pk)
+    def run_with(floor):
+        run = services.create_run(
+            model_config=config,
+            item_set=item_set,
+            variants=["v1", "v1_reversed"],
+            scoring="probability",
+            min_valid_probability=floor,
+            invalid_retries=0,
+        )
+        EvaluationRun.objects.filter(pk=run.pk).update(
+            status="running", params=config.generation_params()
+        )
+        assert execute_units(run.pk, missing_units(run=run)) == 4
+        services.finish_run_if_complete(run_id=run.pk)
+        run.refresh_from_db()
+        assert run.status == "done"
+        return run
+
+    # Without a floor the distribution of a random model gives expected ratings ...
+    run = run_with(0.0)
     for row in run.responses.all():
         assert row.expected_rating is not None and 0 < row.valid_mass < 1
         assert set(row.option_probabilities["probabilities"]) == set("123456")
-    run.refresh_from_db()
-    assert run.status == "done"
-    assert run.scores.filter(basis="probability").exists()
+    assert run.scores.filter(basis="probability", n__gt=0).exists()
+    # ... which the default floor refuses: a model that puts almost nothing on the digits
+    # ends as counted invalid answers, never as a portrait.
+    run = run_with(0.5)
+    assert run.responses.filter(state="invalid", expected_rating__isnull=True).count() == 4
+    assert run.summary["personas"][""]["valid_mass"]["below_floor"] == 4
+    assert not run.scores.exists()

@@ -16,6 +16,7 @@ from evaluation.parsing import (
     parse_digit,
     parse_phrase,
     strip_reasoning,
+    valid_mass_distribution,
 )
 from evaluation.prompts import DESCENDING, SCALE_LABELS
 
@@ -157,6 +158,23 @@ def test_option_probabilities_sum_variants_and_renormalise():
     reversed_result = option_probabilities(logprobs, DESCENDING)
     assert reversed_result.probabilities[4] == pytest.approx(0.7 / 0.9)
     assert option_probabilities([("The", 0.0)], SCALE_LABELS) is None
+
+
+def test_the_floor_on_the_valid_mass():
+    logprobs = [("The", math.log(0.7)), ("3", math.log(0.3))]
+    below = option_probabilities(logprobs, SCALE_LABELS)  # default floor 0.5
+    assert below.expected_rating is None and below.valid_mass == pytest.approx(0.3)
+    assert below.reason == "valid probability mass 0.3 below the floor 0.5"
+    assert below.probabilities[2] == pytest.approx(1.0)  # the distribution is still recorded
+    kept = option_probabilities(logprobs, SCALE_LABELS, min_valid_probability=0.25)
+    assert kept.expected_rating == pytest.approx(3.0) and kept.reason == ""
+
+
+def test_valid_mass_distribution():
+    result = valid_mass_distribution([0.05, 0.5, 0.55, 1.0, None, float("nan")], floor=0.5)
+    assert (result["answers"], result["below_floor"], result["median"]) == (4, 1, 0.525)
+    assert [b["count"] for b in result["bins"]] == [1, 0, 0, 0, 0, 2, 0, 0, 0, 1]
+    assert valid_mass_distribution([], floor=0.5)["median"] is None
 
 
 @given(

@@ -190,3 +190,53 @@ def test_starting_without_a_broker_says_the_queue_is_unavailable(monkeypatch):
         services.start_run(run=run)
     run.refresh_from_db()
     assert run.status == EvaluationRun.Status.DRAFT and "unavailable" in run.error
+
+
+def test_answers_below_the_probability_floor_are_invalid_and_shown(server, client):
+    item_set = make_item_set(n_items=4)
+    config = ModelConfigurationFactory(base_url=server.url("openai"), top_logprobs=10)
+    run = _start_in_process(
+        services.create_run(
+            model_config=config,
+            item_set=item_set,
+            variants=["v1"],
+            scoring="probability",
+            invalid_retries=0,
+            min_valid_probability=0.5,
+        )
+    )
+    server.script("sliver")
+    _run_all(run)
+    low = run.responses.get(valid_mass__lt=0.5)
+    assert low.state == "invalid" and low.rating is None and low.expected_rating is None
+    assert low.valid_mass == pytest.approx(0.001)
+    assert "below the floor 0.5" in low.error and low.raw_text.startswith("The answer is")
+    assert low.option_probabilities["reason"] == low.error
+    summary = run.summary["personas"][""]
+    assert summary["invalid"] == 1 and summary["valid"] == 3
+    assert summary["valid_mass"]["below_floor"] == 1 and summary["valid_mass"]["answers"] == 4
+    assert [b["count"] for b in summary["valid_mass"]["bins"]] == [1] + [0] * 8 + [3]
+    # The portrait of expected ratings stands on the three answers above the floor only.
+    assert run.responses.filter(expected_rating__isnull=False).count() == 3
+
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("res", password="x")
+    user.groups.add(Group.objects.get_or_create(name="researchers")[0])
+    client.force_login(user)
+    page = client.get(f"/evaluation/runs/{run.pk}/").content.decode()
+    assert "Probability on the six digits" in page and "below the floor 0.5" in page
+
+
+def test_a_lower_floor_keeps_more_answers(server):
+    item_set = make_item_set(n_items=2)
+    config = ModelConfigurationFactory(base_url=server.url("openai"), top_logprobs=10)
+    run = _start_in_process(
+        services.create_run(
+            model_config=config, item_set=item_set, variants=["v1"], scoring="probability",
+            min_valid_probability=0.0001, invalid_retries=0,
+        )
+    )  # fmt: skip
+    server.script("sliver")
+    _run_all(run)
+    assert run.responses.filter(state="valid").count() == 2

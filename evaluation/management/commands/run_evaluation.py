@@ -27,6 +27,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--repetitions", type=int, default=1)
         parser.add_argument("--scoring", choices=["phrase", "probability"], default="phrase")
+        parser.add_argument(
+            "--min-valid-probability",
+            type=float,
+            default=0.5,
+            help="probability scoring: below this mass on the digits an answer is invalid",
+        )
         parser.add_argument("--template-set", default="valueportrait-own")
         parser.add_argument("--template-set-version", type=int, default=1)
         parser.add_argument("--no-cache", action="store_true", help="always call the provider")
@@ -49,6 +55,7 @@ class Command(BaseCommand):
                 personas=personas,
                 repetitions=opts["repetitions"],
                 scoring=opts["scoring"],
+                min_valid_probability=opts["min_valid_probability"],
                 use_cache=not opts["no_cache"],
                 template_set=opts["template_set"],
                 template_set_version=opts["template_set_version"],
