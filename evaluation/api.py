@@ -77,6 +77,7 @@ class ResponseSerializer(serializers.ModelSerializer):
             "invalid_answers", "error",
             "option_probabilities", "expected_rating", "valid_mass", "attempts",
             "input_tokens", "output_tokens", "latency_ms", "cached", "request_params",
+            "model_snapshot", "prompt_sha256", "reference_rating", "reference_label",
             "created_at",
         ]  # fmt: skip
 

@@ -8,6 +8,7 @@ transaction is ever open across an HTTP call.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -76,6 +77,10 @@ class Job:
     option_order: tuple[str, ...]
     keys: list[str]  # cache key per attempt
     cached: dict[int, dict] = field(default_factory=dict)  # attempt -> cached payload
+
+    @property
+    def prompt_sha256(self) -> str:
+        return hashlib.sha256(self.prompt.encode()).hexdigest()
 
 
 @dataclass
@@ -179,6 +184,7 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
                     input_tokens=tokens_in,
                     output_tokens=tokens_out,
                     request_params=client.sent_params(request),
+                    prompt_sha256=job.prompt_sha256,
                 )
                 return Outcome(job, row, new_cache, hits)
             from_cache = False
@@ -222,6 +228,8 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
                     latency_ms=int((time.monotonic() - started) * 1000),
                     cached=from_cache,
                     request_params=answer.sent_params,
+                    model_snapshot=answer.model[:200],
+                    prompt_sha256=job.prompt_sha256,
                 ),
                 new_cache,
                 hits,
@@ -264,7 +272,7 @@ def _jobs(run: EvaluationRun, units: list[Unit]) -> list[Job]:
     config = run.model_config
     jobs = []
     for unit in units:
-        item_id, variant, _repetition, persona = unit
+        item_id, variant, repetition, persona = unit
         item = items.get(item_id)
         if item is None:
             continue
@@ -290,14 +298,17 @@ def _jobs(run: EvaluationRun, units: list[Unit]) -> list[Job]:
                 params=request_params,
                 prompt=prompt,
                 attempt=attempt,
+                repetition=repetition,
             )
             for attempt in range(run.invalid_retries + 1)
         ]
         jobs.append(Job(unit, prompt, tuple(template.option_order), keys))
     if run.use_cache:
         wanted = {key: job for job in jobs for key in job.keys}
-        for key, payload in CachedResponse.objects.filter(key__in=list(wanted)).values_list(
-            "key", "payload"
+        for key, payload in (
+            CachedResponse.objects.fresh()
+            .filter(key__in=list(wanted))
+            .values_list("key", "payload")
         ):
             job = wanted[key]
             job.cached[job.keys.index(key)] = payload
@@ -316,10 +327,17 @@ def _store(outcomes: list[Outcome]) -> None:
     a commit per answer would make the database, not the provider, the bottleneck."""
     from django.db.models import F
 
-    new_cache = [entry for outcome in outcomes for entry in outcome.new_cache]
+    # One entry per key: an upsert may not touch a row twice (two units, identical prompts).
+    new_cache = list({e.key: e for outcome in outcomes for e in outcome.new_cache}.values())
     hits = [key for outcome in outcomes for key in outcome.cache_hits]
     if new_cache:
-        CachedResponse.objects.bulk_create(new_cache, ignore_conflicts=True)
+        # An expired entry with the same key is replaced by the new answer.
+        CachedResponse.objects.bulk_create(
+            new_cache,
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["payload", "created_at"],
+        )
     if hits:
         CachedResponse.objects.filter(key__in=hits).update(hits=F("hits") + 1)
     Response.objects.bulk_create([o.row for o in outcomes], ignore_conflicts=True)

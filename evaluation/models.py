@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from benchmark.models import ValidatedItemSet
 from survey.models import Item
@@ -289,7 +292,15 @@ class Response(models.Model):
     request_params = models.JSONField(
         default=dict, blank=True, help_text="The parameters actually sent with the request."
     )
-    prompt_sha256 = models.CharField(max_length=64, blank=True)
+    prompt_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the prompt text sent (UTF-8)."
+    )
+    model_snapshot = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The model version the provider reported for this answer ('model' of "
+        "OpenAI/Anthropic, 'modelVersion' of Gemini).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ResponseQuerySet.as_manager()
@@ -339,8 +350,19 @@ class PortraitScore(models.Model):
         return f"{self.run_id} {self.dimension} {self.centred}"
 
 
+class CachedResponseQuerySet(models.QuerySet):
+    def fresh(self):
+        """Entries young enough to be served: all of them unless
+        ``settings.EVALUATION_CACHE_MAX_AGE_DAYS`` sets an expiry."""
+        days = getattr(settings, "EVALUATION_CACHE_MAX_AGE_DAYS", 0)
+        if not days:
+            return self
+        return self.filter(created_at__gte=timezone.now() - timedelta(days=days))
+
+
 class CachedResponse(models.Model):
-    """A provider answer keyed by provider, model, base URL, full parameters and prompt."""
+    """A provider answer keyed by provider, model, base URL, full parameters, prompt,
+    repetition and re-ask attempt."""
 
     key = models.CharField(max_length=64, unique=True)
     provider = models.CharField(max_length=10)
@@ -349,6 +371,8 @@ class CachedResponse(models.Model):
     payload = models.JSONField(help_text="text, reasoning, token log-probabilities, usage.")
     hits = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CachedResponseQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.model_id} {self.key[:12]}"

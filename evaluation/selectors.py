@@ -137,6 +137,17 @@ def progress(*, run: EvaluationRun) -> dict:
     }
 
 
+def model_snapshots(*, run: EvaluationRun) -> list[dict]:
+    """The model versions the provider reported for the run's answers, most answers first
+    (``""``: not reported, e.g. imported outputs or failed calls)."""
+    rows = (
+        run.responses.values("model_snapshot")
+        .annotate(answers=Count("id"))
+        .order_by("-answers", "model_snapshot")
+    )
+    return [{"snapshot": r["model_snapshot"], "answers": r["answers"]} for r in rows]
+
+
 def portrait_table(*, run: EvaluationRun, basis: str = PortraitScore.Basis.ANSWER) -> list[dict]:
     return list(
         run.scores.filter(basis=basis).values(

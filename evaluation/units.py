@@ -48,25 +48,32 @@ def build_prompt(
 
 
 def cache_key(
-    *, provider: str, model_id: str, base_url: str, params: dict, prompt: str, attempt: int
+    *,
+    provider: str,
+    model_id: str,
+    base_url: str,
+    params: dict,
+    prompt: str,
+    attempt: int,
+    repetition: int = 0,
 ) -> str:
     """SHA-256 over everything that determines an answer (never the API key).
 
-    ``attempt`` > 0 is a re-ask after an unparseable answer, which must not be served the
-    same cached answer again.
+    ``attempt`` > 0 is a re-ask after an unparseable answer and ``repetition`` > 0 a repeated
+    question: neither may be served the answer cached for another. (Repetition 0 keys are
+    those of answers cached before repetitions were keyed, so they still count.)
     """
-    material = json.dumps(
-        {
-            "provider": provider,
-            "model_id": model_id,
-            "base_url": base_url,
-            "params": params,
-            "prompt": prompt,
-            "attempt": attempt,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-    )
+    fields = {
+        "provider": provider,
+        "model_id": model_id,
+        "base_url": base_url,
+        "params": params,
+        "prompt": prompt,
+        "attempt": attempt,
+    }
+    if repetition:
+        fields["repetition"] = repetition
+    material = json.dumps(fields, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

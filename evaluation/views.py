@@ -124,6 +124,7 @@ def run_detail(request, pk: int):
             "summary": run.summary.get("personas", {}),
             "parse_comparison": selectors.parse_comparison(run=run, limit=200),
             "sensitivity": _sensitivity_tables(run),
+            "snapshots": [s for s in selectors.model_snapshots(run=run) if s["snapshot"]],
             "sensitivity_min_items": selectors.SENSITIVITY_MIN_ITEMS,
         },
     )

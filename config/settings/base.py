@@ -205,6 +205,9 @@ VALUEPORTRAIT_DATA_DIR = env(
     "VALUEPORTRAIT_DATA_DIR", default=str(BASE_DIR.parent / "shared" / "data" / "valueportrait")
 )
 
+# Cached provider answers older than this many days are asked again (0: never expire).
+EVALUATION_CACHE_MAX_AGE_DAYS = env.int("EVALUATION_CACHE_MAX_AGE_DAYS", default=0)
+
 # New survey entries per client address (django-ratelimit syntax: count/period). Generous,
 # because many participants can share one university or mobile-carrier address.
 SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")

@@ -49,4 +49,5 @@ class AnthropicClient(HttpClient):
             output_tokens=int(usage.get("output_tokens") or 0),
             finish_reason=body.get("stop_reason") or "",
             sent_params=sent,
+            model=str(body.get("model") or ""),
         )

@@ -45,6 +45,9 @@ class ProviderAnswer:
     finish_reason: str = ""
     # The parameters that went into the request body (never headers, never the key).
     sent_params: dict = field(default_factory=dict)
+    # The model snapshot the provider says answered ("model" of OpenAI and Anthropic,
+    # "modelVersion" of Gemini; the loaded directory for a local model).
+    model: str = ""
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -63,6 +66,7 @@ class ProviderAnswer:
             output_tokens=data.get("output_tokens", 0),
             finish_reason=data.get("finish_reason", ""),
             sent_params=data.get("sent_params", {}),
+            model=data.get("model", ""),
         )
 
 

@@ -38,6 +38,7 @@ class GeminiClient(HttpClient):
     def parse(self, body: dict, sent: dict) -> ProviderAnswer:
         candidates = body.get("candidates") or []
         usage = body.get("usageMetadata") or {}
+        model = str(body.get("modelVersion") or "")
         tokens_in = int(usage.get("promptTokenCount") or 0)
         tokens_out = int(usage.get("candidatesTokenCount") or 0) + int(
             usage.get("thoughtsTokenCount") or 0
@@ -45,7 +46,11 @@ class GeminiClient(HttpClient):
         if not candidates:
             reason = (body.get("promptFeedback") or {}).get("blockReason", "no candidates")
             return ProviderAnswer(
-                text="", finish_reason=str(reason), input_tokens=tokens_in, sent_params=sent
+                text="",
+                finish_reason=str(reason),
+                input_tokens=tokens_in,
+                sent_params=sent,
+                model=model,
             )
         candidate = candidates[0]
         parts = (candidate.get("content") or {}).get("parts") or []
@@ -66,4 +71,5 @@ class GeminiClient(HttpClient):
             output_tokens=tokens_out,
             finish_reason=candidate.get("finishReason") or "",
             sent_params=sent,
+            model=model,
         )

@@ -108,4 +108,5 @@ class LocalTransformersClient:
             output_tokens=int(new_tokens.shape[0]),
             finish_reason="length" if new_tokens.shape[0] >= request.max_tokens else "stop",
             sent_params=params,
+            model=self.model_id,
         )

@@ -76,4 +76,5 @@ class OpenAICompatibleClient(HttpClient):
             output_tokens=int(usage.get("completion_tokens") or 0),
             finish_reason=choice.get("finish_reason") or "",
             sent_params=sent,
+            model=str(body.get("model") or ""),
         )

@@ -21,7 +21,8 @@ Faults (:meth:`FakeProvider.script`, consumed one per request, any route): ``"42
 <digit>" whose first token puts 0.999 on "The" and 0.001 on the digit). ``invalid_for``
 makes every answer whose prompt contains one of the given strings invalid.
 
-Like OpenAI, the OpenAI route refuses ``max_tokens`` for its reasoning models (model ids of
+Every answer reports the model snapshot that gave it (``model``, Gemini's ``modelVersion``):
+the requested id, or ``snapshots`` in turn. Like OpenAI, the OpenAI route refuses ``max_tokens`` for its reasoning models (model ids of
 the o1/o3/o4/gpt-5 families) with OpenAI's own 400 body; ``legacy_length_parameter=True``
 makes it refuse ``max_completion_tokens`` instead, as servers that only know ``max_tokens``
 (older vLLM, Azure's older API versions) do.
@@ -48,6 +49,8 @@ LABELS = (
 )
 _RESPONSE = re.compile(r"(?:Reply|Response): (.*?)(?:\n\n|\Z)", re.DOTALL)
 _DIGIT_LINE = re.compile(r"^([1-6]) = (.+)$", re.MULTILINE)
+# Where each wire format reports the model snapshot that answered.
+SNAPSHOT_FIELD = {"openai": "model", "anthropic": "model", "gemini": "modelVersion"}
 GEMINI_PATH = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):generateContent$")
 # OpenAI's reasoning models, which refuse max_tokens (the server's behaviour, emulated here).
 OPENAI_REASONING_MODEL = re.compile(r"^(o1|o3|o4|gpt-5)(\b|-|$)")
@@ -120,11 +123,13 @@ class FakeProvider:
         hang_seconds: float = 5.0,
         port: int = 0,
         legacy_length_parameter: bool = False,
+        snapshots: tuple[str, ...] = (),
     ):
         self.latency = latency
         self.retry_after = retry_after
         self.hang_seconds = hang_seconds
         self.legacy_length_parameter = legacy_length_parameter
+        self.snapshots = snapshots
         self.faults: deque[str] = deque()
         self.invalid_for: tuple[str, ...] = ()
         self.requests: list[dict] = []
@@ -161,6 +166,16 @@ class FakeProvider:
     def _next_fault(self) -> str | None:
         with self.lock:
             return self.faults.popleft() if self.faults else None
+
+    def _snapshot(self, route: str, payload: dict, path: str) -> str:
+        """The requested model id, or the scripted snapshots in turn (a provider rolling a
+        new version out while a run is going)."""
+        if self.snapshots:
+            with self.lock:
+                return self.snapshots[(len(self.requests) - 1) % len(self.snapshots)]
+        if route == "gemini":
+            return GEMINI_PATH.match(path)["model"] + "-001"
+        return str(payload.get("model"))
 
     def _refused_length_parameter(self, payload: dict) -> dict | None:
         if self.legacy_length_parameter:
@@ -249,6 +264,7 @@ class FakeProvider:
                     reasoning = "Let me weigh this. Very much like me? Perhaps not."
                     answer = f"<think>{reasoning}</think>\n{answer}"
                 body = getattr(self, f"_{route}")(payload, answer, digit)
+                body[SNAPSHOT_FIELD[route]] = fake._snapshot(route, payload, self.path)
                 self._send(200, json.dumps(body).encode())
 
             def _route(self) -> str | None:

@@ -12,6 +12,7 @@ from evaluation.providers import (
     GenerationRequest,
     OpenAICompatibleClient,
     PermanentProviderError,
+    ProviderAnswer,
     TransientProviderError,
     call_with_retries,
 )
@@ -51,6 +52,9 @@ def test_answer_and_parameters_are_really_sent(provider, server, monkeypatch):
     answer = client.generate(request)
     assert parse_phrase(answer.text).rating == EXPECTED
     assert (answer.input_tokens, answer.output_tokens) == (100, 3)
+    # The snapshot each wire format reports: "model", Gemini's "modelVersion".
+    assert answer.model == ("fake-model-001" if provider == "gemini" else "fake-model")
+    assert ProviderAnswer.from_json(answer.to_json()).model == answer.model
     sent = server.requests[-1]
     payload, headers = sent["payload"], {k.lower(): v for k, v in sent["headers"].items()}
     if provider == "openai":

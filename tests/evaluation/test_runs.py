@@ -240,3 +240,78 @@ def test_a_lower_floor_keeps_more_answers(server):
     server.script("sliver")
     _run_all(run)
     assert run.responses.filter(state="valid").count() == 2
+
+
+def test_repetitions_are_cached_apart_and_resume_from_the_cache(server):
+    item_set = make_item_set(n_items=2)
+    config = ModelConfigurationFactory(base_url=server.url("openai"), temperature=0.8)
+    first = _start_in_process(
+        services.create_run(
+            model_config=config, item_set=item_set, variants=["v1"], repetitions=2, batch_size=1
+        )
+    )
+    for unit in missing_units(run=first):  # batches one after another, as workers take them
+        execute_units(first.pk, [unit])
+    assert server.request_count() == 4 and CachedResponse.objects.count() == 4
+    # A run with one more repetition pays only for the new one.
+    second = _start_in_process(
+        services.create_run(model_config=config, item_set=item_set, variants=["v1"], repetitions=3)
+    )
+    _run_all(second)
+    assert server.request_count() == 6
+    assert second.responses.filter(cached=True).count() == 4
+
+
+def test_cache_entries_expire_when_the_setting_says_so(server, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    item_set = make_item_set(n_items=2)
+    config = ModelConfigurationFactory(base_url=server.url("openai"))
+
+    def run_once():
+        run = _start_in_process(
+            services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+        )
+        _run_all(run)
+        return run
+
+    run_once()
+    CachedResponse.objects.update(created_at=timezone.now() - timedelta(days=40))
+    assert run_once().responses.filter(cached=True).count() == 2  # off by default
+    settings.EVALUATION_CACHE_MAX_AGE_DAYS = 30
+    assert run_once().responses.filter(cached=True).count() == 0
+    assert server.request_count() == 4
+    # The expired entries were replaced by the new answers, which are served again.
+    assert (
+        CachedResponse.objects.filter(created_at__gte=timezone.now() - timedelta(days=1)).count()
+        == 2
+    )
+    assert run_once().responses.filter(cached=True).count() == 2
+
+
+def test_each_answer_records_the_snapshot_and_a_run_with_two_says_so(client):
+    import hashlib
+
+    item_set = make_item_set(n_items=4)
+    with FakeProvider(snapshots=("fake-2025-01-01", "fake-2025-03-01")) as fake:
+        config = ModelConfigurationFactory(base_url=fake.url("openai"))
+        run = _start_in_process(
+            services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+        )
+        _run_all(run)
+        prompts = {r["payload"]["messages"][-1]["content"] for r in fake.requests}
+    assert set(run.responses.values_list("model_snapshot", flat=True)) == {
+        "fake-2025-01-01", "fake-2025-03-01",
+    }  # fmt: skip
+    assert set(run.responses.values_list("prompt_sha256", flat=True)) == {
+        hashlib.sha256(p.encode()).hexdigest() for p in prompts
+    }
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("res", password="x")
+    user.groups.add(Group.objects.get_or_create(name="researchers")[0])
+    client.force_login(user)
+    page = client.get(f"/evaluation/runs/{run.pk}/").content.decode()
+    assert "Answered by 2 model snapshots" in page and "fake-2025-03-01" in page
