@@ -28,9 +28,9 @@ class ModelConfigurationSerializer(serializers.ModelSerializer):
         model = ModelConfiguration
         fields = [
             "id", "name", "provider", "model_id", "base_url", "api_key_env", "temperature",
-            "max_tokens", "seed", "reasoning_effort", "top_logprobs", "requests_per_minute",
-            "tokens_per_minute", "max_concurrency", "timeout_seconds", "max_retries",
-            "input_cost_per_million", "output_cost_per_million", "notes",
+            "max_tokens", "length_parameter", "seed", "reasoning_effort", "top_logprobs",
+            "requests_per_minute", "tokens_per_minute", "max_concurrency", "timeout_seconds",
+            "max_retries", "input_cost_per_million", "output_cost_per_million", "notes",
         ]  # fmt: skip
 
 

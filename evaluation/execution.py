@@ -91,6 +91,19 @@ class Outcome:
     cache_hits: list[str]
 
 
+def generation_request(params: dict, prompt: str) -> GenerationRequest:
+    """The request for ``prompt`` with a run's frozen generation parameters."""
+    return GenerationRequest(
+        prompt=prompt,
+        temperature=params.get("temperature"),
+        max_tokens=params.get("max_tokens") or 64,
+        seed=params.get("seed"),
+        reasoning_effort=params.get("reasoning_effort"),
+        top_logprobs=params.get("top_logprobs"),
+        length_parameter=params.get("length_parameter"),
+    )
+
+
 def _limits(config) -> Limits:
     return Limits(
         requests_per_minute=config.requests_per_minute,
@@ -131,14 +144,7 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
     config = run.model_config
     client = client_for(config)
     params = run.params
-    request = GenerationRequest(
-        prompt=job.prompt,
-        temperature=params.get("temperature"),
-        max_tokens=params.get("max_tokens") or 64,
-        seed=params.get("seed"),
-        reasoning_effort=params.get("reasoning_effort"),
-        top_logprobs=params.get("top_logprobs"),
-    )
+    request = generation_request(params, job.prompt)
     limiter = limiter_for(settings.REDIS_URL)
     limits, limit_key = _limits(config), _limit_key(config)
     invalid_texts: list[str] = []
@@ -259,16 +265,7 @@ def _jobs(run: EvaluationRun, units: list[Unit]) -> list[Job]:
     }
     client = client_for(run.model_config)
     params = run.params
-    request_params = client.sent_params(
-        GenerationRequest(
-            prompt="",
-            temperature=params.get("temperature"),
-            max_tokens=params.get("max_tokens") or 64,
-            seed=params.get("seed"),
-            reasoning_effort=params.get("reasoning_effort"),
-            top_logprobs=params.get("top_logprobs"),
-        )
-    )
+    request_params = client.sent_params(generation_request(params, ""))
     config = run.model_config
     jobs = []
     for unit in units:

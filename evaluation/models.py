@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from benchmark.models import ValidatedItemSet
+from evaluation.providers.openai_compat import default_length_parameter
 from survey.models import Item
 
 ENV_NAME = RegexValidator(
@@ -32,6 +33,11 @@ class ModelConfiguration(models.Model):
         GEMINI = "gemini", "Google Gemini generateContent"
         LOCAL = "local", "Local Hugging Face transformers model (in-process)"
         REFERENCE = "reference", "Imported reference outputs (no calls)"
+
+    class LengthParameter(models.TextChoices):
+        AUTO = "", "By model id (o1/o3/o4/gpt-5 families: max_completion_tokens)"
+        MAX_TOKENS = "max_tokens", "max_tokens"
+        MAX_COMPLETION_TOKENS = "max_completion_tokens", "max_completion_tokens"
 
     class ReasoningEffort(models.TextChoices):
         NONE = "", "Provider default"
@@ -60,6 +66,14 @@ class ModelConfiguration(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(2)]
     )
     max_tokens = models.PositiveIntegerField(default=64, validators=[MinValueValidator(1)])
+    length_parameter = models.CharField(
+        max_length=25,
+        choices=LengthParameter.choices,
+        blank=True,
+        default="",
+        help_text="OpenAI-compatible endpoints: the request field that carries max tokens. "
+        "OpenAI's reasoning models refuse max_tokens; some servers only know max_tokens.",
+    )
     seed = models.BigIntegerField(null=True, blank=True)
     reasoning_effort = models.CharField(
         max_length=10, choices=ReasoningEffort.choices, blank=True, default=""
@@ -99,15 +113,28 @@ class ModelConfiguration(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def effective_length_parameter(self) -> str | None:
+        """The length field sent to an OpenAI-compatible endpoint: as configured, else by
+        model id (``None`` for the other providers)."""
+        if self.provider != self.Provider.OPENAI:
+            return None
+        return self.length_parameter or default_length_parameter(
+            self.model_id, self.reasoning_effort or None
+        )
+
     def generation_params(self) -> dict:
         """The generation parameters as configured (what gets sent, per provider)."""
-        return {
+        params = {
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "seed": self.seed,
             "reasoning_effort": self.reasoning_effort or None,
             "top_logprobs": self.top_logprobs or None,
         }
+        if self.effective_length_parameter:
+            params["length_parameter"] = self.effective_length_parameter
+        return params
 
 
 class PromptTemplate(models.Model):

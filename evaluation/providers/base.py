@@ -32,6 +32,8 @@ class GenerationRequest:
     seed: int | None = None
     reasoning_effort: str | None = None
     top_logprobs: int | None = None
+    # OpenAI-compatible endpoints: "max_tokens" or "max_completion_tokens" (None: by model id).
+    length_parameter: str | None = None
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .base import GenerationRequest, HttpClient, ProviderAnswer
 
 SENT_KEYS = (
@@ -33,14 +35,30 @@ def first_answer_token_logprobs(content: list[dict] | None) -> list[tuple[str, f
     return None
 
 
+MAX_TOKENS = "max_tokens"
+MAX_COMPLETION_TOKENS = "max_completion_tokens"
+LENGTH_PARAMETERS = (MAX_TOKENS, MAX_COMPLETION_TOKENS)
+# OpenAI's reasoning models (o1, o3, o4, gpt-5 families; also behind a router's "openai/"
+# prefix) refuse max_tokens: max_completion_tokens bounds their reasoning tokens too.
+_REASONING_MODEL = re.compile(r"^(o1|o3|o4|gpt-5)(\b|-|$)")
+
+
+def default_length_parameter(model_id: str, reasoning_effort: str | None = None) -> str:
+    """The length parameter an endpoint takes for ``model_id`` when none is configured."""
+    name = model_id.rsplit("/", 1)[-1].lower()
+    if reasoning_effort or _REASONING_MODEL.match(name):
+        return MAX_COMPLETION_TOKENS
+    return MAX_TOKENS
+
+
 class OpenAICompatibleClient(HttpClient):
     provider = "openai"
     default_base_url = "https://api.openai.com/v1"
 
     def build(self, request: GenerationRequest, api_key: str) -> tuple[str, dict, dict]:
-        # OpenAI's reasoning models refuse max_tokens; max_completion_tokens also bounds the
-        # reasoning tokens there.
-        length_key = "max_completion_tokens" if request.reasoning_effort else "max_tokens"
+        length_key = request.length_parameter or default_length_parameter(
+            self.model_id, request.reasoning_effort
+        )
         payload: dict = {
             "model": self.model_id,
             "messages": [{"role": "user", "content": request.prompt}],

@@ -17,6 +17,7 @@ from evaluation.providers import (
     call_with_retries,
 )
 from evaluation.providers.base import ConfigurationError, parse_retry_after
+from evaluation.providers.openai_compat import default_length_parameter
 from evaluation.units import build_prompt
 from tests.evaluation.fake_provider import FakeProvider, rating_for
 
@@ -176,3 +177,59 @@ def test_reasoning_effort_is_sent_in_each_wire_format(provider, server):
         k: v for k, v in (payload.get("generationConfig") or payload).items()
         if k not in ("model", "messages", "contents")
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "model_id, effort, expected",
+    [
+        ("gpt-4o-2024-11-20", None, "max_tokens"),
+        ("o1", None, "max_completion_tokens"),
+        ("o1-preview", None, "max_completion_tokens"),
+        ("o3-mini", None, "max_completion_tokens"),
+        ("o4-mini-2025-04-16", None, "max_completion_tokens"),
+        ("gpt-5", None, "max_completion_tokens"),
+        ("gpt-5.1-mini", None, "max_completion_tokens"),
+        ("openai/gpt-5-nano", None, "max_completion_tokens"),  # a router's prefix
+        ("O3", None, "max_completion_tokens"),
+        ("o10-experimental", None, "max_tokens"),
+        ("meta-llama/llama-3.1-8b-instruct", None, "max_tokens"),
+        ("my-finetune", "low", "max_completion_tokens"),  # reasoning effort: a reasoning model
+    ],
+)
+def test_length_parameter_by_model_id(model_id, effort, expected):
+    assert default_length_parameter(model_id, effort) == expected
+
+
+def test_reasoning_models_refuse_max_tokens_as_openai_does(server):
+    request = GenerationRequest(prompt=PROMPT, max_tokens=30)
+    client = OpenAICompatibleClient(model_id="o3-mini", base_url=server.url("openai"))
+    assert parse_phrase(client.generate(request).text).rating == EXPECTED
+    assert server.requests[-1]["payload"]["max_completion_tokens"] == 30
+    forced = GenerationRequest(prompt=PROMPT, max_tokens=30, length_parameter="max_tokens")
+    with pytest.raises(PermanentProviderError) as refused:
+        client.generate(forced)
+    assert refused.value.status == 400
+    assert "Unsupported parameter: 'max_tokens' is not supported with this model" in str(
+        refused.value
+    )
+
+
+def test_a_server_that_only_knows_max_tokens(monkeypatch):
+    with FakeProvider(legacy_length_parameter=True) as legacy:
+        client = OpenAICompatibleClient(model_id="local-llama", base_url=legacy.url("openai"))
+        assert client.generate(GenerationRequest(prompt=PROMPT)).text  # max_tokens by default
+        newer = GenerationRequest(prompt=PROMPT, length_parameter="max_completion_tokens")
+        with pytest.raises(PermanentProviderError, match="Unrecognized request argument"):
+            client.generate(newer)
+
+
+@pytest.mark.django_db
+def test_model_configuration_states_its_length_parameter():
+    from evaluation.models import ModelConfiguration
+
+    config = ModelConfiguration(name="x", provider="openai", model_id="o3-mini", max_tokens=9)
+    assert config.generation_params()["length_parameter"] == "max_completion_tokens"
+    config.length_parameter = "max_tokens"
+    assert config.generation_params()["length_parameter"] == "max_tokens"
+    config.provider = "anthropic"
+    assert "length_parameter" not in config.generation_params()

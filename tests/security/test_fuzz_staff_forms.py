@@ -109,9 +109,9 @@ def test_benchmark_forms_never_fail(admin, study, post, with_real_run):
 
 MODEL_FIELDS = [
     "name", "provider", "model_id", "base_url", "api_key_env", "temperature", "max_tokens",
-    "seed", "reasoning_effort", "top_logprobs", "requests_per_minute", "tokens_per_minute",
-    "max_concurrency", "timeout_seconds", "max_retries", "input_cost_per_million",
-    "output_cost_per_million", "notes",
+    "length_parameter", "seed", "reasoning_effort", "top_logprobs", "requests_per_minute",
+    "tokens_per_minute", "max_concurrency", "timeout_seconds", "max_retries",
+    "input_cost_per_million", "output_cost_per_million", "notes",
 ]  # fmt: skip
 RUN_FIELDS = [
     "model_config", "item_set", "template_set", "variants", "personas", "repetitions",
