@@ -43,7 +43,7 @@ class RunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "label", "kind", "model", "item_set", "template_set", "template_set_version",
             "variants", "personas", "repetitions", "scoring", "use_cache", "invalid_retries",
-            "min_valid_probability",
+            "reask_follow_up", "min_valid_probability",
             "status", "params", "error", "created_at", "started_at", "finished_at", "progress",
         ]  # fmt: skip
 
@@ -60,6 +60,7 @@ class RunCreateSerializer(serializers.Serializer):
     scoring = serializers.ChoiceField(choices=EvaluationRun.Scoring.values, default="phrase")
     use_cache = serializers.BooleanField(default=True)
     invalid_retries = serializers.IntegerField(min_value=0, max_value=10, default=2)
+    reask_follow_up = serializers.BooleanField(default=True)
     min_valid_probability = serializers.FloatField(min_value=0, max_value=1, default=0.5)
     template_set = serializers.CharField(default="valueportrait-own")
     template_set_version = serializers.IntegerField(default=1)

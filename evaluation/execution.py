@@ -19,6 +19,7 @@ from django.conf import settings
 
 from evaluation import parsing
 from evaluation.personas import parse_persona_key
+from evaluation.prompts import follow_up
 from evaluation.providers import (
     GenerationRequest,
     ProviderAnswer,
@@ -57,6 +58,7 @@ def client_for(config):
                 api_key_env=config.api_key_env,
                 timeout=config.timeout_seconds,
                 max_connections=max(config.max_concurrency, 8),
+                threads=settings.EVALUATION_LOCAL_THREADS,
             )
         return _CLIENTS[key]
 
@@ -154,9 +156,12 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
     started = time.monotonic()
     item_id, variant, repetition, persona = job.unit
     base = dict(run=run, item_id=item_id, variant=variant, repetition=repetition, persona=persona)
+    probability = run.scoring == EvaluationRun.Scoring.PROBABILITY
+    history: list[dict] = []  # a re-ask's turns after the prompt
     for attempt, key in enumerate(job.keys):
         if stop.is_set():
             raise _Cancelled
+        request = replace(request, history=tuple(history))
         cached = job.cached.get(attempt) if run.use_cache else None
         if cached is not None:
             answer, from_cache = ProviderAnswer.from_json(cached), True
@@ -165,7 +170,7 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
             try:
                 estimate = estimate_tokens(job.prompt, request.max_tokens)
 
-                def one_call(estimate=estimate):
+                def one_call(estimate=estimate, request=request):
                     # The slot is held per HTTP attempt, never across a retry's wait. The
                     # process-local gate keeps surplus threads of this worker off Redis.
                     with _local_gate(limit_key, limits.max_concurrency):
@@ -241,6 +246,12 @@ def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
                 hits,
             )
         invalid_texts.append(answer.text)
+        if run.reask_follow_up:
+            # Not the identical call again: the model sees its answer and the allowed ones.
+            history += [
+                {"role": "assistant", "content": answer.text or "(no answer)"},
+                {"role": "user", "content": follow_up(job.option_order, digits=probability)},
+            ]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -296,6 +307,7 @@ def _jobs(run: EvaluationRun, units: list[Unit]) -> list[Job]:
                 prompt=prompt,
                 attempt=attempt,
                 repetition=repetition,
+                reask="follow_up" if run.reask_follow_up else "",
             )
             for attempt in range(run.invalid_retries + 1)
         ]

@@ -84,6 +84,13 @@ class RunForm(forms.Form):
         initial=2,
         help_text="How often an unparseable answer is asked again.",
     )
+    reask_follow_up = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Re-ask with a follow-up",
+        help_text="An unreadable answer is asked again with a turn naming the allowed answers "
+        "(off: the same prompt again; 0 retries replicates the paper, which did not re-ask).",
+    )
     min_valid_probability = forms.FloatField(
         required=False,
         min_value=0,

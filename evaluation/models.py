@@ -221,6 +221,12 @@ class EvaluationRun(models.Model):
         validators=[MaxValueValidator(10)],
         help_text="How often an unparseable answer is asked again.",
     )
+    reask_follow_up = models.BooleanField(
+        default=True,
+        help_text="Re-ask an unreadable answer with a follow-up turn naming the allowed answers "
+        "(off: the same prompt again). For a strict replication of the paper, which did not "
+        "re-ask, set invalid retries to 0.",
+    )
     min_valid_probability = models.FloatField(
         default=0.5,
         validators=[MinValueValidator(0), MaxValueValidator(1)],

@@ -92,6 +92,7 @@ def create_run(
     scoring: str = EvaluationRun.Scoring.PHRASE,
     use_cache: bool = True,
     invalid_retries: int = 2,
+    reask_follow_up: bool = True,
     min_valid_probability: float = DEFAULT_MIN_VALID_PROBABILITY,
     template_set: str = SET_NAME,
     template_set_version: int = SET_VERSION,
@@ -140,6 +141,8 @@ def create_run(
         raise ValidationError(str(exc)) from None
     if not 1 <= repetitions <= 20:
         raise ValidationError("repetitions must be between 1 and 20")
+    if not 0 <= invalid_retries <= 10:
+        raise ValidationError("invalid retries must be between 0 and 10")
     if not 0 <= min_valid_probability <= 1:
         raise ValidationError("the minimum valid probability must be between 0 and 1")
     return EvaluationRun.objects.create(
@@ -154,6 +157,7 @@ def create_run(
         scoring=scoring,
         use_cache=use_cache,
         invalid_retries=invalid_retries,
+        reask_follow_up=reask_follow_up,
         min_valid_probability=min_valid_probability,
         batch_size=batch_size,
         created_by=created_by,

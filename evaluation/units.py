@@ -56,12 +56,14 @@ def cache_key(
     prompt: str,
     attempt: int,
     repetition: int = 0,
+    reask: str = "",
 ) -> str:
     """SHA-256 over everything that determines an answer (never the API key).
 
     ``attempt`` > 0 is a re-ask after an unparseable answer and ``repetition`` > 0 a repeated
-    question: neither may be served the answer cached for another. (Repetition 0 keys are
-    those of answers cached before repetitions were keyed, so they still count.)
+    question: neither may be served the answer cached for another. ``reask`` names how a
+    re-ask is put ("follow_up": a turn naming the allowed answers; "": the same prompt again).
+    (Repetition 0 and plain re-asks keep the keys of answers cached before these were keyed.)
     """
     fields = {
         "provider": provider,
@@ -73,6 +75,8 @@ def cache_key(
     }
     if repetition:
         fields["repetition"] = repetition
+    if attempt and reask:
+        fields["reask"] = reask
     material = json.dumps(fields, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(material.encode()).hexdigest()
 

@@ -66,6 +66,7 @@ def run_new(request):
                 use_cache=data["use_cache"],
                 invalid_retries=data["invalid_retries"],
                 min_valid_probability=data["min_valid_probability"],
+                reask_follow_up=data["reask_follow_up"],
                 template_set=set_name,
                 template_set_version=set_version,
                 label=data["label"],

@@ -208,6 +208,10 @@ VALUEPORTRAIT_DATA_DIR = env(
 # Cached provider answers older than this many days are asked again (0: never expire).
 EVALUATION_CACHE_MAX_AGE_DAYS = env.int("EVALUATION_CACHE_MAX_AGE_DAYS", default=0)
 
+# Torch's intra-op threads for a local model in a worker process (see evaluation/providers/
+# local.py: one thread per core oversubscribes a worker that answers several units at once).
+EVALUATION_LOCAL_THREADS = env.int("EVALUATION_LOCAL_THREADS", default=1)
+
 # New survey entries per client address (django-ratelimit syntax: count/period). Generous,
 # because many participants can share one university or mobile-carrier address.
 SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")

@@ -63,6 +63,22 @@ class TemplateSpec:
         return self.option_order[0] == SCALE_LABELS[0]
 
 
+def follow_up(option_order: tuple[str, ...] | list[str], *, digits: bool = False) -> str:
+    """The re-ask after an unreadable answer: says so and names the allowed answers, in the
+    order the prompt listed them (as ``k = phrase`` when digits were asked for)."""
+    if digits:
+        options = "\n".join(f"{k} = {label}" for k, label in enumerate(option_order, start=1))
+        return (
+            "Your answer could not be read as one of the options. Answer again with the number "
+            f"of exactly one of the following options and nothing else:\n{options}"
+        )
+    options = "\n".join(option_order)
+    return (
+        "Your answer could not be read as one of the options. Answer again with exactly one "
+        f"of the following phrases and nothing else:\n{options}"
+    )
+
+
 def option_order_of(text: str) -> tuple[str, ...]:
     """The order in which the six labels are listed, one per line, in a template text.
 

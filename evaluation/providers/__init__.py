@@ -32,12 +32,16 @@ def make_client(
     api_key_env: str = "",
     timeout: float = 60,
     max_connections: int = 64,
+    threads: int = 1,
 ):
-    """A client for ``provider``; raises :class:`ConfigurationError` for one without calls."""
+    """A client for ``provider``; raises :class:`ConfigurationError` for one without calls.
+    ``threads``: torch's threads for a local model (ignored by the HTTP clients)."""
     try:
         cls = CLIENTS[provider]
     except KeyError:
         raise ConfigurationError(f"provider {provider!r} cannot be called") from None
+    if cls is LocalTransformersClient:
+        return cls(model_id=model_id, threads=threads)
     return cls(
         model_id=model_id,
         base_url=base_url,

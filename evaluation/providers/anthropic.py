@@ -17,7 +17,7 @@ class AnthropicClient(HttpClient):
         payload: dict = {
             "model": self.model_id,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": "user", "content": request.prompt}],
+            "messages": request.messages(),
         }
         if request.reasoning_effort:
             budget = THINKING_BUDGET[request.reasoning_effort]

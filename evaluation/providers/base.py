@@ -34,6 +34,13 @@ class GenerationRequest:
     top_logprobs: int | None = None
     # OpenAI-compatible endpoints: "max_tokens" or "max_completion_tokens" (None: by model id).
     length_parameter: str | None = None
+    # Earlier turns after the prompt, for a re-ask: ({"role": "assistant"|"user",
+    # "content": ...}, ...), ending with the user's follow-up.
+    history: tuple[dict, ...] = ()
+
+    def messages(self) -> list[dict]:
+        """The conversation: the prompt, then the re-ask's turns."""
+        return [{"role": "user", "content": self.prompt}, *self.history]
 
 
 @dataclass

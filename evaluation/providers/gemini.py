@@ -26,7 +26,13 @@ class GeminiClient(HttpClient):
                 "includeThoughts": True,
             }
         payload = {
-            "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
+            "contents": [
+                {
+                    "role": "model" if m["role"] == "assistant" else "user",
+                    "parts": [{"text": m["content"]}],
+                }
+                for m in request.messages()
+            ],
             "generationConfig": config,
         }
         headers = {"x-goog-api-key": api_key} if api_key else {}

@@ -61,7 +61,7 @@ class OpenAICompatibleClient(HttpClient):
         )
         payload: dict = {
             "model": self.model_id,
-            "messages": [{"role": "user", "content": request.prompt}],
+            "messages": request.messages(),
             length_key: request.max_tokens,
         }
         if request.temperature is not None:

@@ -251,8 +251,11 @@ class FakeProvider:
                     return
                 if fault == "hang":
                     time.sleep(fake.hang_seconds)
-                prompt = self._prompt(route, payload)
-                answer, digit = answer_for(prompt)
+                # The rating comes from the item (the first turn); a re-ask's follow-up turn is
+                # the last one, so invalid_for strings in the item's text are invalid only when
+                # the identical prompt is asked again.
+                first, prompt = self._turns(route, payload)
+                answer, digit = answer_for(first)
                 if fault == "invalid" or any(s in prompt for s in fake.invalid_for):
                     answer, digit = "I would rather not say.", None
                 elif fault == "empty":
@@ -277,10 +280,15 @@ class FakeProvider:
                 return None
 
             @staticmethod
-            def _prompt(route: str, payload: dict) -> str:
+            def _turns(route: str, payload: dict) -> tuple[str, str]:
+                """The first and the last user turn."""
                 if route == "gemini":
-                    return payload["contents"][-1]["parts"][0]["text"]
-                return payload["messages"][-1]["content"]
+                    texts = [
+                        c["parts"][0]["text"] for c in payload["contents"] if c["role"] == "user"
+                    ]
+                else:
+                    texts = [m["content"] for m in payload["messages"] if m["role"] == "user"]
+                return texts[0], texts[-1]
 
             @staticmethod
             def _openai(payload: dict, answer: str, digit: str | None) -> dict:

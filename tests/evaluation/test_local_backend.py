@@ -118,6 +118,7 @@ def test_a_probability_run_on_the_local_model(tiny_model_dir):
     config = ModelConfigurationFactory(
         provider="local", model_id=tiny_model_dir, base_url="", max_tokens=2, temperature=None
     )
+
     def run_with(floor):
         run = services.create_run(
             model_config=config,

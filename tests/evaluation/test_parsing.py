@@ -207,14 +207,14 @@ POSITIVE = [
 
 @given(
     negation=st.sampled_from(NEGATIONS),
-    filler=st.lists(st.sampled_from(["really", "that", "this", "is", "entirely", "so"]), max_size=3),
+    filler=st.lists(
+        st.sampled_from(["really", "that", "this", "is", "entirely", "so"]), max_size=3
+    ),
     phrase=st.sampled_from(POSITIVE),
     after=st.sampled_from(["", ".", " at all", "!", " to me", ", I think"]),
     upper=st.booleans(),
 )
-def test_a_negated_positive_phrase_never_reads_as_agreement(
-    negation, filler, phrase, after, upper
-):
+def test_a_negated_positive_phrase_never_reads_as_agreement(negation, filler, phrase, after, upper):
     text = " ".join([negation, *filler, phrase.upper() if upper else phrase]) + after
     parsed = parse_phrase(text)
     assert parsed.rating is None or parsed.rating <= 2, (text, parsed)

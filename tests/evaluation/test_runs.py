@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from evaluation import services
 from evaluation.execution import execute_units
 from evaluation.models import CachedResponse, EvaluationRun, PortraitScore, Response
+from evaluation.prompts import SCALE_LABELS
 from evaluation.selectors import missing_units, progress, run_units
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
 from tests.evaluation.fake_provider import FakeProvider, rating_for
@@ -70,17 +71,44 @@ def test_invalid_answers_are_retried_then_stored_and_counted(server):
     item_set = make_item_set(n_items=4)
     config = ModelConfigurationFactory(base_url=server.url("openai"))
     run = services.create_run(
-        model_config=config, item_set=item_set, variants=["v2"], invalid_retries=2
+        model_config=config,
+        item_set=item_set,
+        variants=["v2"],
+        invalid_retries=2,
+        reask_follow_up=False,
     )
     _start_in_process(run)
     target = item_set.entries.order_by("item_id").first().item
     server.invalid_for = (target.text,)
     _run_all(run)
     bad = Response.objects.get(run=run, item=target)
-    assert bad.state == "invalid" and bad.rating is None
+    assert bad.state == "invalid" and bad.rating is None and bad.attempts == 3
     assert bad.raw_text == "I would rather not say." and len(bad.invalid_answers) == 2
     assert run.summary["personas"][""]["invalid"] == 1
     assert run.status == EvaluationRun.Status.DONE
+    # Without the follow-up every re-ask was the identical call.
+    asked = [r["payload"]["messages"] for r in server.requests if target.text in str(r)]
+    assert len(asked) == 3 and asked[0] == asked[1] == asked[2]
+
+
+def test_a_reask_is_a_follow_up_naming_the_allowed_phrases(server):
+    item_set = make_item_set(n_items=4)
+    config = ModelConfigurationFactory(base_url=server.url("openai"))
+    run = _start_in_process(
+        services.create_run(model_config=config, item_set=item_set, variants=["v2_reversed"])
+    )
+    target = item_set.entries.order_by("item_id").first().item
+    server.invalid_for = (target.text,)  # the item's own prompt gets an unreadable answer
+    _run_all(run)
+    row = Response.objects.get(run=run, item=target)
+    assert (row.state, row.rating, row.attempts) == ("valid", rating_for(target.text), 2)
+    assert row.invalid_answers == ["I would rather not say."]
+    first, second = [r["payload"]["messages"] for r in server.requests if target.text in str(r)]
+    assert len(first) == 1 and [m["role"] for m in second] == ["user", "assistant", "user"]
+    assert second[1]["content"] == "I would rather not say."
+    follow_up = second[2]["content"]
+    assert "could not be read" in follow_up
+    assert follow_up.endswith("\n".join(SCALE_LABELS))  # in the order the prompt listed them
 
 
 def test_cache_makes_a_second_run_free_and_can_be_switched_off(server):

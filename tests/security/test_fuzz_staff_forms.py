@@ -115,7 +115,7 @@ MODEL_FIELDS = [
 ]  # fmt: skip
 RUN_FIELDS = [
     "model_config", "item_set", "template_set", "variants", "personas", "repetitions",
-    "scoring", "invalid_retries", "min_valid_probability", "use_cache", "label",
+    "scoring", "invalid_retries", "reask_follow_up", "min_valid_probability", "use_cache", "label",
 ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from benchmark.models import ValidatedItemSet
 from evaluation.models import EvaluationRun, ModelConfiguration
@@ -27,6 +28,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--repetitions", type=int, default=1)
         parser.add_argument("--scoring", choices=["phrase", "probability"], default="phrase")
+        parser.add_argument(
+            "--invalid-retries",
+            type=int,
+            default=2,
+            help="how often an unreadable answer is asked again (0: never, as the paper)",
+        )
+        parser.add_argument(
+            "--no-follow-up",
+            action="store_true",
+            help="re-ask with the same prompt instead of a follow-up naming the allowed answers",
+        )
         parser.add_argument(
             "--min-valid-probability",
             type=float,
@@ -56,6 +68,8 @@ class Command(BaseCommand):
                 repetitions=opts["repetitions"],
                 scoring=opts["scoring"],
                 min_valid_probability=opts["min_valid_probability"],
+                invalid_retries=opts["invalid_retries"],
+                reask_follow_up=not opts["no_follow_up"],
                 use_cache=not opts["no_cache"],
                 template_set=opts["template_set"],
                 template_set_version=opts["template_set_version"],
@@ -68,13 +82,27 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(f"run #{run.pk} queued ({progress(run=run)['expected']} answers to get)")
         if opts["wait"]:
+            self._wait(run)
+
+    def _wait(self, run, poll_seconds: float = 2.0) -> None:
+        """A progress bar until the run ends, then one line with the outcome."""
+        state = progress(run=run)
+        # The bar redraws one line in place: write to the raw stream (Django's wrapper would
+        # end every redraw with a newline).
+        stream = getattr(self.stdout, "_out", self.stdout)
+        with tqdm(total=state["expected"], unit="answer", file=stream, dynamic_ncols=True) as bar:
             while True:
                 run.refresh_from_db()
                 state = progress(run=run)
-                self.stdout.write(
-                    f"{state['status']}: {state['answered']}/{state['expected']} "
-                    f"({state['invalid']} invalid, {state['failed']} failed)"
+                bar.update(state["answered"] - bar.n)
+                bar.set_postfix_str(
+                    f"{state['status']}, {state['invalid']} invalid, {state['failed']} failed"
                 )
                 if run.status not in EvaluationRun.ACTIVE:
                     break
-                time.sleep(2)
+                time.sleep(poll_seconds)
+        self.stdout.write(
+            f"run #{run.pk} {state['status']}: {state['done']} valid, {state['invalid']} invalid, "
+            f"{state['failed']} failed of {state['expected']}"
+            + (f" ({run.error})" if run.error else "")
+        )
