@@ -69,6 +69,10 @@ from evaluation.prompts import DESCENDING, SCALE_LABELS
         ("Quite like me.", None, INVALID),
         ("kind of like me", None, INVALID),
         ("You're likely somewhat like me", 4, TOLERANT),
+        # A base model continuing the prompt's option list is not answering.
+        ("\nnot like me at all\nnot like me at all", None, INVALID),
+        ("Very much like me\nlike me\nsomewhat like me", None, INVALID),
+        ("somewhat like me\n\nThe reply is kind.", 4, TOLERANT),
         # Two different options: the longest phrase, as the paper; equal lengths: ambiguous.
         ("Like me. Or rather very much like me", 6, TOLERANT),
     ],
