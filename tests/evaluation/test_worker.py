@@ -40,8 +40,14 @@ def test_a_run_completes_with_the_right_rows_after_injected_failures(clean_queue
         config = ModelConfigurationFactory(
             base_url=server.url("openai"), timeout_seconds=1.0, max_retries=4
         )
+        # Re-asks repeat the prompt here, so the item that always gets an unreadable answer
+        # ends invalid (a follow-up turn would be answered: test_runs.py tests that).
         run = services.create_run(
-            model_config=config, item_set=item_set, variants=["v1", "v2_reversed"], batch_size=4
+            model_config=config,
+            item_set=item_set,
+            variants=["v1", "v2_reversed"],
+            batch_size=4,
+            reask_follow_up=False,
         )
         invalid_item = item_set.entries.order_by("item_id").first().item
         server.invalid_for = (invalid_item.text,)
@@ -70,7 +76,11 @@ def test_a_run_completes_with_the_right_rows_after_injected_failures(clean_queue
         # A second run of the same model and items is served from the cache: free.
         asked = server.request_count()
         again = services.create_run(
-            model_config=config, item_set=item_set, variants=["v1", "v2_reversed"], batch_size=4
+            model_config=config,
+            item_set=item_set,
+            variants=["v1", "v2_reversed"],
+            batch_size=4,
+            reask_follow_up=False,
         )
         services.start_run(run=again)
         _wait_for(again, lambda r: r.status == EvaluationRun.Status.DONE, worker=worker)
