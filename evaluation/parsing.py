@@ -7,9 +7,9 @@ paper's parser accepted (``like me very much``, ``little like me``, ``doesn't li
 
 1. Reasoning is removed first: ``<think>…</think>`` / ``<thinking>…</thinking>`` blocks (an
    unclosed block means the answer was cut off inside the reasoning: nothing is left).
-2. An answer of two or more lines that are each just a phrase of the scale is the option list
-   continued (what a base model that cannot follow the instruction writes), not an answer:
-   **invalid**. **exact**: the remaining text, lower-cased with its whitespace collapsed, is
+2. An answer whose first two lines are each just a phrase of the scale is the option list
+   continued (what a base model that cannot follow the instruction writes, up to where the
+   token limit cuts it), not an answer: **invalid**. **exact**: the remaining text, lower-cased with its whitespace collapsed, is
    one of the scale's phrases.
 3. Otherwise the text is split into words (letter case, quotes and markup ignored; ``’`` read
    as ``'``) and every phrase is looked for as whole words. An occurrence inside a longer
@@ -251,7 +251,7 @@ def parse_phrase(text: str | None, scale: PhraseScale = DEFAULT_SCALE) -> Parsed
     if not answer:
         return _invalid(answer, reasoning, "empty answer")
     lines = [" ".join(_words(line)) for line in answer.splitlines() if _words(line)]
-    if len(lines) >= 2 and all(line in scale.exact for line in lines):
+    if len(lines) >= 2 and all(line in scale.exact for line in lines[:2]):
         # "not like me at all\nnot like me at all": a base model continuing the prompt's list.
         return _invalid(answer, reasoning, "a list of options, not an answer")
     collapsed = " ".join(answer.lower().translate(_APOSTROPHES).split())

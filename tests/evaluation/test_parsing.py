@@ -72,6 +72,7 @@ from evaluation.prompts import DESCENDING, SCALE_LABELS
         # A base model continuing the prompt's option list is not answering.
         ("\nnot like me at all\nnot like me at all", None, INVALID),
         ("Very much like me\nlike me\nsomewhat like me", None, INVALID),
+        ("\nsomewhat like me\nsomewhat like me\nsomewhat", None, INVALID),  # cut by the limit
         ("somewhat like me\n\nThe reply is kind.", 4, TOLERANT),
         # Two different options: the longest phrase, as the paper; equal lengths: ambiguous.
         ("Like me. Or rather very much like me", 6, TOLERANT),
