@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 
 from config.roles import researcher_required
-from evaluation.models import EvaluationRun
 from evaluation.selectors import sensitivity_ranking
 from survey.instruments import dimensions as dims
 from survey.models import Item, Source
@@ -127,12 +126,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         "item_set_id": item_set,
         "chosen": chosen,
         # The paper's prompt-sensitivity analysis of the same runs (evaluation app).
-        "sensitivity": sensitivity_ranking(
-            runs=list(
-                EvaluationRun.objects.filter(pk__in=runs["run_id"].tolist() if len(runs) else [])
-                .select_related("model_config")
-            )
-        ),
+        "sensitivity": sensitivity_ranking(run_ids=runs["run_id"].tolist() if len(runs) else []),
     }
     if not matrix.empty:
         label = dims.FAMILY_LABELS[family]

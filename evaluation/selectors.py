@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pandas as pd
 from django.db.models import Count, F, Q, Sum
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from evaluation.sensitivity import sensitivity
@@ -271,12 +272,20 @@ def sensitivity_rows(metrics: dict | None) -> list[dict]:
     return [{"metric": label, **_figure(value, n, total)} for label, value, n in rows]
 
 
-def sensitivity_ranking(*, runs: list[EvaluationRun]) -> list[dict]:
+def sensitivity_ranking(*, run_ids: list[int]) -> list[dict]:
     """One row per run (no persona) with its headline metrics, most prompt-sensitive first;
-    a run whose numbers stand on too few items comes last, saying so."""
+    a run whose numbers stand on too few items comes last, saying so. Reads only the metrics
+    out of each run's summary (one query), computing them for a run scored before they were
+    stored."""
+    stored = KeyTransform("sensitivity", KeyTransform("", KeyTransform("personas", "summary")))
     rows = []
-    for run in runs:
-        metrics = run_sensitivity(run=run)
+    for run in (
+        EvaluationRun.objects.filter(pk__in=run_ids)
+        .select_related("model_config")
+        .annotate(stored_sensitivity=stored)
+        .defer("summary", "params")
+    ):
+        metrics = run.stored_sensitivity or run_sensitivity(run=run)
         if not metrics:
             continue
         details = metrics["details"]
@@ -301,9 +310,15 @@ def sensitivity_ranking(*, runs: list[EvaluationRun]) -> list[dict]:
             }
         )
     for row in rows:
-        row["figures"] = [
-            row[key]
-            for key in ("sensitivity", "version_difference", "order_sensitivity", "consistency")
+        # Formatted here: one string per cell keeps the compare page's template cheap.
+        row["cells"] = [
+            f"too few (n = {f['n']} of {f['of']})"
+            if f["too_few"]
+            else f"{f['value']:.3f} (n = {f['n']})"
+            for f in (
+                row[key]
+                for key in ("sensitivity", "version_difference", "order_sensitivity", "consistency")
+            )
         ]
     rows.sort(key=lambda r: (r["sensitivity"]["too_few"], -(r["sensitivity"]["value"] or 0)))
     return rows
