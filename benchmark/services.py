@@ -14,7 +14,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from survey.models import Study
+from survey.models import InstrumentResponse, ItemRating, Participant, Study
 
 from .models import Correlation, CorrelationRun
 
@@ -159,9 +159,6 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
     rater saw every item of a dimension; the standardised α of the whole k-item scale comes
     from the mean pairwise-complete inter-item correlation. Keyed by dimension name.
     """
-    from survey.models import ItemRating
-
-    from .analysis import COUNTED_STATUSES
     from .stats.reliability import corrected_item_total, cronbach_alpha, standardised_alpha
 
     if selected.empty:
@@ -169,8 +166,7 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
     ratings = pd.DataFrame.from_records(
         list(
             ItemRating.objects.filter(
-                participant__study=study,
-                participant__status__in=COUNTED_STATUSES,
+                participant__in=Participant.objects.counted(study),
                 item_id__in=selected["item_id"].unique().tolist(),
             ).values_list("participant_id", "item_id", "rating")
         ),
@@ -231,26 +227,18 @@ def questionnaire_reliability(*, study: Study) -> dict:
     empty for imported studies (the release holds scores, not answers).
     """
     from survey.instruments.keys import load_key
-    from survey.models import InstrumentResponse
 
-    from .analysis import COUNTED_STATUSES
     from .stats.reliability import cronbach_alpha
 
+    # The same people the correlations count (finished; unflagged if the study says so).
     answers = pd.DataFrame.from_records(
         list(
             InstrumentResponse.objects.filter(
-                participant__study=study, participant__status__in=COUNTED_STATUSES
+                participant__in=Participant.objects.counted(study)
             ).values_list("instrument__code", "participant_id", "item_number", "value")
         ),
         columns=["code", "participant_id", "item_number", "value"],
     )
-    if study.exclude_flagged_participants:  # the same people the correlations leave out
-        flagged = [
-            pk
-            for pk, flags in study.participants.values_list("id", "quality_flags")
-            if (flags or {}).get("flags")
-        ]
-        answers = answers[~answers["participant_id"].isin(flagged)]
     out: dict = {}
     for code, frame in answers.groupby("code"):
         try:
