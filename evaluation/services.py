@@ -330,9 +330,7 @@ def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dic
             "items_with_missing_variants": int((answered < variants_total).sum()),
             # Over the variants the portrait stands on (a constant one would add a flat
             # variant portrait to the spread the dashboards draw as error bars).
-            "consistency": portraits.consistency(
-                portraits.informative_answers(group), entries
-            ),
+            "consistency": portraits.consistency(portraits.informative_answers(group), entries),
             "constant_variants": constant_variants,
             "valid_mass": valid_mass_distribution(
                 group["valid_mass"].dropna().tolist(), run.min_valid_probability

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from evaluation.portraits import (
-    constant_variants,
     consistency,
+    constant_variants,
     informative_answers,
     item_ratings,
     model_portrait,

@@ -368,10 +368,10 @@ def test_a_template_answered_with_one_rating_is_left_out_and_shown(client):
     v1_alone = portraits.model_portrait(
         answers[answers["variant"] == "v1"], item_set_entries(item_set=item_set)
     )
-    stored = {
-        s.dimension: s.centred for s in PortraitScore.objects.filter(run=run, basis="answer")
-    }
-    assert stored == pytest.approx(dict(zip(v1_alone["dimension"], v1_alone["centred"])))
+    stored = {s.dimension: s.centred for s in PortraitScore.objects.filter(run=run, basis="answer")}
+    assert stored == pytest.approx(
+        dict(zip(v1_alone["dimension"], v1_alone["centred"], strict=True))
+    )
     assert summary["consistency"]["variants"] == ["v1"]
 
     from django.contrib.auth.models import Group, User
