@@ -11,7 +11,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from survey.services.accounts import AdminAccountError, ensure_superuser
+from core.accounts import AdminAccountError, ensure_superuser
 
 
 class Command(BaseCommand):
