@@ -4,6 +4,8 @@ pages show, for scripts.
 - ``human-distributions``: per dimension, the distribution of a study's participants.
 - ``humans-vs-models``: each model's centred score and percentile among the humans.
 - ``persona-comparisons``: a persona run against the matching participants, with intervals.
+- ``human-portraits``: the participants (all, and per demographic group) scored like a model
+  on a validated item set, with a bootstrap interval over participants.
 - ``model-cards``: model family, size, open weights and release date (admins write).
 """
 
@@ -23,7 +25,7 @@ from config.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
 from . import demographics as demo
-from . import selectors, stats
+from . import human_selectors, selectors, stats
 from .models import ModelCard
 
 
@@ -245,6 +247,119 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
         )
 
 
+class HumanPortraitDimensionSerializer(serializers.Serializer):
+    family = serializers.CharField()
+    dimension = serializers.CharField()
+    key = serializers.CharField(help_text="The dimension's key in ``portraits``")
+    centred = serializers.FloatField(allow_null=True, help_text="Raw minus the family mean")
+    centred_reason = serializers.CharField(
+        allow_null=True, help_text="Why there is no score (too few participants rated it)"
+    )
+    raw = serializers.FloatField(allow_null=True)
+    family_mean = serializers.FloatField(allow_null=True)
+    n_items = serializers.IntegerField(help_text="Selected items the group rated")
+    n_raters = serializers.IntegerField(help_text="Participants who rated one of them")
+    se = serializers.FloatField(allow_null=True, help_text="Bootstrap SD over participants")
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class HumanPortraitGroupSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    n_participants = serializers.IntegerField()
+    reason = serializers.CharField(allow_null=True)
+    dimensions = HumanPortraitDimensionSerializer(many=True)
+
+
+class HumanPortraitsSerializer(serializers.Serializer):
+    study = serializers.CharField()
+    item_set = serializers.IntegerField()
+    item_set_name = serializers.CharField()
+    group_by = serializers.CharField(allow_null=True)
+    min_participants_per_group = serializers.IntegerField()
+    resamples = serializers.IntegerField()
+    seed = serializers.IntegerField()
+    portraits = serializers.DictField(
+        child=serializers.DictField(child=serializers.FloatField(allow_null=True)),
+        help_text='{group: {dimension: centred score}}, "all" for everyone counted',
+    )
+    groups = HumanPortraitGroupSerializer(many=True)
+
+
+class HumanPortraitViewSet(viewsets.ViewSet):
+    """The study's participants scored exactly like a model: each item's mean rating in the
+    group, then the portrait rule of the validated item set (the items' scale, comparable
+    with model portraits; not the questionnaire's). ``"all"`` is everyone counted (flagged
+    participants left out when the study says so); ``group_by`` adds one portrait per
+    demographic group. A score resting on fewer participants than the study's minimum per
+    group is null with its reason."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("study", str, required=True, description="Study slug"),
+            OpenApiParameter(
+                "item_set", int, description="Validated item set (default: the study's newest)"
+            ),
+            OpenApiParameter("group_by", str, enum=list(demo.FIELDS)),
+        ],
+        responses=HumanPortraitsSerializer,
+    )
+    def list(self, request):
+        from benchmark.models import ValidatedItemSet
+
+        params = request.query_params
+        slug = params.get("study", "")
+        if not slug:
+            raise ValidationError({"study": "Give a study slug."})
+        study = Study.objects.filter(slug=slug).first()
+        if study is None:
+            raise NotFound(f"No study {slug!r}.")
+        item_set = None
+        raw_set = params.get("item_set", "").strip()
+        if raw_set:
+            if not raw_set.isdigit():
+                raise ValidationError({"item_set": "Give an item set id."})
+            item_set = ValidatedItemSet.objects.filter(pk=int(raw_set)).first()
+            if item_set is None:
+                raise NotFound(f"No validated item set {raw_set}.")
+        field = params.get("group_by") or None
+        try:
+            portraits = human_selectors.human_portraits(study=study, item_set=item_set, field=field)
+        except human_selectors.HumanPortraitError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        groups = []
+        for group in portraits.groups:
+            dimensions = []
+            for record in group.table.to_dict("records"):
+                reason = record.pop("reason")
+                record = {k: _clean(v) for k, v in record.items()}
+                key = human_selectors.dimension_key(record["family"], record["dimension"])
+                dimensions.append({**record, "key": key, "centred_reason": reason})
+            groups.append(
+                {
+                    "label": group.label,
+                    "n_participants": group.n_participants,
+                    "reason": group.too_few.reason if group.too_few else None,
+                    "dimensions": dimensions,
+                }
+            )
+        return Response(
+            {
+                "study": study.slug,
+                "item_set": portraits.item_set.pk,
+                "item_set_name": str(portraits.item_set),
+                "group_by": field,
+                "min_participants_per_group": portraits.minimums.group_participants,
+                "resamples": portraits.resamples,
+                "seed": portraits.seed,
+                "portraits": human_selectors.as_json(portraits),
+                "groups": groups,
+            }
+        )
+
+
 class ModelCardSerializer(serializers.ModelSerializer):
     model = NameLookupField(
         source="model_config",
@@ -285,4 +400,5 @@ def register(router) -> None:
     router.register("human-distributions", HumanDistributionViewSet, basename="human-distribution")
     router.register("humans-vs-models", HumansVsModelsViewSet, basename="humans-vs-models")
     router.register("persona-comparisons", PersonaComparisonViewSet, basename="persona-comparison")
+    router.register("human-portraits", HumanPortraitViewSet, basename="human-portrait")
     router.register("model-cards", ModelCardViewSet, basename="model-card")
