@@ -117,8 +117,10 @@ def test_a_field_the_study_did_not_ask_about_or_no_item_set_is_refused(rated_stu
     other = StudyFactory()
     with pytest.raises(hs.HumanPortraitError, match="no validated item set"):
         hs.human_portraits(study=other)
-    with pytest.raises(hs.HumanPortraitError, match="another study"):
-        hs.human_portraits(study=other, item_set=item_set)
+    # Another study's participants on this set: none of them rated its items.
+    nobody = hs.human_portraits(study=other, item_set=item_set).by_label()["all"]
+    assert nobody.n_participants == 0 and str(nobody.too_few) == "too few: n = 0 of 10"
+    assert set(nobody.table["withheld"]) == {"no rating"}
 
 
 def test_export_command_json_and_csv(rated_study, tmp_path):
