@@ -439,6 +439,7 @@ def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
     from benchmark.portrait_rule import PortraitLayout, score
     from benchmark.selectors import item_set_entries
     from evaluation.models import Response
+    from evaluation.portraits import informative_answers
 
     columns = ["persona", "dimension", "mean", "sd", "n", "se"]
     rows = Response.objects.filter(run=run, persona__in=personas).values_list(
@@ -452,6 +453,11 @@ def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
     if frame.empty or entries.empty:
         return pd.DataFrame(columns=columns)
     frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
+    # The stored portrait leaves out a template answered with one rating throughout.
+    frame = pd.concat(
+        [informative_answers(part) for _, part in frame.groupby("persona", sort=True)],
+        ignore_index=True,
+    )
     layout = PortraitLayout.from_entries(entries)
     matrix = frame.pivot_table(
         index=["persona", "variant", "repetition"], columns="item_id", values="rating"
