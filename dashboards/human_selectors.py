@@ -357,6 +357,10 @@ def humans_against_models(
     data = human_ratings(study=study, item_set=item_set, with_demographics=False)
     everyone = group_result(data, np.ones(len(data.participants), dtype=bool), label=ALL)
     human = everyone.table[everyone.table["family"] == family].set_index("dimension")
+    order = selectors.dimensions_of(family)  # the other pages' order
+    human = human.reindex(
+        [d for d in order if d in human.index] + [d for d in human.index if d not in order]
+    )
     persons = person_portraits(data, family=family).reindex(columns=human.index)
     points = selectors.model_matrix(latest, family=family)
     if filters.models:
