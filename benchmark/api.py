@@ -17,8 +17,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api_fields import NameLookupField
-from config.roles import IsAdmin, ResearcherReadAdminWrite
+from core.api_fields import NameLookupField
+from core.roles import IsAdmin, ResearcherReadAdminWrite
 from survey.instruments import dimensions as dims
 from survey.models import Study
 

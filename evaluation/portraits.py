@@ -16,6 +16,12 @@ The rule (Value Portrait, 2025):
 3. a family's mean is the mean rating over the items selected for at least one dimension of
    that family, each item counted once;
 4. the *centred* score is raw minus the family mean.
+
+Before that, a template variant whose valid answers over at least
+:data:`CONSTANT_VARIANT_MIN_ITEMS` items are all one rating is left out
+(:func:`constant_variants`, :func:`informative_answers`): a model that answers "6" to every
+item under one template answered the template, not the items, and that variant says nothing
+about its values. Such variants are counted and named, never silently dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +30,39 @@ import numpy as np
 import pandas as pd
 
 PORTRAIT_COLUMNS = ["family", "dimension", "raw", "sd", "n", "family_mean", "centred"]
+# Below this many items one rating throughout can be chance (a model that agrees with a few
+# items alike); from it on, a template answered with one rating is taken as uninformative.
+CONSTANT_VARIANT_MIN_ITEMS = 10
+CONSTANT_VARIANT_COLUMNS = ["variant", "rating", "items"]
+
+
+def constant_variants(
+    answers: pd.DataFrame, value: str = "rating", min_items: int = CONSTANT_VARIANT_MIN_ITEMS
+) -> pd.DataFrame:
+    """Variants whose valid (non-NaN) ``value`` answers cover at least ``min_items`` distinct
+    items and are all one number: columns ``variant``, ``rating`` (that number) and ``items``
+    (how many items), sorted by variant."""
+    valid = answers.dropna(subset=[value])
+    if valid.empty:
+        return pd.DataFrame(columns=CONSTANT_VARIANT_COLUMNS)
+    grouped = valid.groupby("variant", sort=True)
+    table = pd.DataFrame(
+        {
+            "rating": grouped[value].min(),
+            "highest": grouped[value].max(),
+            "items": grouped["item_id"].nunique(),
+        }
+    )
+    constant = table[(table["rating"] == table["highest"]) & (table["items"] >= min_items)]
+    return constant.reset_index()[CONSTANT_VARIANT_COLUMNS]
+
+
+def informative_answers(
+    answers: pd.DataFrame, value: str = "rating", min_items: int = CONSTANT_VARIANT_MIN_ITEMS
+) -> pd.DataFrame:
+    """``answers`` without the rows of :func:`constant_variants` (the portrait's input)."""
+    constant = constant_variants(answers, value, min_items)["variant"]
+    return answers[~answers["variant"].isin(constant)]
 
 
 def item_ratings(answers: pd.DataFrame, value: str = "rating") -> pd.Series:

@@ -277,17 +277,24 @@ def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dic
     summary: dict = {"personas": {}}
     for persona, group in answers.groupby("persona", sort=True):
         asked = all_answers[all_answers["persona"] == persona]
-        # A basis without a single valid answer has no portrait (not one of empty scores).
-        bases = [
-            (basis, column)
-            for basis, column in (
-                (PortraitScore.Basis.ANSWER, "rating"),
-                (PortraitScore.Basis.PROBABILITY, "expected_rating"),
-            )
-            if group[column].notna().any()
-        ]
-        for basis, column in bases:
-            table = portraits.model_portrait(group, entries, value=column)
+        constant_variants = []
+        for basis, column in (
+            (PortraitScore.Basis.ANSWER, "rating"),
+            (PortraitScore.Basis.PROBABILITY, "expected_rating"),
+        ):
+            # A template answered with one rating throughout says nothing about the values:
+            # left out of the portrait, named in the summary.
+            constant = portraits.constant_variants(group, value=column)
+            constant_variants += [
+                {"basis": str(basis), "variant": row.variant, "rating": float(row.rating),
+                 "items": int(row.items)}
+                for row in constant.itertuples()
+            ]  # fmt: skip
+            informative = group[~group["variant"].isin(constant["variant"])]
+            # A basis without a single valid answer has no portrait (not one of empty scores).
+            if not informative[column].notna().any():
+                continue
+            table = portraits.model_portrait(informative, entries, value=column)
             for row in table.itertuples():
                 scores.append(
                     PortraitScore(
@@ -321,7 +328,10 @@ def score_run(*, run: EvaluationRun, entries: pd.DataFrame | None = None) -> dic
             "items_rated": int(len(answered)),
             # Items whose mean is over fewer variants than the run asked: said, not hidden.
             "items_with_missing_variants": int((answered < variants_total).sum()),
-            "consistency": portraits.consistency(group, entries),
+            # Over the variants the portrait stands on (a constant one would add a flat
+            # variant portrait to the spread the dashboards draw as error bars).
+            "consistency": portraits.consistency(portraits.informative_answers(group), entries),
+            "constant_variants": constant_variants,
             "valid_mass": valid_mass_distribution(
                 group["valid_mass"].dropna().tolist(), run.min_valid_probability
             )

@@ -8,10 +8,10 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from config.roles import admin_required, is_admin, researcher_required
+from core.roles import admin_required, is_admin, researcher_required
 from survey.instruments import dimensions as dims
 
-from . import selectors, services
+from . import portraits, selectors, services
 from .forms import ModelConfigurationForm, RunForm
 from .models import EvaluationRun, ModelConfiguration, PortraitScore
 
@@ -127,6 +127,7 @@ def run_detail(request, pk: int):
             "sensitivity": _sensitivity_tables(run),
             "snapshots": [s for s in selectors.model_snapshots(run=run) if s["snapshot"]],
             "sensitivity_min_items": selectors.SENSITIVITY_MIN_ITEMS,
+            "constant_variant_min_items": portraits.CONSTANT_VARIANT_MIN_ITEMS,
         },
     )
 

@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-from config.roles import IsAdmin, IsResearcher
+from core.roles import IsAdmin, IsResearcher
 
 from .models import Item, ItemRating, Participant, ParticipantScore, Scenario, Study
 

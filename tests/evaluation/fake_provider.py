@@ -19,7 +19,9 @@ Faults (:meth:`FakeProvider.script`, consumed one per request, any route): ``"42
 ``"empty"`` (empty content), ``"invalid"`` (an answer no parser accepts), ``"think"``
 (the answer wrapped after a ``<think>`` block), ``"sliver"`` (a digit answer "The answer is
 <digit>" whose first token puts 0.999 on "The" and 0.001 on the digit). ``invalid_for``
-makes every answer whose prompt contains one of the given strings invalid.
+makes every answer whose prompt contains one of the given strings invalid;
+``fixed_answer={"some prompt text": 6}`` gives that rating to every item whose prompt contains
+the string (a model answering one template with one rating whatever the item).
 
 Every answer reports the model snapshot that gave it (``model``, Gemini's ``modelVersion``):
 the requested id, or ``snapshots`` in turn. Like OpenAI, the OpenAI route refuses ``max_tokens`` for its reasoning models (model ids of
@@ -83,9 +85,10 @@ def rated_text(prompt: str) -> str:
     return match.group(1) if match else prompt
 
 
-def answer_for(prompt: str) -> tuple[str, str | None]:
-    """``(answer text, digit)``; digit is set when the prompt asks for a number."""
-    rating = rating_for(rated_text(prompt))
+def answer_for(prompt: str, rating: int | None = None) -> tuple[str, str | None]:
+    """``(answer text, digit)`` giving ``rating`` (default: :func:`rating_for` the rated
+    text); digit is set when the prompt asks for a number."""
+    rating = rating or rating_for(rated_text(prompt))
     label = LABELS[rating - 1]
     listed = {phrase.strip(): digit for digit, phrase in _DIGIT_LINE.findall(prompt)}
     if listed:
@@ -124,6 +127,7 @@ class FakeProvider:
         port: int = 0,
         legacy_length_parameter: bool = False,
         snapshots: tuple[str, ...] = (),
+        fixed_answer: dict[str, int] | None = None,
     ):
         self.latency = latency
         self.retry_after = retry_after
@@ -132,6 +136,7 @@ class FakeProvider:
         self.snapshots = snapshots
         self.faults: deque[str] = deque()
         self.invalid_for: tuple[str, ...] = ()
+        self.fixed_answer: dict[str, int] = dict(fixed_answer or {})
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -255,7 +260,8 @@ class FakeProvider:
                 # the last one, so invalid_for strings in the item's text are invalid only when
                 # the identical prompt is asked again.
                 first, prompt = self._turns(route, payload)
-                answer, digit = answer_for(first)
+                fixed = [r for text, r in fake.fixed_answer.items() if text in first]
+                answer, digit = answer_for(first, fixed[0] if fixed else None)
                 if fault == "invalid" or any(s in prompt for s in fake.invalid_for):
                     answer, digit = "I would rather not say.", None
                 elif fault == "empty":

@@ -2,7 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.portraits import consistency, item_ratings, model_portrait, variant_portraits
+from evaluation.portraits import (
+    consistency,
+    constant_variants,
+    informative_answers,
+    item_ratings,
+    model_portrait,
+    variant_portraits,
+)
 
 
 def _entries(rows):
@@ -73,3 +80,52 @@ def test_variant_portraits_and_consistency():
     # Items with >= 2 valid answers: 1 (6 vs 4) and 3 (1 vs 2) -> none unanimous.
     assert result["items_unanimous"] == 0.0
     assert set(result["variant_scores"]) == {"v1", "v1_reversed"}
+
+
+def _answers_by_variant(ratings_by_variant: dict[str, list[float]]) -> pd.DataFrame:
+    """Item i's answer under each variant is the variant's i-th rating."""
+    return _answers(
+        [
+            (item_id, variant, rating)
+            for variant, ratings in ratings_by_variant.items()
+            for item_id, rating in enumerate(ratings, start=1)
+        ]
+    )
+
+
+def test_a_variant_answered_with_one_rating_over_ten_items_is_constant():
+    varied = [float(i % 6 + 1) for i in range(12)]
+    answers = _answers_by_variant(
+        {
+            "v1": varied,
+            "v2": [6.0] * 12,  # one rating throughout: uninformative
+            "v2_reversed": [4.0] * 9,  # one rating, but over 9 items: could be the items
+            "v3": [3.0] * 10 + [np.nan, np.nan],  # invalid answers do not break constancy
+            "v3_reversed": [5.0] * 11 + [4.0],  # one different answer: informative
+        }
+    )
+    constant = constant_variants(answers)
+    assert constant.to_dict("records") == [
+        {"variant": "v2", "rating": 6.0, "items": 12},
+        {"variant": "v3", "rating": 3.0, "items": 10},
+    ]
+    kept = informative_answers(answers)
+    assert set(kept["variant"]) == {"v1", "v2_reversed", "v3_reversed"}
+    # The threshold is a parameter: at 9 items v2_reversed is constant too.
+    assert set(constant_variants(answers, min_items=9)["variant"]) == {"v2", "v2_reversed", "v3"}
+
+
+def test_a_constant_variant_does_not_move_the_portrait():
+    entries = _entries([(i, "schwartz", "Power" if i <= 6 else "Hedonism") for i in range(1, 13)])
+    varied = [float(i % 6 + 1) for i in range(12)]
+    answers = _answers_by_variant({"v1": varied, "v2": [6.0] * 12})
+    alone = model_portrait(answers[answers["variant"] == "v1"], entries)
+    pd.testing.assert_frame_equal(model_portrait(informative_answers(answers), entries), alone)
+    # Averaged in, the constant variant would pull every item to 6 by half the distance.
+    assert not np.allclose(model_portrait(answers, entries)["raw"], alone["raw"])
+
+
+def test_no_constant_variant_without_valid_answers():
+    answers = _answers_by_variant({"v1": [np.nan] * 12})
+    assert constant_variants(answers).empty
+    assert informative_answers(answers).equals(answers)

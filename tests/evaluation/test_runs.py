@@ -4,11 +4,12 @@ test_worker.py): rows, idempotency, invalid answers, cache, params recorded, por
 import pytest
 from django.core.exceptions import ValidationError
 
-from evaluation import services
+from benchmark.selectors import item_set_entries
+from evaluation import portraits, services
 from evaluation.execution import execute_units
 from evaluation.models import CachedResponse, EvaluationRun, PortraitScore, Response
 from evaluation.prompts import SCALE_LABELS
-from evaluation.selectors import missing_units, progress, run_units
+from evaluation.selectors import answers_frame, missing_units, progress, run_units
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
 from tests.evaluation.fake_provider import FakeProvider, rating_for
 
@@ -343,3 +344,41 @@ def test_each_answer_records_the_snapshot_and_a_run_with_two_says_so(client):
     client.force_login(user)
     page = client.get(f"/evaluation/runs/{run.pk}/").content.decode()
     assert "Answered by 2 model snapshots" in page and "fake-2025-03-01" in page
+
+
+def test_a_template_answered_with_one_rating_is_left_out_and_shown(client):
+    """A model that answers every item "very much like me" under one wording: that wording's
+    answers say nothing about its values, so the portrait is the other wording's alone."""
+    item_set = make_item_set(n_items=12)
+    with FakeProvider(fixed_answer={"word for word": 6}) as fake:  # v2's instruction
+        config = ModelConfigurationFactory(base_url=fake.url("openai"))
+        run = _start_in_process(
+            services.create_run(model_config=config, item_set=item_set, variants=["v1", "v2"])
+        )
+        _run_all(run)
+    assert run.status == EvaluationRun.Status.DONE
+    assert set(run.responses.filter(variant="v2").values_list("rating", flat=True)) == {6.0}
+    summary = run.summary["personas"][""]
+    assert summary["constant_variants"] == [
+        {"basis": "answer", "variant": "v2", "rating": 6.0, "items": 12}
+    ]
+    # Still counted as valid answers; the portrait is v1's answers alone.
+    assert summary["valid"] == 24
+    answers = answers_frame(run=run)
+    v1_alone = portraits.model_portrait(
+        answers[answers["variant"] == "v1"], item_set_entries(item_set=item_set)
+    )
+    stored = {s.dimension: s.centred for s in PortraitScore.objects.filter(run=run, basis="answer")}
+    assert stored == pytest.approx(
+        dict(zip(v1_alone["dimension"], v1_alone["centred"], strict=True))
+    )
+    assert summary["consistency"]["variants"] == ["v1"]
+
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("res", password="x")
+    user.groups.add(Group.objects.get_or_create(name="researchers")[0])
+    client.force_login(user)
+    page = client.get(f"/evaluation/runs/{run.pk}/").content.decode()
+    assert "Left out of the portrait: 1 template variant" in page
+    assert "v2 — 6 on all 12 items" in page
