@@ -19,7 +19,7 @@ from benchmark.selectors import analysis_inputs, published_run
 from benchmark.services import create_item_set, create_preset_item_set, recompute_now
 from benchmark.stats.chance import profile_permutations
 from benchmark.tasks import estimate_chance as estimate_chance_task
-from config.roles import ADMINS_GROUP, RESEARCHERS_GROUP
+from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
 from survey.instruments import dimensions as dims
 from tests.factories import ItemFactory, ParticipantFactory, StudyFactory
 

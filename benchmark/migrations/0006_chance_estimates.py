@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("benchmark", "0004_run_started_at")]
+    dependencies = [("benchmark", "0005_analysis_minimums")]
 
     operations = [
         migrations.AddField(
