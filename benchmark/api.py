@@ -25,7 +25,7 @@ from survey.models import Study
 from . import exports
 from .models import Correlation, CorrelationRun, ValidatedItem, ValidatedItemSet
 from .selection import MODES, PRESETS, SelectionRule
-from .services import create_item_set, create_preset_item_set, request_recomputation
+from .services import freeze_item_set, request_recomputation
 
 
 class CorrelationRunSerializer(serializers.ModelSerializer):
@@ -81,7 +81,7 @@ class CreateItemSetSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=list(dims.FAMILIES)), required=False
     )
     fdr_alpha = serializers.FloatField(min_value=0.0001, max_value=0.5, required=False)
-    fdr_method = serializers.ChoiceField(choices=["bh", "by"], default="bh")
+    fdr_method = serializers.ChoiceField(choices=["bh", "by"], default=SelectionRule.fdr_method)
     ci_bound = serializers.FloatField(min_value=-0.99, max_value=0.99, required=False)
     max_chance_share = serializers.FloatField(min_value=0.01, max_value=0.5, required=False)
     name = serializers.SlugField(max_length=100, required=False)
@@ -193,26 +193,7 @@ class ItemSetViewSet(
         form.is_valid(raise_exception=True)
         data = form.validated_data
         try:
-            if "preset" in data:
-                item_set = create_preset_item_set(
-                    run=data["run"], preset=data["preset"], created_by=request.user
-                )
-            else:
-                rule = SelectionRule(
-                    threshold=data["threshold"],
-                    mode=data["mode"],
-                    families=tuple(data.get("families") or SelectionRule.families),
-                    fdr_alpha=data.get("fdr_alpha"),
-                    fdr_method=data["fdr_method"],
-                    ci_bound=data.get("ci_bound"),
-                    max_chance_share=data.get("max_chance_share"),
-                )
-                name = data.get("name") or (
-                    f"{data['run'].study.slug}-r{data['threshold']:g}-{data['mode']}"
-                )
-                item_set = create_item_set(
-                    run=data["run"], rule=rule, name=name, created_by=request.user
-                )
+            item_set = freeze_item_set(created_by=request.user, **data)
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(ItemSetSerializer(item_set).data, status=status.HTTP_201_CREATED)
