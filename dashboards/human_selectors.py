@@ -2,7 +2,7 @@
 
 Participants are scored like a model (:mod:`benchmark.human_portraits`): the items' mean
 ratings in a group, then the portrait rule on a validated item set. Everyone counted
-(:func:`dashboards.selectors.counted_participants`) forms the group ``"all"``; a
+(``Participant.objects.counted``) forms the group ``"all"``; a
 demographic field the study asked about splits them into groups (the labels of
 :mod:`dashboards.demographics`, the same the personas of a run use). A group, or a
 dimension within it, rated by fewer participants than the study's minimum per group has
@@ -30,7 +30,7 @@ from survey.models import ItemRating, Participant, Study
 
 from . import demographics as demo
 from . import selectors, stats
-from .selectors import PREFERRED_STUDY, counted_participants
+from .selectors import PREFERRED_STUDY
 
 ALL = "all"
 NO_RATING = "no participant of the group rated an item selected for it"
@@ -110,17 +110,16 @@ class HumanRatings:
 def human_ratings(*, study: Study, item_set, with_demographics: bool = True) -> HumanRatings:
     """Load everything the human portraits of ``study`` on ``item_set`` need."""
     layout = PortraitLayout.from_entries(item_set_entries(item_set=item_set))
+    counted = Participant.objects.counted(study)
     rows = ItemRating.objects.filter(
-        counted_participants(study, prefix="participant__"), item_id__in=layout.item_ids.tolist()
+        participant__in=counted, item_id__in=layout.item_ids.tolist()
     ).values_list("participant_id", "item_id", "rating")
     ratings = pd.DataFrame.from_records(list(rows), columns=["participant_id", "item_id", "rating"])
     matrix, participants = hp.rating_matrix(ratings, layout)
     answers = {}
     if with_demographics:
         answers = dict(
-            Participant.objects.filter(
-                counted_participants(study), pk__in=participants.tolist()
-            ).values_list("id", "demographics")
+            counted.filter(pk__in=participants.tolist()).values_list("id", "demographics")
         )
     demographics = pd.DataFrame.from_records(
         [a if isinstance(a := answers.get(pk), dict) else {} for pk in participants],

@@ -53,20 +53,14 @@ def pick_study(slug: str | None, studies: list[Study]) -> Study | None:
     return studies[0] if studies else None
 
 
-def counted_participants(study: Study, *, prefix: str = "") -> Q:
-    """Participants whose answers enter the statistics (completed or imported; unflagged if
-    the study says so). ``prefix`` applies the condition through a relation, e.g.
-    ``"participant__"`` on scores or ratings."""
-    condition = Q(**{f"{prefix}study": study, f"{prefix}status__in": HUMAN_STATUSES})
+def _counted_participants(study: Study) -> Q:
+    """Participants whose scores enter the statistics (completed; unflagged if the study says)."""
+    condition = Q(participant__study=study, participant__status__in=HUMAN_STATUSES)
     if study.exclude_flagged_participants:
-        condition &= ~Q(**{f"{prefix}quality_flags__has_key": "flags"}) | Q(
-            **{f"{prefix}quality_flags__flags": []}
+        condition &= ~Q(participant__quality_flags__has_key="flags") | Q(
+            participant__quality_flags__flags=[]
         )
     return condition
-
-
-def _counted_participants(study: Study) -> Q:
-    return counted_participants(study, prefix="participant__")
 
 
 def human_scores(*, study: Study, family: str) -> pd.DataFrame:

@@ -191,7 +191,7 @@ def test_release_humans_on_the_paper_preset(imported_release, release_dir):
     item_set = create_preset_item_set(run=published_run(study=study))
     data = hs.human_ratings(study=study, item_set=item_set)
     # Every rating of the release counts (imported, none flagged), P186's in both groups.
-    counted = ItemRating.objects.filter(hs.counted_participants(study, prefix="participant__"))
+    counted = ItemRating.objects.filter(participant__in=Participant.objects.counted(study))
     assert counted.count() == 24320
     assert (
         int((~np.isnan(data.matrix)).sum())
