@@ -27,7 +27,7 @@ from .minimums import PAIR_STATISTICS, api_json, thin_pairs, too_few
 from .models import Correlation, CorrelationRun, ValidatedItem, ValidatedItemSet
 from .selection import MODES, PRESETS, SelectionRule
 from .selectors import minimums_for
-from .services import create_item_set, create_preset_item_set, request_recomputation
+from .services import freeze_item_set, request_recomputation
 
 
 class CorrelationRunSerializer(serializers.ModelSerializer):
@@ -100,7 +100,7 @@ class CreateItemSetSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=list(dims.FAMILIES)), required=False
     )
     fdr_alpha = serializers.FloatField(min_value=0.0001, max_value=0.5, required=False)
-    fdr_method = serializers.ChoiceField(choices=["bh", "by"], default="bh")
+    fdr_method = serializers.ChoiceField(choices=["bh", "by"], default=SelectionRule.fdr_method)
     ci_bound = serializers.FloatField(min_value=-0.99, max_value=0.99, required=False)
     name = serializers.SlugField(max_length=100, required=False)
 
@@ -214,25 +214,7 @@ class ItemSetViewSet(
         form.is_valid(raise_exception=True)
         data = form.validated_data
         try:
-            if "preset" in data:
-                item_set = create_preset_item_set(
-                    run=data["run"], preset=data["preset"], created_by=request.user
-                )
-            else:
-                rule = SelectionRule(
-                    threshold=data["threshold"],
-                    mode=data["mode"],
-                    families=tuple(data.get("families") or SelectionRule.families),
-                    fdr_alpha=data.get("fdr_alpha"),
-                    fdr_method=data["fdr_method"],
-                    ci_bound=data.get("ci_bound"),
-                )
-                name = data.get("name") or (
-                    f"{data['run'].study.slug}-r{data['threshold']:g}-{data['mode']}"
-                )
-                item_set = create_item_set(
-                    run=data["run"], rule=rule, name=name, created_by=request.user
-                )
+            item_set = freeze_item_set(created_by=request.user, **data)
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(ItemSetSerializer(item_set).data, status=status.HTTP_201_CREATED)

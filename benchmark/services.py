@@ -17,6 +17,7 @@ from django.utils import timezone
 from survey.models import Study
 
 from .models import Correlation, CorrelationRun
+from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
 
 logger = logging.getLogger(__name__)
 KENDALL_BOOTSTRAP_CAP = 50
@@ -75,7 +76,6 @@ def next_item_set_version(name: str) -> int:
 
 def _admin_exclusions(study: Study):
     from .models import PairExclusion
-    from .selection import Exclusion
 
     return tuple(
         Exclusion(scenario_external_id=ext, option_id=opt, dimension=dim, reason=f"admin: {why}")
@@ -105,7 +105,6 @@ def create_item_set(
     """
     from .minimums import refuse_thin_selection
     from .models import ValidatedItem, ValidatedItemSet
-    from .selection import select_pairs
     from .selectors import full_correlation_frame, minimums_for
 
     if run.status != CorrelationRun.Status.DONE:
@@ -318,11 +317,40 @@ def create_preset_item_set(
     *, run: CorrelationRun, preset: str = "valueportrait-2025", created_by=None
 ):
     """Apply a named preset (``benchmark.selection.PRESETS``) to ``run``."""
-    from .selection import PRESETS
-
     return create_item_set(
         run=run, rule=PRESETS[preset], name=preset, preset=preset, created_by=created_by
     )
+
+
+def freeze_item_set(
+    *,
+    run: CorrelationRun,
+    created_by=None,
+    preset: str = "",
+    threshold: float = SelectionRule.threshold,
+    mode: str = SelectionRule.mode,
+    families: Sequence[str] = (),
+    fdr_alpha: float | None = None,
+    fdr_method: str = "",
+    ci_bound: float | None = None,
+    name: str = "",
+):
+    """Freeze an item set from ``run``: the named ``preset``, else the threshold rule these
+    values describe. The one place where a request becomes a selection rule: a value left
+    empty takes ``SelectionRule``'s own default, for the staff page and the API alike.
+    Raises ``ValueError`` with a reader's message when the rule or the run is refused."""
+    if preset:
+        return create_preset_item_set(run=run, preset=preset, created_by=created_by)
+    rule = SelectionRule(
+        threshold=threshold,
+        mode=mode,
+        families=tuple(families) or SelectionRule.families,
+        fdr_alpha=fdr_alpha,
+        fdr_method=fdr_method or SelectionRule.fdr_method,
+        ci_bound=ci_bound,
+    )
+    name = name or f"{run.study.slug}-r{threshold:g}-{mode}"
+    return create_item_set(run=run, rule=rule, name=name, created_by=created_by)
 
 
 def compute_correlations(*, study: Study, method: str, bootstrap_resamples: int, seed: int):

@@ -29,9 +29,8 @@ from .selectors import (
     reported_correlation_frame,
 )
 from .services import (
-    create_item_set,
-    create_preset_item_set,
     exclude_pair,
+    freeze_item_set,
     questionnaire_reliability,
     request_recomputation,
 )
@@ -61,7 +60,7 @@ class ItemSetForm(forms.Form):
     )
     fdr_method = forms.ChoiceField(
         choices=[("bh", "Benjamini–Hochberg"), ("by", "Benjamini–Yekutieli")],
-        initial="bh",
+        initial=SelectionRule.fdr_method,
         required=False,
     )
     ci_bound = forms.FloatField(
@@ -251,23 +250,20 @@ def create_set(request, slug):
         return redirect("benchmark:study", slug=slug)
     data = form.cleaned_data
     try:
-        if data["preset"]:
-            item_set = create_preset_item_set(
-                run=data["run"], preset=data["preset"], created_by=request.user
-            )
-        else:
-            rule = SelectionRule(
-                threshold=data["threshold"],
-                mode=data["mode"],
-                families=tuple(data["families"]) or SelectionRule.families,
-                fdr_alpha=data["fdr_alpha"],
-                fdr_method=data["fdr_method"] or "bh",
-                ci_bound=data["ci_bound"],
-            )
-            name = data["name"] or f"{study.slug}-r{data['threshold']:g}-{data['mode']}"
-            item_set = create_item_set(
-                run=data["run"], rule=rule, name=name, created_by=request.user
-            )
+        item_set = freeze_item_set(
+            run=data["run"],
+            created_by=request.user,
+            preset=data["preset"],
+            threshold=data["threshold"]
+            if data["threshold"] is not None
+            else SelectionRule.threshold,
+            mode=data["mode"],
+            families=data["families"],
+            fdr_alpha=data["fdr_alpha"],
+            fdr_method=data["fdr_method"],
+            ci_bound=data["ci_bound"],
+            name=data["name"],
+        )
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("benchmark:study", slug=slug)

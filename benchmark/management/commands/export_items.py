@@ -1,6 +1,7 @@
 """``manage.py export_items --study SLUG [--correlations published|latest|RUN_ID]
 (--preset valueportrait-2025 | --threshold 0.3 --mode pos) --format csv|json --out FILE``."""
 
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from benchmark.exports import item_set_json, item_set_table, query_response_tagged, to_csv
 from benchmark.selection import MODES, PRESETS, SelectionRule
 from benchmark.selectors import resolve_run
-from benchmark.services import create_item_set, create_preset_item_set
+from benchmark.services import freeze_item_set
 from survey.instruments import dimensions as dims
 
 from ._common import get_study, write_text
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fdr-alpha", type=float, help="also require the FDR-adjusted p below this"
         )
-        parser.add_argument("--fdr-method", choices=["bh", "by"], default="bh")
+        parser.add_argument("--fdr-method", choices=["bh", "by"], default=SelectionRule.fdr_method)
         parser.add_argument(
             "--ci-bound",
             type=float,
@@ -56,29 +57,23 @@ class Command(BaseCommand):
             raise CommandError("--threshold needs --mode pos|neg|abs")
         try:
             run = resolve_run(study=study, spec=correlations)
-            if preset:
-                item_set = create_preset_item_set(run=run, preset=preset)
-            else:
-                families = tuple(f for f in o["families"].split(",") if f) or SelectionRule.families
-                rule = SelectionRule(
-                    threshold=threshold,
-                    mode=mode,
-                    families=families,
-                    fdr_alpha=o["fdr_alpha"],
-                    fdr_method=o["fdr_method"],
-                    ci_bound=o["ci_bound"],
-                )
-                item_set = create_item_set(
-                    run=run, rule=rule, name=name or f"{study.slug}-r{threshold:g}-{mode}"
-                )
+            item_set = freeze_item_set(
+                run=run,
+                preset=preset or "",
+                threshold=threshold if threshold is not None else SelectionRule.threshold,
+                mode=mode or SelectionRule.mode,
+                families=[f for f in o["families"].split(",") if f],
+                fdr_alpha=o["fdr_alpha"],
+                fdr_method=o["fdr_method"],
+                ci_bound=o["ci_bound"],
+                name=name,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if format == "csv":
             path = write_text(out, to_csv(item_set_table(item_set=item_set)))
         else:
             path = write_text(out, item_set_json(item_set=item_set))
-            import json
-
             tagged = Path(out).with_name(Path(out).stem + "-query-response-tagged.json")
             write_text(
                 str(tagged),
