@@ -149,7 +149,7 @@ def test_exports_leave_r_empty_and_say_why(admin, two_person_study):
 
 
 def test_item_set_reliability_below_the_minimum_is_too_few(admin, small_study):
-    """14 completed raters: enough for the fixture's pair minimum (10), not for α at 20."""
+    """13 counted raters: enough for the fixture's pair minimum (10), not for α at 20."""
     StudyAnalysisSettings.objects.filter(study=small_study).update(min_reliability_respondents=20)
     run = recompute_now(study=small_study)
     item_set = create_item_set(run=run, rule=SelectionRule(threshold=0.0), name="small")
