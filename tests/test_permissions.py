@@ -96,6 +96,7 @@ PERMISSIONS: dict[str, Access] = {
     "benchmark/{slug}/exclusions/new/": ADMIN,
     "benchmark/{slug}/raters-needed/": RESEARCHER,
     "benchmark/{slug}/runs/{run_id}/": RESEARCHER,
+    "benchmark/{slug}/runs/{run_id}/estimate-chance/": ADMIN,
     "benchmark/{slug}/runs/{run_id}/download.{fmt}": ADMIN,
     "benchmark/{slug}/item-sets/{set_id}/": RESEARCHER,
     "benchmark/{slug}/item-sets/{set_id}/download.{fmt}": ADMIN,
