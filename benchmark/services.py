@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -14,7 +13,8 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from survey.models import Study
+from core.bulk import insert_rows
+from survey.models import InstrumentResponse, ItemRating, Participant, Study
 
 from .models import Correlation, CorrelationRun
 from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
@@ -158,9 +158,6 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
     rater saw every item of a dimension; the standardised α of the whole k-item scale comes
     from the mean pairwise-complete inter-item correlation. Keyed by dimension name.
     """
-    from survey.models import ItemRating
-
-    from .analysis import COUNTED_STATUSES
     from .stats.reliability import corrected_item_total, cronbach_alpha, standardised_alpha
 
     if selected.empty:
@@ -168,8 +165,7 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
     ratings = pd.DataFrame.from_records(
         list(
             ItemRating.objects.filter(
-                participant__study=study,
-                participant__status__in=COUNTED_STATUSES,
+                participant__in=Participant.objects.counted(study),
                 item_id__in=selected["item_id"].unique().tolist(),
             ).values_list("participant_id", "item_id", "rating")
         ),
@@ -230,26 +226,18 @@ def questionnaire_reliability(*, study: Study) -> dict:
     empty for imported studies (the release holds scores, not answers).
     """
     from survey.instruments.keys import load_key
-    from survey.models import InstrumentResponse
 
-    from .analysis import COUNTED_STATUSES
     from .stats.reliability import cronbach_alpha
 
+    # The same people the correlations count (finished; unflagged if the study says so).
     answers = pd.DataFrame.from_records(
         list(
             InstrumentResponse.objects.filter(
-                participant__study=study, participant__status__in=COUNTED_STATUSES
+                participant__in=Participant.objects.counted(study)
             ).values_list("instrument__code", "participant_id", "item_number", "value")
         ),
         columns=["code", "participant_id", "item_number", "value"],
     )
-    if study.exclude_flagged_participants:  # the same people the correlations leave out
-        flagged = [
-            pk
-            for pk, flags in study.participants.values_list("id", "quality_flags")
-            if (flags or {}).get("flags")
-        ]
-        answers = answers[~answers["participant_id"].isin(flagged)]
     out: dict = {}
     for code, frame in answers.groupby("code"):
         try:
@@ -341,10 +329,6 @@ def compute_correlations(*, study: Study, method: str, bootstrap_resamples: int,
     return inputs, result, extras
 
 
-def _nullable(value) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
 def request_recomputation(
     *,
     study: Study,
@@ -423,6 +407,51 @@ def fail_stale_runs(*, study: Study, older_than: timedelta = STALE_RUN_AFTER) ->
     )
 
 
+CORRELATION_ROW_FIELDS = (
+    "run",
+    "item",
+    "family",
+    "dimension",
+    "r",
+    "p",
+    "n",
+    "p_bh",
+    "p_by",
+    "ci_low",
+    "ci_high",
+)
+
+
+def _nullable_column(values: np.ndarray) -> list:
+    """Floats of ``values`` as a list, None where not finite (undefined r, p or bound)."""
+    column = np.asarray(values, dtype=float).ravel()
+    out = column.astype(object)
+    out[~np.isfinite(column)] = None
+    return out.tolist()
+
+
+def correlation_rows(*, run_id: int, inputs, result, extras: dict):
+    """The run's rows in ``CORRELATION_ROW_FIELDS`` order: items × dimensions, item-major."""
+    n_items, n_dims = len(inputs.item_ids), len(inputs.dimensions)
+    missing = [None] * (n_items * n_dims)
+    families = [family for family, _ in inputs.dimensions] * n_items
+    dimensions = [dimension for _, dimension in inputs.dimensions] * n_items
+    return zip(
+        [run_id] * (n_items * n_dims),
+        np.repeat(inputs.item_ids, n_dims).tolist(),
+        families,
+        dimensions,
+        _nullable_column(result.r),
+        _nullable_column(result.p),
+        np.asarray(result.n, dtype=np.int64).ravel().tolist(),
+        _nullable_column(extras["p_bh"]),
+        _nullable_column(extras["p_by"]),
+        _nullable_column(extras["ci_low"]) if "ci_low" in extras else missing,
+        _nullable_column(extras["ci_high"]) if "ci_high" in extras else missing,
+        strict=True,
+    )
+
+
 def execute_run(*, run: CorrelationRun) -> CorrelationRun:
     """Compute and store the rows of a claimed (running) run; records duration and failures."""
     started = time.perf_counter()
@@ -433,27 +462,13 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
             bootstrap_resamples=int(run.parameters.get("bootstrap_resamples", 0)),
             seed=int(run.parameters.get("bootstrap_seed", 0)),
         )
-        rows = []
-        for i, item_id in enumerate(inputs.item_ids.tolist()):
-            for j, (family, dimension) in enumerate(inputs.dimensions):
-                rows.append(
-                    Correlation(
-                        run=run,
-                        item_id=item_id,
-                        family=family,
-                        dimension=dimension,
-                        r=_nullable(result.r[i, j]),
-                        p=_nullable(result.p[i, j]),
-                        n=int(result.n[i, j]),
-                        p_bh=_nullable(extras["p_bh"][i, j]),
-                        p_by=_nullable(extras["p_by"][i, j]),
-                        ci_low=_nullable(extras["ci_low"][i, j]) if "ci_low" in extras else None,
-                        ci_high=_nullable(extras["ci_high"][i, j]) if "ci_high" in extras else None,
-                    )
-                )
         with transaction.atomic():
             run.rows.all().delete()  # a retried run replaces its own partial rows only
-            Correlation.objects.bulk_create(rows, batch_size=5000)
+            insert_rows(
+                model=Correlation,
+                fields=CORRELATION_ROW_FIELDS,
+                rows=correlation_rows(run_id=run.pk, inputs=inputs, result=result, extras=extras),
+            )
             run.status = CorrelationRun.Status.DONE
             run.exclusions = inputs.exclusions
             run.n_participants = inputs.n_participants

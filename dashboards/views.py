@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from core.roles import researcher_required
 from evaluation.selectors import sensitivity_ranking
+from survey import scale
 from survey.instruments import dimensions as dims
 from survey.models import Item, Source
-from survey.models.studies import ITEM_SCALE_LABELS
 
 from . import demographics as demo
 from . import figures, selectors, stats
@@ -371,7 +371,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     ]
     chart = figures.rating_histogram(
         counts,
-        scale_labels=ITEM_SCALE_LABELS,
+        scale_labels=scale.LABELS,
         title=f"Item {item.code}: {sum(counts)} human ratings and the models' answers",
         model_answers=model_answers,
     )
@@ -387,7 +387,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         {
             "section": "items",
             "item": item,
-            "counts": list(zip(range(1, 7), ITEM_SCALE_LABELS, counts, strict=True)),
+            "counts": list(zip(scale.VALUES, scale.LABELS, counts, strict=True)),
             "n_ratings": sum(counts),
             "mean_rating": (
                 sum(r * c for r, c in zip(range(1, 7), counts, strict=True)) / sum(counts)

@@ -48,7 +48,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "entry_url": entry,
             "prolific_url": entry
             + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
-            "instruments": flow.study_instruments(study),
+            "instruments": study.instruments_in_order(),
             "pool_size": study.item_pool.count(),
             "refusal": study.refusal_reason() if study.status == Study.Status.OPEN else None,
             "can_manage": is_admin(request.user),
