@@ -4,8 +4,10 @@
   and, for admins, ``download?filetype=csv|json``; admins POST ``{"study", "method"}`` to queue
   a recomputation (202, the run is computed by a Celery worker).
 - ``item-sets``: frozen validated item sets, their ``entries`` and (admins) ``download``;
-  admins POST ``{"run", "preset"}`` or ``{"run", "threshold", "mode", "name"}`` to freeze a
-  new version.
+  admins POST ``{"run", "preset"}`` or ``{"run", "threshold", "mode", "name"}`` (optionally
+  ``fdr_alpha``, ``ci_bound``, ``max_chance_share``) to freeze a new version. Runs and sets
+  carry ``chance``: the expected chance selections and split-half replication
+  (``benchmark.estimates``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class CorrelationRunSerializer(serializers.ModelSerializer):
         model = CorrelationRun
         fields = [
             "id", "study", "kind", "method", "status", "label", "parameters", "exclusions",
-            "n_participants", "duration_seconds", "error", "created_at", "finished_at",
+            "n_participants", "duration_seconds", "error", "created_at", "finished_at", "chance",
         ]  # fmt: skip
 
 
@@ -64,6 +66,7 @@ class ItemSetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "version", "study", "correlation_run", "preset", "rule",
             "excluded_pairs", "participants", "reliability", "created_by", "created_at", "pairs",
+            "chance",
         ]  # fmt: skip
 
 
@@ -80,6 +83,7 @@ class CreateItemSetSerializer(serializers.Serializer):
     fdr_alpha = serializers.FloatField(min_value=0.0001, max_value=0.5, required=False)
     fdr_method = serializers.ChoiceField(choices=["bh", "by"], default=SelectionRule.fdr_method)
     ci_bound = serializers.FloatField(min_value=-0.99, max_value=0.99, required=False)
+    max_chance_share = serializers.FloatField(min_value=0.01, max_value=0.5, required=False)
     name = serializers.SlugField(max_length=100, required=False)
 
     def validate(self, data):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.bulk import insert_rows
 from survey.models import InstrumentResponse, ItemRating, Participant, Study
 
+from .estimates import DEFAULT_PERMUTATIONS, item_set_chance
 from .models import Correlation, CorrelationRun
 from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
 
@@ -94,13 +95,17 @@ def create_item_set(
     preset: str = "",
     created_by=None,
     use_admin_exclusions: bool = True,
+    chance_permutations: int = DEFAULT_PERMUTATIONS,
 ):
     """Freeze a new version of item set ``name``: the pairs ``rule`` selects from ``run``.
 
     With ``use_admin_exclusions`` the study's admin-made pair exclusions are added to the
     rule's own; all applied exclusions are stored with their reasons on the set, and the
     reliability of each dimension's selected items on the human ratings is computed once and
-    frozen with it.
+    frozen with it, as are the rule's expected chance selections over
+    ``chance_permutations`` permutations and its split-half replication
+    (``benchmark.estimates``). A rule with ``max_chance_share`` is frozen with the threshold
+    that bounds the chance share.
     """
     from .models import ValidatedItem, ValidatedItemSet
     from .selectors import full_correlation_frame
@@ -111,7 +116,12 @@ def create_item_set(
         extra = _admin_exclusions(run.study)
         if extra:
             rule = dataclasses.replace(rule, exclusions=tuple(rule.exclusions) + extra)
-    selected = select_pairs(full_correlation_frame(run=run), rule)
+    frame = full_correlation_frame(run=run)
+    select_pairs(frame, rule)  # a rule the run cannot take (e.g. FDR without p) fails first
+    rule, chance = item_set_chance(
+        run=run, rule=rule, frame=frame, n_permutations=chance_permutations
+    )
+    selected = select_pairs(frame, rule)
     item_set = ValidatedItemSet.objects.create(
         name=name,
         version=next_item_set_version(name),
@@ -130,6 +140,7 @@ def create_item_set(
         ],
         participants={"n_participants": run.n_participants, "exclusions": run.exclusions},
         reliability=selected_items_reliability(study=run.study, selected=selected),
+        chance=chance,
         created_by=created_by,
     )
     ValidatedItem.objects.bulk_create(
@@ -287,6 +298,7 @@ def freeze_item_set(
     fdr_alpha: float | None = None,
     fdr_method: str = "",
     ci_bound: float | None = None,
+    max_chance_share: float | None = None,
     name: str = "",
 ):
     """Freeze an item set from ``run``: the named ``preset``, else the threshold rule these
@@ -302,6 +314,7 @@ def freeze_item_set(
         fdr_alpha=fdr_alpha,
         fdr_method=fdr_method or SelectionRule.fdr_method,
         ci_bound=ci_bound,
+        max_chance_share=max_chance_share,
     )
     name = name or f"{run.study.slug}-r{threshold:g}-{mode}"
     return create_item_set(run=run, rule=rule, name=name, created_by=created_by)
