@@ -3,20 +3,32 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DJANGO_SETTINGS_MODULE=config.settings.production
+    DJANGO_SETTINGS_MODULE=config.settings.production \
+    VALUEPORTRAIT_HOME=/app \
+    DJANGO_STATIC_ROOT=/app/staticfiles
 
-WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY config ./config
-COPY survey ./survey
-COPY benchmark ./benchmark
-COPY evaluation ./evaluation
-RUN pip install .
+# 1. The dependencies alone, from pyproject.toml alone: this layer is rebuilt only when the
+#    dependency list changes, not on every code change.
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+# 2. The project itself (a wheel with templates, static files and manage.py in the package),
+#    without its dependencies, then the sources are removed: the image runs the installed
+#    package only. .dockerignore keeps secrets, virtualenvs, databases and .git out.
 COPY . .
-# collectstatic needs settings but no secrets of consequence at build time.
+RUN pip install --no-deps . && rm -rf /src
+
+# 3. Static files collected at build time (settings need values, but no secrets of consequence).
+WORKDIR /app
 RUN DJANGO_SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 \
-    python manage.py collectstatic --noinput -v0
-RUN useradd --create-home app && chown -R app /app
+    valueportrait collectstatic --noinput -v0 \
+    && rm -f /tmp/build.sqlite3 \
+    && useradd --create-home app && chown -R app /app
 USER app
 EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "config.healthcheck"]
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -102,5 +102,37 @@ class StudyAnalysisSettingsAdmin(admin.ModelAdmin):
         "alpha",
         "power",
         "bootstrap_resamples",
+        "min_raters_per_pair",
+        "min_reliability_respondents",
     ]
     readonly_fields = ["completions_since_last_run"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "study",
+                    "method",
+                    "recompute_after_completions",
+                    "completions_since_last_run",
+                    "target_r",
+                    "alpha",
+                    "power",
+                    "bootstrap_resamples",
+                    "bootstrap_seed",
+                ]
+            },
+        ),
+        (
+            "Minimums: below these counts a statistic shows as 'too few' (see README)",
+            {
+                "fields": [
+                    "min_raters_per_pair",
+                    "min_reliability_respondents",
+                    "min_group_participants",
+                    "min_percentile_humans",
+                    "min_items_per_dimension",
+                ]
+            },
+        ),
+    ]

@@ -4,8 +4,10 @@
   and, for admins, ``download?filetype=csv|json``; admins POST ``{"study", "method"}`` to queue
   a recomputation (202, the run is computed by a Celery worker).
 - ``item-sets``: frozen validated item sets, their ``entries`` and (admins) ``download``;
-  admins POST ``{"run", "preset"}`` or ``{"run", "threshold", "mode", "name"}`` to freeze a
-  new version.
+  admins POST ``{"run", "preset"}`` or ``{"run", "threshold", "mode", "name"}`` (optionally
+  ``fdr_alpha``, ``ci_bound``, ``max_chance_share``) to freeze a new version. Runs and sets
+  carry ``chance``: the expected chance selections and split-half replication
+  (``benchmark.estimates``).
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api_fields import NameLookupField
-from config.roles import IsAdmin, ResearcherReadAdminWrite
+from core.api_fields import NameLookupField
+from core.roles import IsAdmin, ResearcherReadAdminWrite
 from survey.instruments import dimensions as dims
 from survey.models import Study
 
 from . import exports
 from .models import Correlation, CorrelationRun, ValidatedItem, ValidatedItemSet
 from .selection import MODES, PRESETS, SelectionRule
-from .services import create_item_set, create_preset_item_set, request_recomputation
+from .services import freeze_item_set, request_recomputation
 
 
 class CorrelationRunSerializer(serializers.ModelSerializer):
@@ -33,7 +35,7 @@ class CorrelationRunSerializer(serializers.ModelSerializer):
         model = CorrelationRun
         fields = [
             "id", "study", "kind", "method", "status", "label", "parameters", "exclusions",
-            "n_participants", "duration_seconds", "error", "created_at", "finished_at",
+            "n_participants", "duration_seconds", "error", "created_at", "finished_at", "chance",
         ]  # fmt: skip
 
 
@@ -64,6 +66,7 @@ class ItemSetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "version", "study", "correlation_run", "preset", "rule",
             "excluded_pairs", "participants", "reliability", "created_by", "created_at", "pairs",
+            "chance",
         ]  # fmt: skip
 
 
@@ -78,8 +81,9 @@ class CreateItemSetSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=list(dims.FAMILIES)), required=False
     )
     fdr_alpha = serializers.FloatField(min_value=0.0001, max_value=0.5, required=False)
-    fdr_method = serializers.ChoiceField(choices=["bh", "by"], default="bh")
+    fdr_method = serializers.ChoiceField(choices=["bh", "by"], default=SelectionRule.fdr_method)
     ci_bound = serializers.FloatField(min_value=-0.99, max_value=0.99, required=False)
+    max_chance_share = serializers.FloatField(min_value=0.01, max_value=0.5, required=False)
     name = serializers.SlugField(max_length=100, required=False)
 
     def validate(self, data):
@@ -189,25 +193,7 @@ class ItemSetViewSet(
         form.is_valid(raise_exception=True)
         data = form.validated_data
         try:
-            if "preset" in data:
-                item_set = create_preset_item_set(
-                    run=data["run"], preset=data["preset"], created_by=request.user
-                )
-            else:
-                rule = SelectionRule(
-                    threshold=data["threshold"],
-                    mode=data["mode"],
-                    families=tuple(data.get("families") or SelectionRule.families),
-                    fdr_alpha=data.get("fdr_alpha"),
-                    fdr_method=data["fdr_method"],
-                    ci_bound=data.get("ci_bound"),
-                )
-                name = data.get("name") or (
-                    f"{data['run'].study.slug}-r{data['threshold']:g}-{data['mode']}"
-                )
-                item_set = create_item_set(
-                    run=data["run"], rule=rule, name=name, created_by=request.user
-                )
+            item_set = freeze_item_set(created_by=request.user, **data)
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(ItemSetSerializer(item_set).data, status=status.HTTP_201_CREATED)

@@ -166,10 +166,30 @@ def correlations_json(*, run) -> str:
     )
 
 
+def chance_summary(chance: dict) -> dict:
+    """The stored chance estimate of an item set as exports show it: the expected chance
+    selections (mean, SD, permutations used), split-half replication, the threshold search
+    of a chance-bounded rule, or why there is no estimate."""
+    if not chance:
+        return {"expected_chance_selections": None, "why": "not estimated (set frozen before)"}
+    if "unavailable" in chance:
+        return {"expected_chance_selections": None, "why": chance["unavailable"]}
+    out = {
+        "selected": chance["selected"],
+        "expected_chance_selections": chance["expected_chance_selections"],
+        "split_half_replication": chance["split_half_replication"],
+    }
+    for key in ("selected_with_approximate_ci", "search"):
+        if key in chance:
+            out[key] = chance[key]
+    return out
+
+
 def item_set_json(*, item_set) -> str:
     return json.dumps(
         {
             "item_set": item_set_metadata(item_set),
+            **chance_summary(item_set.chance),
             "pairs": to_records(item_set_table(item_set=item_set)),
             "query-response-tagged": query_response_tagged(item_set=item_set),
         },

@@ -1,10 +1,13 @@
 """Correlation runs: item × dimension correlations of a study, computed or published."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from survey.instruments import dimensions as dims
 from survey.models import Item, Study
+
+from . import minimums as mins
 
 
 class CorrelationRun(models.Model):
@@ -45,6 +48,13 @@ class CorrelationRun(models.Model):
         null=True, blank=True, help_text="When a worker claimed the run."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    chance = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The paper preset's expected chance selections (permutations of whole value "
+        "profiles) and split-half replication, and the threshold bounding the chance share; "
+        "computed after the run (benchmark.estimates), empty until then.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -114,6 +124,13 @@ class ValidatedItemSet(models.Model):
         blank=True,
         help_text="Per dimension: Cronbach's α (CI) within rater blocks, standardised α, "
         "corrected item–total r, computed on the human ratings when the set was frozen.",
+    )
+    chance = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Expected chance selections of the set's rule (mean, SD over seeded "
+        "permutations of whole value profiles) and split-half replication, computed when "
+        "the set was frozen; the threshold search when the rule bounds the chance share.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -197,9 +214,47 @@ class StudyAnalysisSettings(models.Model):
         default=200, help_text="Bootstrap replicates for CIs (0: no CIs)."
     )
     bootstrap_seed = models.PositiveIntegerField(default=2025)
+    # Minimums below which a statistic is shown as "too few" (see benchmark.minimums).
+    min_raters_per_pair = models.PositiveIntegerField(
+        default=mins.RATERS_PER_PAIR,
+        validators=[MinValueValidator(1)],
+        help_text="Raters an (item, dimension) pair needs for its correlation to be reported "
+        "and selectable into an item set.",
+    )
+    min_reliability_respondents = models.PositiveIntegerField(
+        default=mins.RELIABILITY_RESPONDENTS,
+        validators=[MinValueValidator(1)],
+        help_text="Respondents Cronbach's α and item–total r need to be reported.",
+    )
+    min_group_participants = models.PositiveIntegerField(
+        default=mins.GROUP_PARTICIPANTS,
+        validators=[MinValueValidator(1)],
+        help_text="Participants a group needs on the bias page.",
+    )
+    min_percentile_humans = models.PositiveIntegerField(
+        default=mins.PERCENTILE_HUMANS,
+        validators=[MinValueValidator(1)],
+        help_text="Humans a percentile among humans needs.",
+    )
+    min_items_per_dimension = models.PositiveIntegerField(
+        default=mins.ITEMS_PER_DIMENSION,
+        validators=[MinValueValidator(1)],
+        help_text="Selected items of a dimension a person must have rated for a per-person score.",
+    )
 
     class Meta:
         verbose_name_plural = "study analysis settings"
 
     def __str__(self) -> str:
         return f"analysis settings of {self.study.slug}"
+
+    @property
+    def minimums(self) -> mins.Minimums:
+        """This study's minimums as the pure value the statistics take."""
+        return mins.Minimums(
+            raters_per_pair=self.min_raters_per_pair,
+            reliability_respondents=self.min_reliability_respondents,
+            group_participants=self.min_group_participants,
+            percentile_humans=self.min_percentile_humans,
+            items_per_dimension=self.min_items_per_dimension,
+        )

@@ -90,6 +90,11 @@ def analysis_settings(*, study):
     return found or StudyAnalysisSettings(study=study)
 
 
+def minimums_for(*, study):
+    """The study's minimums (``benchmark.minimums.Minimums``; defaults when none stored)."""
+    return analysis_settings(study=study).minimums
+
+
 def study_item_ids(*, study) -> list[int]:
     """The study's item pool in a stable order (portrait id, option id)."""
     return list(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -14,9 +13,12 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from survey.models import Study
+from core.bulk import insert_rows
+from survey.models import InstrumentResponse, ItemRating, Participant, Study
 
+from .estimates import DEFAULT_PERMUTATIONS, item_set_chance
 from .models import Correlation, CorrelationRun
+from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
 
 logger = logging.getLogger(__name__)
 KENDALL_BOOTSTRAP_CAP = 50
@@ -75,7 +77,6 @@ def next_item_set_version(name: str) -> int:
 
 def _admin_exclusions(study: Study):
     from .models import PairExclusion
-    from .selection import Exclusion
 
     return tuple(
         Exclusion(scenario_external_id=ext, option_id=opt, dimension=dim, reason=f"admin: {why}")
@@ -94,16 +95,19 @@ def create_item_set(
     preset: str = "",
     created_by=None,
     use_admin_exclusions: bool = True,
+    chance_permutations: int = DEFAULT_PERMUTATIONS,
 ):
     """Freeze a new version of item set ``name``: the pairs ``rule`` selects from ``run``.
 
     With ``use_admin_exclusions`` the study's admin-made pair exclusions are added to the
     rule's own; all applied exclusions are stored with their reasons on the set, and the
     reliability of each dimension's selected items on the human ratings is computed once and
-    frozen with it.
+    frozen with it, as are the rule's expected chance selections over
+    ``chance_permutations`` permutations and its split-half replication
+    (``benchmark.estimates``). A rule with ``max_chance_share`` is frozen with the threshold
+    that bounds the chance share.
     """
     from .models import ValidatedItem, ValidatedItemSet
-    from .selection import select_pairs
     from .selectors import full_correlation_frame
 
     if run.status != CorrelationRun.Status.DONE:
@@ -112,7 +116,12 @@ def create_item_set(
         extra = _admin_exclusions(run.study)
         if extra:
             rule = dataclasses.replace(rule, exclusions=tuple(rule.exclusions) + extra)
-    selected = select_pairs(full_correlation_frame(run=run), rule)
+    frame = full_correlation_frame(run=run)
+    select_pairs(frame, rule)  # a rule the run cannot take (e.g. FDR without p) fails first
+    rule, chance = item_set_chance(
+        run=run, rule=rule, frame=frame, n_permutations=chance_permutations
+    )
+    selected = select_pairs(frame, rule)
     item_set = ValidatedItemSet.objects.create(
         name=name,
         version=next_item_set_version(name),
@@ -131,6 +140,7 @@ def create_item_set(
         ],
         participants={"n_participants": run.n_participants, "exclusions": run.exclusions},
         reliability=selected_items_reliability(study=run.study, selected=selected),
+        chance=chance,
         created_by=created_by,
     )
     ValidatedItem.objects.bulk_create(
@@ -159,9 +169,6 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
     rater saw every item of a dimension; the standardised α of the whole k-item scale comes
     from the mean pairwise-complete inter-item correlation. Keyed by dimension name.
     """
-    from survey.models import ItemRating
-
-    from .analysis import COUNTED_STATUSES
     from .stats.reliability import corrected_item_total, cronbach_alpha, standardised_alpha
 
     if selected.empty:
@@ -169,8 +176,7 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
     ratings = pd.DataFrame.from_records(
         list(
             ItemRating.objects.filter(
-                participant__study=study,
-                participant__status__in=COUNTED_STATUSES,
+                participant__in=Participant.objects.counted(study),
                 item_id__in=selected["item_id"].unique().tolist(),
             ).values_list("participant_id", "item_id", "rating")
         ),
@@ -231,26 +237,18 @@ def questionnaire_reliability(*, study: Study) -> dict:
     empty for imported studies (the release holds scores, not answers).
     """
     from survey.instruments.keys import load_key
-    from survey.models import InstrumentResponse
 
-    from .analysis import COUNTED_STATUSES
     from .stats.reliability import cronbach_alpha
 
+    # The same people the correlations count (finished; unflagged if the study says so).
     answers = pd.DataFrame.from_records(
         list(
             InstrumentResponse.objects.filter(
-                participant__study=study, participant__status__in=COUNTED_STATUSES
+                participant__in=Participant.objects.counted(study)
             ).values_list("instrument__code", "participant_id", "item_number", "value")
         ),
         columns=["code", "participant_id", "item_number", "value"],
     )
-    if study.exclude_flagged_participants:  # the same people the correlations leave out
-        flagged = [
-            pk
-            for pk, flags in study.participants.values_list("id", "quality_flags")
-            if (flags or {}).get("flags")
-        ]
-        answers = answers[~answers["participant_id"].isin(flagged)]
     out: dict = {}
     for code, frame in answers.groupby("code"):
         try:
@@ -284,11 +282,42 @@ def create_preset_item_set(
     *, run: CorrelationRun, preset: str = "valueportrait-2025", created_by=None
 ):
     """Apply a named preset (``benchmark.selection.PRESETS``) to ``run``."""
-    from .selection import PRESETS
-
     return create_item_set(
         run=run, rule=PRESETS[preset], name=preset, preset=preset, created_by=created_by
     )
+
+
+def freeze_item_set(
+    *,
+    run: CorrelationRun,
+    created_by=None,
+    preset: str = "",
+    threshold: float = SelectionRule.threshold,
+    mode: str = SelectionRule.mode,
+    families: Sequence[str] = (),
+    fdr_alpha: float | None = None,
+    fdr_method: str = "",
+    ci_bound: float | None = None,
+    max_chance_share: float | None = None,
+    name: str = "",
+):
+    """Freeze an item set from ``run``: the named ``preset``, else the threshold rule these
+    values describe. The one place where a request becomes a selection rule: a value left
+    empty takes ``SelectionRule``'s own default, for the staff page and the API alike.
+    Raises ``ValueError`` with a reader's message when the rule or the run is refused."""
+    if preset:
+        return create_preset_item_set(run=run, preset=preset, created_by=created_by)
+    rule = SelectionRule(
+        threshold=threshold,
+        mode=mode,
+        families=tuple(families) or SelectionRule.families,
+        fdr_alpha=fdr_alpha,
+        fdr_method=fdr_method or SelectionRule.fdr_method,
+        ci_bound=ci_bound,
+        max_chance_share=max_chance_share,
+    )
+    name = name or f"{run.study.slug}-r{threshold:g}-{mode}"
+    return create_item_set(run=run, rule=rule, name=name, created_by=created_by)
 
 
 def compute_correlations(*, study: Study, method: str, bootstrap_resamples: int, seed: int):
@@ -311,10 +340,6 @@ def compute_correlations(*, study: Study, method: str, bootstrap_resamples: int,
         )
         extras["ci_low"], extras["ci_high"] = ci.low, ci.high
     return inputs, result, extras
-
-
-def _nullable(value) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def request_recomputation(
@@ -395,6 +420,51 @@ def fail_stale_runs(*, study: Study, older_than: timedelta = STALE_RUN_AFTER) ->
     )
 
 
+CORRELATION_ROW_FIELDS = (
+    "run",
+    "item",
+    "family",
+    "dimension",
+    "r",
+    "p",
+    "n",
+    "p_bh",
+    "p_by",
+    "ci_low",
+    "ci_high",
+)
+
+
+def _nullable_column(values: np.ndarray) -> list:
+    """Floats of ``values`` as a list, None where not finite (undefined r, p or bound)."""
+    column = np.asarray(values, dtype=float).ravel()
+    out = column.astype(object)
+    out[~np.isfinite(column)] = None
+    return out.tolist()
+
+
+def correlation_rows(*, run_id: int, inputs, result, extras: dict):
+    """The run's rows in ``CORRELATION_ROW_FIELDS`` order: items × dimensions, item-major."""
+    n_items, n_dims = len(inputs.item_ids), len(inputs.dimensions)
+    missing = [None] * (n_items * n_dims)
+    families = [family for family, _ in inputs.dimensions] * n_items
+    dimensions = [dimension for _, dimension in inputs.dimensions] * n_items
+    return zip(
+        [run_id] * (n_items * n_dims),
+        np.repeat(inputs.item_ids, n_dims).tolist(),
+        families,
+        dimensions,
+        _nullable_column(result.r),
+        _nullable_column(result.p),
+        np.asarray(result.n, dtype=np.int64).ravel().tolist(),
+        _nullable_column(extras["p_bh"]),
+        _nullable_column(extras["p_by"]),
+        _nullable_column(extras["ci_low"]) if "ci_low" in extras else missing,
+        _nullable_column(extras["ci_high"]) if "ci_high" in extras else missing,
+        strict=True,
+    )
+
+
 def execute_run(*, run: CorrelationRun) -> CorrelationRun:
     """Compute and store the rows of a claimed (running) run; records duration and failures."""
     started = time.perf_counter()
@@ -405,27 +475,13 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
             bootstrap_resamples=int(run.parameters.get("bootstrap_resamples", 0)),
             seed=int(run.parameters.get("bootstrap_seed", 0)),
         )
-        rows = []
-        for i, item_id in enumerate(inputs.item_ids.tolist()):
-            for j, (family, dimension) in enumerate(inputs.dimensions):
-                rows.append(
-                    Correlation(
-                        run=run,
-                        item_id=item_id,
-                        family=family,
-                        dimension=dimension,
-                        r=_nullable(result.r[i, j]),
-                        p=_nullable(result.p[i, j]),
-                        n=int(result.n[i, j]),
-                        p_bh=_nullable(extras["p_bh"][i, j]),
-                        p_by=_nullable(extras["p_by"][i, j]),
-                        ci_low=_nullable(extras["ci_low"][i, j]) if "ci_low" in extras else None,
-                        ci_high=_nullable(extras["ci_high"][i, j]) if "ci_high" in extras else None,
-                    )
-                )
         with transaction.atomic():
             run.rows.all().delete()  # a retried run replaces its own partial rows only
-            Correlation.objects.bulk_create(rows, batch_size=5000)
+            insert_rows(
+                model=Correlation,
+                fields=CORRELATION_ROW_FIELDS,
+                rows=correlation_rows(run_id=run.pk, inputs=inputs, result=result, extras=extras),
+            )
             run.status = CorrelationRun.Status.DONE
             run.exclusions = inputs.exclusions
             run.n_participants = inputs.n_participants

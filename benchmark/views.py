@@ -12,11 +12,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from config.roles import admin_required, is_admin, researcher_required
+from core.roles import admin_required, is_admin, researcher_required
 from survey.instruments import dimensions as dims
 from survey.models import Item, Study
 
 from . import exports, pages
+from .estimates import enqueue_chance
 from .models import CorrelationRun, PairExclusion, ValidatedItemSet
 from .selection import MODES, PRESETS, SelectionRule
 from .selectors import (
@@ -27,9 +28,8 @@ from .selectors import (
     published_run,
 )
 from .services import (
-    create_item_set,
-    create_preset_item_set,
     exclude_pair,
+    freeze_item_set,
     questionnaire_reliability,
     request_recomputation,
 )
@@ -59,11 +59,19 @@ class ItemSetForm(forms.Form):
     )
     fdr_method = forms.ChoiceField(
         choices=[("bh", "Benjamini–Hochberg"), ("by", "Benjamini–Yekutieli")],
-        initial="bh",
+        initial=SelectionRule.fdr_method,
         required=False,
     )
     ci_bound = forms.FloatField(
         min_value=-0.99, max_value=0.99, required=False, label="Bootstrap CI beyond"
+    )
+    max_chance_share = forms.FloatField(
+        min_value=0.01,
+        max_value=0.5,
+        required=False,
+        label="Expected chance share at most",
+        help_text="Raise the threshold until the pairs expected by chance (permutations of "
+        "whole value profiles) are at most this share of the selection, e.g. 0.1.",
     )
     name = forms.SlugField(max_length=100, required=False)
 
@@ -164,6 +172,7 @@ def run_detail(request, slug, run_id):
             "comparison": comparison,
             "can_write": is_admin(request.user),
             "selected_pairs": int((frame["r"] > 0.3).sum()) if not frame.empty else 0,
+            "chance": pages.run_chance(run.chance),
         },
     )
 
@@ -213,6 +222,7 @@ def item_set_detail(request, slug, set_id):
             "groups": pages.item_set_groups(table, item_set.reliability),
             "pairs": len(table),
             "items": table[["portrait_id", "option_id"]].drop_duplicates().shape[0],
+            "chance": pages.chance_line(item_set.chance),
             "can_write": is_admin(request.user),
         },
     )
@@ -235,6 +245,20 @@ def recompute(request, slug):
 
 @admin_required
 @require_POST
+def estimate_run_chance(request, slug, run_id):
+    study = _study(slug)
+    run = _run(study, run_id)
+    if run.status != CorrelationRun.Status.DONE:
+        messages.error(request, f"Run #{run.pk} is {run.status}, not done.")
+    elif enqueue_chance(run_id=run.pk):
+        messages.success(request, "Chance estimate queued; this page shows it when stored.")
+    else:
+        messages.error(request, "The task queue is unreachable; try again later.")
+    return redirect("benchmark:run", slug=slug, run_id=run.pk)
+
+
+@admin_required
+@require_POST
 def create_set(request, slug):
     study = _study(slug)
     form = ItemSetForm(request.POST, study=study)
@@ -244,23 +268,21 @@ def create_set(request, slug):
         return redirect("benchmark:study", slug=slug)
     data = form.cleaned_data
     try:
-        if data["preset"]:
-            item_set = create_preset_item_set(
-                run=data["run"], preset=data["preset"], created_by=request.user
-            )
-        else:
-            rule = SelectionRule(
-                threshold=data["threshold"],
-                mode=data["mode"],
-                families=tuple(data["families"]) or SelectionRule.families,
-                fdr_alpha=data["fdr_alpha"],
-                fdr_method=data["fdr_method"] or "bh",
-                ci_bound=data["ci_bound"],
-            )
-            name = data["name"] or f"{study.slug}-r{data['threshold']:g}-{data['mode']}"
-            item_set = create_item_set(
-                run=data["run"], rule=rule, name=name, created_by=request.user
-            )
+        item_set = freeze_item_set(
+            run=data["run"],
+            created_by=request.user,
+            preset=data["preset"],
+            threshold=data["threshold"]
+            if data["threshold"] is not None
+            else SelectionRule.threshold,
+            mode=data["mode"],
+            families=data["families"],
+            fdr_alpha=data["fdr_alpha"],
+            fdr_method=data["fdr_method"],
+            ci_bound=data["ci_bound"],
+            max_chance_share=data["max_chance_share"],
+            name=data["name"],
+        )
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("benchmark:study", slug=slug)

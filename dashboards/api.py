@@ -18,8 +18,8 @@ from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from config.api_fields import NameLookupField
-from config.roles import IsResearcher, ResearcherReadAdminWrite
+from core.api_fields import NameLookupField
+from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
 from . import demographics as demo

@@ -7,27 +7,19 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from config.roles import researcher_required
+from core.roles import researcher_required
 from evaluation import selectors as evaluation_selectors
+from survey import scale
 from survey.instruments import dimensions as dims
 from survey.models import Item, Source
-from survey.models.studies import ITEM_SCALE_LABELS
 
 from . import demographics as demo
 from . import figures, selectors, stats
 
 FAMILY_OPTIONS = [(f, dims.FAMILY_LABELS[f]) for f in selectors.DASHBOARD_FAMILIES]
 RADAR_DEFAULT_MODELS = 8
-
-
-def _optional_url(name: str, *args) -> str:
-    """Another app's page if it is installed (e.g. the benchmark's heat map), else ""."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -54,7 +46,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "runs": runs,
             "models": _records(models),
             "studies": studies,
-            "benchmark_url": _optional_url("benchmark:index"),
+            "benchmark_url": reverse("benchmark:index"),
         },
     )
 
@@ -165,8 +157,8 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
         "rows": rows,
         "params": run.params or run.model_config.generation_params(),
         "n_variants": len(run.variants or []),
-        "item_set_url": _optional_url(
-            "benchmark:item_set", run.item_set.study.slug, run.item_set_id
+        "item_set_url": reverse(
+            "benchmark:item_set", args=[run.item_set.study.slug, run.item_set_id]
         ),
     }
     if rows:
@@ -305,7 +297,7 @@ def _heatmap_url(study) -> str:
     """The benchmark's heat map of the study's reference correlations (published, else the
     newest computed run), or its index."""
     if study is None:
-        return _optional_url("benchmark:index")
+        return reverse("benchmark:index")
     from benchmark.models import CorrelationRun
 
     runs = list(
@@ -315,8 +307,8 @@ def _heatmap_url(study) -> str:
     )
     chosen = next((pk for pk, kind in runs if kind == "published"), runs[0][0] if runs else None)
     if chosen is None:
-        return _optional_url("benchmark:study", study.slug)
-    return _optional_url("benchmark:run", study.slug, chosen)
+        return reverse("benchmark:study", args=[study.slug])
+    return reverse("benchmark:run", args=[study.slug, chosen])
 
 
 @researcher_required
@@ -358,7 +350,7 @@ def items(request: HttpRequest) -> HttpResponse:
             "dimensions": all_dimensions,
             "search": search,
             "heatmap_url": _heatmap_url(study),
-            "benchmark_url": _optional_url("benchmark:index"),
+            "benchmark_url": reverse("benchmark:index"),
         },
     )
 
@@ -375,7 +367,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     ]
     chart = figures.rating_histogram(
         counts,
-        scale_labels=ITEM_SCALE_LABELS,
+        scale_labels=scale.LABELS,
         title=f"Item {item.code}: {sum(counts)} human ratings and the models' answers",
         model_answers=model_answers,
     )
@@ -391,7 +383,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         {
             "section": "items",
             "item": item,
-            "counts": list(zip(range(1, 7), ITEM_SCALE_LABELS, counts, strict=True)),
+            "counts": list(zip(scale.VALUES, scale.LABELS, counts, strict=True)),
             "n_ratings": sum(counts),
             "mean_rating": (
                 sum(r * c for r, c in zip(range(1, 7), counts, strict=True)) / sum(counts)
@@ -401,9 +393,9 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
             "chart": chart,
             "answers": _records(answers),
             "correlations": [
-                {**row, "url": _optional_url("benchmark:run", row["study"], row["run_id"])}
+                {**row, "url": reverse("benchmark:run", args=[row["study"], row["run_id"]])}
                 for row in _records(correlations)
             ],
-            "heatmap_url": _optional_url("benchmark:index"),
+            "heatmap_url": reverse("benchmark:index"),
         },
     )

@@ -16,8 +16,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
 
 from benchmark.models import ValidatedItemSet
-from config.api_fields import NameLookupField
-from config.roles import IsResearcher
+from core.api_fields import NameLookupField
+from core.roles import IsResearcher
 
 from . import lifecycle, selectors
 from .errors import (

@@ -7,7 +7,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from config.roles import admin_required, is_admin, researcher_required
+from core.roles import admin_required, is_admin, researcher_required
 from survey.instruments import dimensions as dims
 
 from . import lifecycle, portraits, selectors

@@ -58,7 +58,7 @@ def per_item(padded: PaddedRatings) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def load_release(directory: Path):
-    from survey.release import read_release
+    from release.reader import read_release
 
     release = read_release(directory)
     items = sorted({(r.portrait_id, r.option_id) for r in release.ratings})

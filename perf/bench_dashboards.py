@@ -46,7 +46,7 @@ def build_data(*, release: Path | None, n_models: int, n_persona_runs: int, seed
     started = time.perf_counter()
     if release is not None:
         from evaluation.reference_import import import_model_outputs
-        from survey.services.release_import import import_release
+        from release.services import import_release
 
         import_release(directory=release)
         reference = import_model_outputs(directory=release / "lm_evaluation")

@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-from config.roles import IsAdmin, IsResearcher
+from core.roles import IsAdmin, IsResearcher
 
 from .models import Item, ItemRating, Participant, ParticipantScore, Scenario, Study
 
@@ -105,12 +105,7 @@ def studies_with_progress():
     participants = Participant.objects.all()
     return Study.objects.prefetch_related("instruments").annotate(
         n_participants=_count_subquery(participants, "study"),
-        n_completed=_count_subquery(
-            participants.filter(
-                status__in=[Participant.Status.COMPLETED, Participant.Status.IMPORTED]
-            ),
-            "study",
-        ),
+        n_completed=_count_subquery(participants.finished(), "study"),
         n_in_progress=_count_subquery(
             participants.filter(status=Participant.Status.IN_PROGRESS), "study"
         ),

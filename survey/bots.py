@@ -16,7 +16,7 @@ from html import unescape
 
 from django.test import Client
 
-from survey.models.studies import ITEM_SCALE_LABELS
+from survey import scale
 
 POSITION = re.compile(r'data-page="item" data-position="(\d+)"')
 ATTENTION = re.compile(r'class="attention-text">(.*?)</p>', re.S)
@@ -109,7 +109,7 @@ class SurveyBot:
         if check:
             text = unescape(check.group(1))
             label = re.search(r"\u201c(.+?)\u201d", text).group(1)
-            value = ITEM_SCALE_LABELS.index(label) + 1
+            value = scale.value_of(label)
             if self.fail_checks > 0:
                 self.fail_checks -= 1
                 value = value % 6 + 1

@@ -17,8 +17,6 @@ from django.utils import timezone
 from survey.instruments import dimensions as dims
 from survey.models import ItemRating, Participant, ParticipantScore, Study
 
-FINISHED = (Participant.Status.COMPLETED,)
-
 
 def item_progress(*, study: Study) -> list[dict]:
     """Per pool item: completed ratings, active leases and the target."""
@@ -63,9 +61,7 @@ def monitor_data(*, study: Study) -> dict:
         study.participants.values("status").annotate(n=Count("id")).values_list("status", "n")
     )
     # In-progress participants whose lease ran out count as timed out (even before a sweep).
-    stale = study.participants.filter(
-        status=Participant.Status.IN_PROGRESS, expires_at__lte=now
-    ).count()
+    stale = study.participants.stale(now=now).count()
     by_status = {s.value: statuses.get(s.value, 0) for s in Participant.Status}
     by_status[Participant.Status.IN_PROGRESS] -= stale
     by_status[Participant.Status.TIMED_OUT] += stale
@@ -77,12 +73,9 @@ def monitor_data(*, study: Study) -> dict:
     ]
     flag_counts: Counter[str] = Counter()
     flagged = 0
-    for flags in study.participants.filter(status__in=FINISHED).values_list(
-        "quality_flags", flat=True
-    ):
-        names = (flags or {}).get("flags", [])
-        flagged += bool(names)
-        flag_counts.update(names)
+    for flags in study.participants.finished().flagged().values_list("quality_flags", flat=True):
+        flagged += 1
+        flag_counts.update(flags["flags"])
     items = item_progress(study=study)
     completed_counts = [i["completed"] for i in items]
     return {
@@ -104,11 +97,13 @@ def monitor_data(*, study: Study) -> dict:
     }
 
 
-def _participant_filter(study: Study, include_flagged: bool | None):
-    participants = study.participants.filter(status__in=FINISHED)
-    return participants, (
-        not study.exclude_flagged_participants if include_flagged is None else include_flagged
-    )
+def _released_participants(study: Study, include_flagged: bool | None):
+    """The participants a release export holds: those counted in the study's statistics,
+    or every finished one when ``include_flagged`` says so (``False``: never the flagged)."""
+    if include_flagged is None:
+        return Participant.objects.counted(study)
+    participants = study.participants.finished()
+    return participants if include_flagged else participants.unflagged()
 
 
 def rating_rows(*, study: Study) -> list[dict]:
@@ -116,7 +111,7 @@ def rating_rows(*, study: Study) -> list[dict]:
     rows = []
     qs = (
         ItemRating.objects.filter(participant__study=study)
-        .select_related("participant", "item__scenario")
+        .select_related("participant__study", "item__scenario")
         .order_by("participant_id", "created_at")
     )
     for rating in qs:
@@ -132,7 +127,7 @@ def rating_rows(*, study: Study) -> list[dict]:
                 "created_at": rating.created_at.isoformat(),
                 "response_time_ms": rating.response_time_ms,
                 "flagged": participant.is_flagged,
-                "excluded": participant.is_flagged and study.exclude_flagged_participants,
+                "excluded": participant.is_excluded,
             }
         )
     return rows
@@ -181,7 +176,7 @@ def participant_rows(*, study: Study, raw_ids: bool = False) -> list[dict]:
             straightlining_share=q.get("straightlining_share"),
             flags=";".join(p.flags),
             flagged=p.is_flagged,
-            excluded=p.is_flagged and study.exclude_flagged_participants,
+            excluded=p.is_excluded,
         )
         rows.append(row)
     return rows
@@ -193,22 +188,19 @@ def release_survey_json(*, study: Study, include_flagged: bool | None = None) ->
     One group holding every completed participant's ratings (flagged ones left out when the
     study excludes them, unless ``include_flagged``).
     """
-    participants, keep_flagged = _participant_filter(study, include_flagged)
+    participants = _released_participants(study, include_flagged)
     group: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for rating, pseudonym, flags, external, scenario_id, option_id in (
+    for rating, pseudonym, external, scenario_id, option_id in (
         ItemRating.objects.filter(participant__in=participants)
         .order_by("item__scenario__external_id", "item__option_id", "participant__started_at")
         .values_list(
             "rating",
             "participant__pseudonym",
-            "participant__quality_flags",
             "item__scenario__external_id",
             "item__scenario_id",
             "item__option_id",
         )
     ):
-        if not keep_flagged and (flags or {}).get("flags"):
-            continue
         group[external or str(scenario_id)][option_id].append([rating, pseudonym])
     return [
         {
@@ -220,19 +212,15 @@ def release_survey_json(*, study: Study, include_flagged: bool | None = None) ->
 
 def release_value_json(*, study: Study, include_flagged: bool | None = None) -> dict:
     """The release's ``value.json`` shape: ``{id: {"pvq": {...}, "higher_pvq": {...}, "bfi": {...}}}``."""
-    participants, keep_flagged = _participant_filter(study, include_flagged)
+    participants = _released_participants(study, include_flagged)
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for pseudonym, flags, family, dimension, score in (
+    for pseudonym, family, dimension, score in (
         ParticipantScore.objects.filter(
             participant__in=participants, family__in=list(dims.RELEASE_SCORE_KEYS)
         )
         .order_by("participant__started_at", "family", "dimension")
-        .values_list(
-            "participant__pseudonym", "participant__quality_flags", "family", "dimension", "score"
-        )
+        .values_list("participant__pseudonym", "family", "dimension", "score")
     ):
-        if not keep_flagged and (flags or {}).get("flags"):
-            continue
         out.setdefault(pseudonym, {}).setdefault(dims.RELEASE_SCORE_KEYS[family], {})[dimension] = (
             score
         )

@@ -1,6 +1,6 @@
 """Researcher pages: study list and settings summary, live monitor, exports.
 
-Every view carries a role decorator (``config.roles``). Raw panel ids (PROLIFIC_PID) appear
+Every view carries a role decorator (``core.roles``). Raw panel ids (PROLIFIC_PID) appear
 only in the admin-only raw export, which also needs ``survey.view_raw_participant_ids``.
 """
 
@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from config.roles import admin_required, is_admin, researcher_required
+from core.roles import admin_required, is_admin, researcher_required
 from survey import selectors
 from survey.models import Participant, Study
 from survey.services import flow
@@ -48,7 +48,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "entry_url": entry,
             "prolific_url": entry
             + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
-            "instruments": flow.study_instruments(study),
+            "instruments": study.instruments_in_order(),
             "pool_size": study.item_pool.count(),
             "refusal": study.refusal_reason() if study.status == Study.Status.OPEN else None,
             "can_manage": is_admin(request.user),

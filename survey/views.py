@@ -17,10 +17,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from survey import scale
 from survey.forms import DemographicsForm
 from survey.instruments.keys import INSTRUMENT_CODES
 from survey.models import Instrument, Participant, Study
-from survey.models.studies import ITEM_SCALE_LABELS
 from survey.services import answers, flow
 
 ARRIVAL_SALT = "survey.arrival"
@@ -143,7 +143,7 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
             "survey/message.html",
             {"study": study, "heading": study.title, "message": reason},
         )
-    if not flow.study_has_room(study=study):
+    if not study.has_room():
         return render(
             request,
             "survey/message.html",
@@ -163,7 +163,7 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
         },
         salt=ARRIVAL_SALT,
     )
-    instruments = flow.study_instruments(study)
+    instruments = study.instruments_in_order()
     return render(
         request,
         "survey/consent.html",
@@ -243,7 +243,7 @@ def guard(request: HttpRequest, study: Study):
 
 def step_order(study: Study, step: flow.Step) -> tuple[int, int]:
     """Comparable place of a questionnaire step (instrument order, page)."""
-    codes = [i.code for i in flow.study_instruments(study)]
+    codes = [i.code for i in study.instruments_in_order()]
     return (codes.index(step.instrument) if step.instrument in codes else 99, step.page or 0)
 
 
@@ -333,12 +333,10 @@ def item(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         flow.item_shown(participant=participant, position=position)
     if assignment.is_attention_check:
         current = assignment.given_value
-        label = ITEM_SCALE_LABELS[assignment.expected_value - 1]
-        check_text = study.attention_check_wording.replace("{label}", label)
+        check_text = study.attention_check_text(assignment.expected_value)
     else:
         current = assignment.stored_rating
         check_text = ""
-    scale = [(n, label) for n, label in enumerate(ITEM_SCALE_LABELS, start=1)]
     return render(
         request,
         "survey/item.html",
@@ -348,7 +346,7 @@ def item(request: HttpRequest, slug: str, position: int) -> HttpResponse:
             assignment=assignment,
             scenario=assignment.item.scenario if assignment.item else None,
             check_text=check_text,
-            scale=scale,
+            scale=scale.CHOICES,
             current=current,
             position=position,
             is_review=position < step.position,
@@ -362,7 +360,7 @@ def item(request: HttpRequest, slug: str, position: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    instrument = next((i for i in flow.study_instruments(study) if i.code == code), None)
+    instrument = next((i for i in study.instruments_in_order() if i.code == code), None)
     if instrument is None:
         return error_response(
             request, study, flow.FlowError("This questionnaire is not part of the study.", 404)
@@ -413,7 +411,7 @@ def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> Http
     ):
         return redirect(step_url(study, step))
     flow.page_shown(participant=participant, page=page_name)
-    form = flow.instrument_form(instrument, participant)
+    form = participant.form_of(instrument)
     texts = dict(
         instrument.items.filter(form=form, number__in=numbers).values_list("number", "text")
     )
@@ -423,7 +421,7 @@ def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> Http
         ).values_list("item_number", "value")
     )
     key = instrument.key
-    scale = [(key.scale_min + i, label) for i, label in enumerate(key.response_labels)]
+    options = [(key.scale_min + i, label) for i, label in enumerate(key.response_labels)]
     questions = [
         {"number": n, "text": texts.get(n, f"Question {n}"), "value": given.get(n)} for n in numbers
     ]
@@ -436,7 +434,7 @@ def questionnaire(request: HttpRequest, slug: str, code: str, page: int) -> Http
             instrument=instrument,
             instructions=instrument.instructions,
             questions=questions,
-            scale=scale,
+            scale=options,
             page=page,
             n_pages=len(pages),
             missing_note=missing_note,

@@ -104,6 +104,6 @@ def release_copy(release_dir: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def imported_release(db, release_dir: Path):
     """The release imported into the test database; returns the import summary."""
-    from survey.services.release_import import import_release
+    from release.services import import_release
 
     return import_release(directory=release_dir)

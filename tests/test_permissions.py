@@ -6,7 +6,7 @@ suffix variants of API routes folded into their route) to who may use it. The te
 1. fail for any pattern of the URL conf missing from the table (a new URL needs a decision)
    and for table rows whose pattern no longer exists;
 2. cross-check the decision with what the view declares: ``required_role`` set by the
-   ``config.roles`` decorators, or the DRF view's ``permission_classes``;
+   ``core.roles`` decorators, or the DRF view's ``permission_classes``;
 3. request every URL as anonymous, participant (anonymous with a survey session),
    researcher and admin, and check access is granted or refused as the table says.
    Parameters are filled with ids that do not exist: the role check runs before any lookup,
@@ -96,6 +96,7 @@ PERMISSIONS: dict[str, Access] = {
     "benchmark/{slug}/exclusions/new/": ADMIN,
     "benchmark/{slug}/raters-needed/": RESEARCHER,
     "benchmark/{slug}/runs/{run_id}/": RESEARCHER,
+    "benchmark/{slug}/runs/{run_id}/estimate-chance/": ADMIN,
     "benchmark/{slug}/runs/{run_id}/download.{fmt}": ADMIN,
     "benchmark/{slug}/item-sets/{set_id}/": RESEARCHER,
     "benchmark/{slug}/item-sets/{set_id}/download.{fmt}": ADMIN,

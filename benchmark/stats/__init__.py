@@ -6,6 +6,9 @@
   the same formulas and special functions as ``scipy.stats``.
 - ``multiple``: Benjamini–Hochberg / Benjamini–Yekutieli adjusted p-values.
 - ``bootstrap``: percentile confidence intervals by resampling participants.
+- ``blocks``: Spearman/Pearson of many resampled (multiplicity weights) or permuted copies of
+  the data from the original ranks, block by block of items sharing their raters; a
+  vectorised ``nanpercentile``.
 - ``reliability``: Cronbach's α with Feldt CI, corrected item–total correlations, standardised α
   from pairwise-complete inter-item correlations.
 - ``power``: raters needed to detect a correlation (Fisher z).

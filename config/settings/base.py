@@ -5,11 +5,24 @@ fresh clone runs on SQLite and a server-less Celery broker without any configura
 Production (``config.settings.production``) removes the defaults that must not exist there.
 """
 
+import os
 from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+CONFIG_DIR = Path(__file__).resolve().parent.parent
+# The site's templates/, static/ and manage.py sit beside the packages in a checkout; an
+# installed wheel carries them inside this package as config/site/ (setup.py's build hook).
+INSTALLED_SITE_DIR = CONFIG_DIR / "site"
+IS_CHECKOUT = not INSTALLED_SITE_DIR.is_dir()
+SITE_DIR = CONFIG_DIR.parent if IS_CHECKOUT else INSTALLED_SITE_DIR
+# The instance's own files (.env, db.sqlite3, var/, staticfiles/): the checkout, or for an
+# installed project VALUEPORTRAIT_HOME (default: the working directory), never site-packages.
+BASE_DIR = (
+    CONFIG_DIR.parent
+    if IS_CHECKOUT
+    else Path(os.environ.get("VALUEPORTRAIT_HOME", os.getcwd())).resolve()
+)
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
@@ -35,18 +48,20 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "core",
     "survey",
     "benchmark",
     "evaluation",
     "dashboards",
+    "release",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "config.middleware.SurveyEntryRateLimitMiddleware",
+    "survey.middleware.SurveyEntryRateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -61,14 +76,14 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.roles.roles",
+                "core.roles.roles",
             ],
         },
     },
@@ -115,11 +130,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (the Docker image sets it; WhiteNoise serves from there).
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # plotly.js comes from the plotly package itself and is served as /static/plotly/plotly.min.js
 # (never from a CDN).
 STATICFILES_DIRS = [
-    BASE_DIR / "static",
+    SITE_DIR / "static",
     ("plotly", str(Path(__import__("plotly").__file__).parent / "package_data")),
 ]
 STORAGES = {
@@ -184,7 +200,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {

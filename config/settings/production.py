@@ -1,4 +1,8 @@
-"""Production: secrets have no default and fail loudly; cookies secure; HTTPS assumed."""
+"""Production: secrets have no default and fail loudly; cookies secure; HTTPS assumed.
+
+Plain-HTTP deployments (docker-compose without a TLS proxy) turn DJANGO_SECURE_COOKIES and
+SECURE_SSL_REDIRECT off explicitly; TRUSTED_PROXY=true behind a TLS-terminating proxy.
+"""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -20,11 +24,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # instead of failing the next request of every worker.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-SESSION_COOKIE_SECURE = True
+# Cookies are sent over HTTPS only, unless the site is served over plain HTTP on purpose
+# (docker-compose on a laptop): a browser never sends a Secure cookie back over HTTP, so
+# nobody could log in or pass a CSRF check there.
+SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=True)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The container's own health check asks http://127.0.0.1:8000/healthz without TLS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# X-Forwarded-Proto is believed only behind a proxy that sets it (and drops a client's own):
+# trusting it without one lets any client claim HTTPS.
+TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
+if TRUSTED_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

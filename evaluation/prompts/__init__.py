@@ -18,17 +18,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The 6-point scale, rating 1..6 (same labels participants see).
-SCALE_LABELS: tuple[str, ...] = (
-    "not like me at all",
-    "not like me",
-    "a little like me",
-    "somewhat like me",
-    "like me",
-    "very much like me",
-)
-RATING_OF_LABEL: dict[str, int] = {label: i + 1 for i, label in enumerate(SCALE_LABELS)}
-DESCENDING: tuple[str, ...] = tuple(reversed(SCALE_LABELS))
+from survey.scale import DESCENDING, RATING_OF_LABEL
+from survey.scale import LABELS as SCALE_LABELS  # the 6-point scale participants see, 1..6
+
+__all__ = ["DESCENDING", "RATING_OF_LABEL", "SCALE_LABELS"]
 
 TITLED = "titled"
 CHAT = "chat"

@@ -21,15 +21,8 @@ from html import unescape
 import httpx
 
 from perf.load_survey.server import SERVER_KEEPALIVE_SECONDS
+from survey import scale
 
-ITEM_SCALE_LABELS = [
-    "not like me at all",
-    "not like me",
-    "a little like me",
-    "somewhat like me",
-    "like me",
-    "very much like me",
-]
 PAGE = re.compile(r'data-page="([a-z-]+)"')
 POSITION = re.compile(r'data-page="item" data-position="(\d+)"')
 ATTENTION = re.compile(r'class="attention-text">(.*?)</p>', re.S)
@@ -203,9 +196,9 @@ class SimulatedParticipant:
         check = ATTENTION.search(self.html)
         if check:
             label = re.search(r"\u201c(.+?)\u201d", unescape(check.group(1))).group(1)
-            value = ITEM_SCALE_LABELS.index(label) + 1
+            value = scale.value_of(label)
         else:
-            value = self.rng.randint(1, 6)
+            value = self.rng.randint(scale.MIN, scale.MAX)
         await self.pause()
         target = await self.submit(
             "answer",

@@ -1,11 +1,14 @@
 """Studies, their participants, and everything a participant answers."""
 
 import secrets
+from datetime import datetime
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from survey import scale
 from survey.instruments import dimensions as dims
 
 from .instruments import Instrument
@@ -13,16 +16,8 @@ from .item_bank import Item
 
 DEFAULT_DEMOGRAPHIC_FIELDS = ["age", "gender", "country", "education", "first_language"]
 PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
-# The 6-point similarity scale participants and models rate items on.
-ITEM_SCALE_LABELS = (
-    "not like me at all",
-    "not like me",
-    "a little like me",
-    "somewhat like me",
-    "like me",
-    "very much like me",
-)
-
+# Values instruments first (the paper's order), then traits; unknown codes last.
+INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
 
 DEFAULT_ATTENTION_CHECK_WORDING = (
     "This is an attention check. To show that you are reading carefully, "
@@ -160,6 +155,50 @@ class Study(models.Model):
             )
         return None
 
+    def instruments_in_order(self) -> list[Instrument]:
+        """The study's instruments in the order participants meet them (values first, then
+        traits). Read once per study instance: a request asks for them several times."""
+        cached = getattr(self, "_instruments_in_order", None)
+        if cached is None:
+            cached = sorted(self.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
+            self._instruments_in_order = cached
+        return cached
+
+    def item_loads(self, *, now: datetime) -> tuple[list[int], list[int]]:
+        """Pool item ids (ascending) and their loads at ``now``, from one query.
+
+        An item's load is its assignments in this study that are completed or still leased
+        (not released, not expired): what the balanced design equalises."""
+        counted = Q(assignments__participant__study=self) & (
+            Q(assignments__completed_at__isnull=False)
+            | Q(assignments__released_at__isnull=True, assignments__expires_at__gt=now)
+        )
+        rows = (
+            self.item_pool.annotate(load=Count("assignments", filter=counted))
+            .order_by("pk")
+            .values_list("pk", "load")
+        )
+        ids, loads = [], []
+        for pk, load in rows:
+            ids.append(pk)
+            loads.append(load)
+        return ids, loads
+
+    def has_room(self, *, now: datetime | None = None) -> bool:
+        """True while some pool item still needs ratings (below the target per item)."""
+        _, loads = self.item_loads(now=now or timezone.now())
+        return any(load < self.target_ratings_per_item for load in loads)
+
+    def pvq_form_for(self, *, gender: str | None) -> str:
+        """The PVQ form (``male``/``female``) a participant of ``gender`` answers."""
+        if self.pvq_form in (self.PvqForm.MALE, self.PvqForm.FEMALE):
+            return self.pvq_form
+        return self.PvqForm.FEMALE if gender == "female" else self.PvqForm.MALE
+
+    def attention_check_text(self, expected_value: int) -> str:
+        """The instruction of an attention check whose required answer is ``expected_value``."""
+        return self.attention_check_wording.replace("{label}", scale.label_of(expected_value))
+
     @property
     def screen_out_after(self) -> int:
         """Failed attention checks that end a session (Prolific's rule: at least two)."""
@@ -171,6 +210,43 @@ class Study(models.Model):
         if not self.completion_redirect_url:
             return ""
         return self.completion_redirect_url.replace("{code}", code)
+
+
+class ParticipantQuerySet(models.QuerySet):
+    """The recurring questions about participants (one definition each)."""
+
+    def finished(self) -> "ParticipantQuerySet":
+        """Participants whose answers are all there: completed here, or imported from a release."""
+        return self.filter(status__in=Participant.FINISHED_STATUSES)
+
+    def flagged(self) -> "ParticipantQuerySet":
+        """Participants with at least one raised quality flag (``quality_flags["flags"]``)."""
+        return self.filter(self.flagged_condition())
+
+    def unflagged(self) -> "ParticipantQuerySet":
+        return self.exclude(self.flagged_condition())
+
+    def counted(self, study: "Study") -> "ParticipantQuerySet":
+        """The study's participants that enter its statistics: finished, and without quality
+        flags when the study excludes flagged participants."""
+        participants = self.filter(study=study).finished()
+        if study.exclude_flagged_participants:
+            participants = participants.unflagged()
+        return participants
+
+    def stale(self, *, now: datetime | None = None) -> "ParticipantQuerySet":
+        """In-progress participants whose item lease has run out (timed out in all but name)."""
+        return self.filter(
+            status=Participant.Status.IN_PROGRESS, expires_at__lte=now or timezone.now()
+        )
+
+    @staticmethod
+    def flagged_condition(prefix: str = "") -> Q:
+        """The "has a raised flag" condition; ``prefix`` (e.g. ``"participant__"``) applies it
+        through a relation."""
+        return Q(**{f"{prefix}quality_flags__has_key": "flags"}) & ~Q(
+            **{f"{prefix}quality_flags__flags": []}
+        )
 
 
 class Participant(models.Model):
@@ -187,6 +263,9 @@ class Participant(models.Model):
         PROLIFIC = "prolific", "Prolific"
         LINK = "link", "Plain link"
         IMPORTED = "imported", "Imported"
+
+    # Answered everything: completed here, or imported from a release.
+    FINISHED_STATUSES = (Status.COMPLETED, Status.IMPORTED)
 
     # Indexed by the unique (study, external_id).
     study = models.ForeignKey(
@@ -220,6 +299,8 @@ class Participant(models.Model):
         null=True, blank=True, help_text="End of the item lease (consent time + time limit)."
     )
 
+    objects = ParticipantQuerySet.as_manager()
+
     class Meta:
         ordering = ["study", "started_at"]
         permissions = [
@@ -243,6 +324,17 @@ class Participant(models.Model):
     def is_flagged(self) -> bool:
         return bool(self.flags)
 
+    @property
+    def is_excluded(self) -> bool:
+        """Left out of the statistics for its quality flags (the study says so)."""
+        return self.is_flagged and self.study.exclude_flagged_participants
+
+    def form_of(self, instrument: Instrument) -> str:
+        """The form of ``instrument`` this participant answers (their PVQ form when the
+        instrument has it, else the instrument's only form)."""
+        forms = instrument.key.forms
+        return self.pvq_form if self.pvq_form in forms else forms[0]
+
 
 class ItemRating(models.Model):
     """A participant's 1–6 rating of an item; at most one per participant and item."""
@@ -253,7 +345,7 @@ class ItemRating(models.Model):
     )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="ratings")
     rating = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(6)]
+        validators=[MinValueValidator(scale.MIN), MaxValueValidator(scale.MAX)]
     )
     created_at = models.DateTimeField(default=timezone.now, help_text="Server time of the answer.")
     response_time_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -263,7 +355,8 @@ class ItemRating(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["participant", "item"], name="rating_unique_per_item"),
             models.CheckConstraint(
-                condition=models.Q(rating__gte=1, rating__lte=6), name="rating_in_scale"
+                condition=models.Q(rating__gte=scale.MIN, rating__lte=scale.MAX),
+                name="rating_in_scale",
             ),
         ]
 

@@ -31,9 +31,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from survey import scale
 from survey.models import Assignment, ItemRating, Participant, Study
 from survey.services.flow import (
-    ITEM_SCALE_MAX,
     LAST_SEEN_RESOLUTION,
     FlowError,
     InvalidToken,
@@ -152,7 +152,7 @@ def answer_item(
     outside 1-6 or a finished session raise ``FlowError``; nothing is written then.
     """
     participant_id, study_id = read_token(token)
-    value = parse_value(raw_value, low=1, high=ITEM_SCALE_MAX)
+    value = parse_value(raw_value, low=scale.MIN, high=scale.MAX)
     now = timezone.now()
     sql = statements(connection.vendor)
     db_now = connection.ops.adapt_datetimefield_value(now)

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from config.roles import ADMINS_GROUP, RESEARCHERS_GROUP
+from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
 from survey.models import Item, Scenario, Source, Study
 
 from .instruments import ensure_all_instruments

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from survey import quality
+from survey import quality, scale
 from survey.balance import build_sequence, choose_items
 from survey.models import (
     Assignment,
@@ -30,7 +30,6 @@ from survey.models import (
     ParticipantAttempt,
     Study,
 )
-from survey.models.studies import ITEM_SCALE_LABELS
 from survey.quality import paginate
 from survey.services.scoring import compute_participant_scores
 from survey.signals import participant_completed
@@ -38,9 +37,6 @@ from survey.signals import participant_completed
 logger = logging.getLogger(__name__)
 
 TOKEN_SALT = "survey.participant-token"
-ITEM_SCALE_MAX = len(ITEM_SCALE_LABELS)
-# Values instruments first (the paper's order), then traits.
-INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
 # "Last seen" is for the staff's monitor; a minute's resolution spares a write per answer.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
@@ -123,29 +119,6 @@ def record_attempt(*, participant: Participant, session_id: str) -> None:
         participant.prolific_session_id = session_id
 
 
-def item_loads(*, study: Study, now) -> tuple[list[int], list[int]]:
-    """Pool item ids and their loads (completed + active leases), from one query."""
-    counted = Q(assignments__participant__study=study) & (
-        Q(assignments__completed_at__isnull=False)
-        | Q(assignments__released_at__isnull=True, assignments__expires_at__gt=now)
-    )
-    rows = (
-        study.item_pool.annotate(load=Count("assignments", filter=counted))
-        .order_by("pk")
-        .values_list("pk", "load")
-    )
-    ids, loads = [], []
-    for pk, load in rows:
-        ids.append(pk)
-        loads.append(load)
-    return ids, loads
-
-
-def study_has_room(*, study: Study) -> bool:
-    ids, loads = item_loads(study=study, now=timezone.now())
-    return any(load < study.target_ratings_per_item for load in loads)
-
-
 def consent(
     *, study: Study, arrival: Arrival, agreed: bool, rng: np.random.Generator | None = None
 ) -> Participant:
@@ -183,7 +156,7 @@ def consent(
                 participant=participant, session_id=arrival.session_id
             )
             return participant
-        ids, loads = item_loads(study=locked, now=now)
+        ids, loads = locked.item_loads(now=now)
         chosen = choose_items(
             ids,
             loads,
@@ -204,7 +177,7 @@ def consent(
         slots = build_sequence(
             chosen,
             attention_checks=locked.attention_check_count,
-            scale_max=ITEM_SCALE_MAX,
+            scale_max=scale.MAX,
             rng=rng,
         )
         Assignment.objects.bulk_create(
@@ -258,23 +231,6 @@ class Step:
     page: int | None = None
     items: ItemCounts | None = field(default=None, compare=False)
     questionnaire_answers: int | None = field(default=None, compare=False)
-
-
-def study_instruments(study: Study) -> list[Instrument]:
-    """The study's instruments in the order participants meet them (read once per study
-    instance: a request asks for them several times)."""
-    cached = getattr(study, "_ordered_instruments", None)
-    if cached is None:
-        cached = sorted(study.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
-        study._ordered_instruments = cached
-    return cached
-
-
-def instrument_form(instrument: Instrument, participant: Participant) -> str:
-    forms = instrument.key.forms
-    if participant.pvq_form in forms:
-        return participant.pvq_form
-    return forms[0]
 
 
 def instrument_pages(instrument: Instrument, study: Study) -> list[list[int]]:
@@ -332,7 +288,7 @@ def current_step(participant: Participant) -> Step:
         answered.setdefault(instrument_id, set()).add(number)
         n_answers += 1
     counted = dict(items=items, questionnaire_answers=n_answers)
-    for instrument in study_instruments(participant.study):
+    for instrument in participant.study.instruments_in_order():
         for page, numbers in enumerate(instrument_pages(instrument, participant.study), start=1):
             if not set(numbers) <= answered.get(instrument.pk, set()):
                 return Step("questionnaire", instrument=instrument.code, page=page, **counted)
@@ -362,7 +318,7 @@ def progress(participant: Participant, step: Step) -> tuple[int, int]:
     done_instr = step.questionnaire_answers
     if done_instr is None:
         done_instr = participant.instrument_responses.count()
-    n_instrument = sum(i.key.n_items for i in study_instruments(participant.study))
+    n_instrument = sum(i.key.n_items for i in participant.study.instruments_in_order())
     return items.answered + done_instr, items.assigned + n_instrument
 
 
@@ -440,11 +396,7 @@ def parse_response_time(raw) -> int | None:
 
 def save_demographics(*, participant: Participant, cleaned: dict) -> None:
     require_in_progress(participant)
-    study = participant.study
-    if study.pvq_form in (Study.PvqForm.MALE, Study.PvqForm.FEMALE):
-        form = study.pvq_form
-    else:
-        form = "female" if cleaned.get("gender") == "female" else "male"
+    form = participant.study.pvq_form_for(gender=cleaned.get("gender"))
     Participant.objects.filter(pk=participant.pk).update(
         demographics=cleaned, pvq_form=form, last_seen_at=timezone.now()
     )
@@ -461,7 +413,7 @@ def answer_questionnaire(
     value rejects the whole request and stores nothing.
     """
     require_in_progress(participant)
-    if all(i.pk != instrument.pk for i in study_instruments(participant.study)):
+    if all(i.pk != instrument.pk for i in participant.study.instruments_in_order()):
         raise FlowError("This questionnaire is not part of your study.", status=404)
     if (
         needs_demographics(participant)
@@ -611,7 +563,7 @@ def missing_answers(participant: Participant) -> list[str]:
         .annotate(n=Count("id"))
         .values_list("instrument_id", "n")
     )
-    for instrument in study_instruments(participant.study):
+    for instrument in participant.study.instruments_in_order():
         if counts.get(instrument.pk, 0) < instrument.key.n_items:
             missing.append(f"{instrument.key.name} answers")
     return missing
@@ -667,9 +619,7 @@ def recompute_quality(*, study: Study) -> int:
 
 def expire_stale(*, study: Study | None = None) -> int:
     """Mark in-progress participants whose lease expired as timed out."""
-    qs = Participant.objects.filter(
-        status=Participant.Status.IN_PROGRESS, expires_at__lte=timezone.now()
-    )
+    qs = Participant.objects.stale()
     if study is not None:
         qs = qs.filter(study=study)
     return qs.update(status=Participant.Status.TIMED_OUT)

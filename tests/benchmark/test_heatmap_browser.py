@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from benchmark.services import recompute_now
-from config.roles import RESEARCHERS_GROUP
+from core.roles import RESEARCHERS_GROUP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

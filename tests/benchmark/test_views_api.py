@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from benchmark.models import CorrelationRun, PairExclusion, ValidatedItemSet
 from benchmark.services import recompute_now
-from config.roles import ADMINS_GROUP, RESEARCHERS_GROUP
+from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
 
 
 def _user(name, group):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, User
 
-from config.roles import ADMINS_GROUP, RESEARCHERS_GROUP
+from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
 
 
 def make_user(role: str, username: str | None = None) -> User | None:

@@ -6,7 +6,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from survey.models.studies import ITEM_SCALE_LABELS
+from survey import scale
 
 
 @dataclass
@@ -51,7 +51,7 @@ class BrowserParticipant:
         attention = page.locator(".attention-text")
         if attention.count():
             label = re.search(r"\u201c(.+?)\u201d", attention.inner_text()).group(1)
-            value = ITEM_SCALE_LABELS.index(label) + 1
+            value = scale.value_of(label)
             self.answers.append(("check", position, value))
         else:
             value = self.rng.randint(1, 6)

@@ -41,14 +41,8 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LABELS = (
-    "not like me at all",
-    "not like me",
-    "a little like me",
-    "somewhat like me",
-    "like me",
-    "very much like me",
-)
+from survey.scale import LABELS
+
 _RESPONSE = re.compile(r"(?:Reply|Response): (.*?)(?:\n\n|\Z)", re.DOTALL)
 _DIGIT_LINE = re.compile(r"^([1-6]) = (.+)$", re.MULTILINE)
 # Where each wire format reports the model snapshot that answered.

@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.contrib.auth.models import Group, User
 
-from config.roles import ADMINS_GROUP
+from core.roles import ADMINS_GROUP
 from evaluation.models import EvaluationRun, ModelConfiguration
 from tests.evaluation.factories import make_item_set
 from tests.evaluation.fake_provider import FakeProvider

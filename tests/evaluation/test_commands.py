@@ -63,7 +63,15 @@ def test_add_model_refuses_what_the_staff_form_refuses(tmp_path):
         _add("l", "--provider", "local", "--model-id", str(tmp_path))
     with pytest.raises(CommandError, match="A local model has no base URL"):
         (tmp_path / "config.json").write_text("{}")
-        _add("l", "--provider", "local", "--model-id", str(tmp_path), "--base-url", "http://example.org")
+        _add(
+            "l",
+            "--provider",
+            "local",
+            "--model-id",
+            str(tmp_path),
+            "--base-url",
+            "http://example.org",
+        )
     assert "created" in _add("l", "--provider", "local", "--model-id", str(tmp_path))
     assert not ModelConfiguration.objects.exclude(name="l").exists()
 

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from config.roles import is_admin, is_researcher
+from core.roles import is_admin, is_researcher
 from survey.models import Instrument, Item, Study
 
 

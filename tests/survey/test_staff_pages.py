@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from survey import release
+from release import reader as release
 from survey.models import Participant, Study
 from survey.services import flow
 

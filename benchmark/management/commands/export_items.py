@@ -1,14 +1,16 @@
 """``manage.py export_items --study SLUG [--correlations published|latest|RUN_ID]
 (--preset valueportrait-2025 | --threshold 0.3 --mode pos) --format csv|json --out FILE``."""
 
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from benchmark.exports import item_set_json, item_set_table, query_response_tagged, to_csv
+from benchmark.pages import chance_line
 from benchmark.selection import MODES, PRESETS, SelectionRule
 from benchmark.selectors import resolve_run
-from benchmark.services import create_item_set, create_preset_item_set
+from benchmark.services import freeze_item_set
 from survey.instruments import dimensions as dims
 
 from ._common import get_study, write_text
@@ -38,47 +40,51 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fdr-alpha", type=float, help="also require the FDR-adjusted p below this"
         )
-        parser.add_argument("--fdr-method", choices=["bh", "by"], default="bh")
+        parser.add_argument("--fdr-method", choices=["bh", "by"], default=SelectionRule.fdr_method)
         parser.add_argument(
             "--ci-bound",
             type=float,
             help="also require the bootstrap CI beyond this bound on the selected side",
+        )
+        parser.add_argument(
+            "--max-chance-share",
+            type=float,
+            help="raise the threshold until the expected chance selections are at most this "
+            "share of the selection (e.g. 0.1)",
         )
         parser.add_argument("--format", required=True, choices=["csv", "json"])
         parser.add_argument("--out", required=True)
 
     def handle(self, *args, study, correlations, preset, threshold, mode, name, format, out, **o):
         study = get_study(study)
-        extras = [o["families"], o["fdr_alpha"], o["ci_bound"]]
+        extras = [o["families"], o["fdr_alpha"], o["ci_bound"], o["max_chance_share"]]
         if preset and (mode or any(e not in ("", None) for e in extras)):
-            raise CommandError("--mode, --families, --fdr-alpha and --ci-bound go with --threshold")
+            raise CommandError(
+                "--mode, --families, --fdr-alpha, --ci-bound and --max-chance-share go with "
+                "--threshold"
+            )
         if threshold is not None and mode is None:
             raise CommandError("--threshold needs --mode pos|neg|abs")
         try:
             run = resolve_run(study=study, spec=correlations)
-            if preset:
-                item_set = create_preset_item_set(run=run, preset=preset)
-            else:
-                families = tuple(f for f in o["families"].split(",") if f) or SelectionRule.families
-                rule = SelectionRule(
-                    threshold=threshold,
-                    mode=mode,
-                    families=families,
-                    fdr_alpha=o["fdr_alpha"],
-                    fdr_method=o["fdr_method"],
-                    ci_bound=o["ci_bound"],
-                )
-                item_set = create_item_set(
-                    run=run, rule=rule, name=name or f"{study.slug}-r{threshold:g}-{mode}"
-                )
+            item_set = freeze_item_set(
+                run=run,
+                preset=preset or "",
+                threshold=threshold if threshold is not None else SelectionRule.threshold,
+                mode=mode or SelectionRule.mode,
+                families=[f for f in o["families"].split(",") if f],
+                fdr_alpha=o["fdr_alpha"],
+                fdr_method=o["fdr_method"],
+                ci_bound=o["ci_bound"],
+                max_chance_share=o["max_chance_share"],
+                name=name,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if format == "csv":
             path = write_text(out, to_csv(item_set_table(item_set=item_set)))
         else:
             path = write_text(out, item_set_json(item_set=item_set))
-            import json
-
             tagged = Path(out).with_name(Path(out).stem + "-query-response-tagged.json")
             write_text(
                 str(tagged),
@@ -91,3 +97,4 @@ class Command(BaseCommand):
             f"item set {item_set.name} v{item_set.version} from run #{run.pk}: {entries} pairs "
             f"on {items} items -> {path}"
         )
+        self.stdout.write(chance_line(item_set.chance)["text"])

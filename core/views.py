@@ -4,7 +4,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from config.roles import is_researcher
+from core.roles import is_researcher
 from survey.models import Study
 
 

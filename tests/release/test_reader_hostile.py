@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from release.reader import ReleaseFormatError, read_release
 from survey.models import Item, ItemRating, Participant, Scenario
-from survey.release import ReleaseFormatError, read_release
 
 pytestmark = [pytest.mark.shared_data]
 

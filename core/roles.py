@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -115,8 +117,6 @@ def grant_admin_group_permissions(**kwargs) -> None:
     Except ``survey.view_raw_participant_ids``: raw panel ids (PROLIFIC_PID) stay hidden from
     every role until a superuser grants that permission to a named person explicitly.
     """
-    from django.contrib.auth.models import Group, Permission
-
     group, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
     Group.objects.get_or_create(name=RESEARCHERS_GROUP)
     group.permissions.add(
@@ -128,8 +128,6 @@ def grant_admin_group_permissions(**kwargs) -> None:
 
 def sync_staff_flag(sender, instance, action, pk_set=None, reverse=False, **kwargs) -> None:
     """Members of ``admins`` are staff (the Django admin site checks ``is_staff`` itself)."""
-    from django.contrib.auth import get_user_model
-
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     User = get_user_model()

@@ -5,8 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from survey.release import ReleaseFormatError
-from survey.services.release_import import DEFAULT_STUDY_SLUG, IMPORT_STAGES, import_release
+from release.reader import ReleaseFormatError
+from release.services import DEFAULT_STUDY_SLUG, IMPORT_STAGES, import_release
 
 
 class Command(BaseCommand):

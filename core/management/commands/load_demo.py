@@ -1,15 +1,16 @@
 """``manage.py load_demo``: demo items, an open study ``demo`` and demo accounts (idempotent).
 
-Other apps add their own demo content by providing ``<app>.demo.load_demo(stdout)``.
+The survey's demo (items, study, accounts) comes first; then each app that builds on it adds
+its own through ``<app>.demo.load_demo(stdout)``. Every app is required (no silent skipping).
 """
-
-import importlib
 
 from django.core.management.base import BaseCommand
 
+import benchmark.demo
+import evaluation.demo
 from survey.services.demo import load_demo_accounts, load_demo_items, load_demo_study
 
-EXTRA_DEMO_MODULES = ("benchmark.demo", "evaluation.demo")
+DEMO_MODULES_AFTER_SURVEY = (benchmark.demo, evaluation.demo)
 
 
 class Command(BaseCommand):
@@ -21,14 +22,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo items: {len(items)}; study '{study.slug}' ({study.get_status_display()})."
         )
-        for module_name in EXTRA_DEMO_MODULES:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                continue
-            module.load_demo(self.stdout)
+        for app_demo in DEMO_MODULES_AFTER_SURVEY:
+            app_demo.load_demo(self.stdout)
         for account in load_demo_accounts():
             self.stdout.write(
                 self.style.SUCCESS(

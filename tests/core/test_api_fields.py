@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from config.api_fields import NameLookupField
+from core.api_fields import NameLookupField
 from survey.models import Study
 from tests.factories import StudyFactory
 

@@ -2,7 +2,7 @@
 
 ``read_release(directory)`` parses the files the project imports, validates every record and
 returns plain dataclasses. Nothing is written anywhere: the importer
-(``survey.services.release_import``) writes only after the whole release has been read
+(``release.services``) writes only after the whole release has been read
 without error, so a malformed file imports nothing. Errors name the file, the record and the
 field that is wrong.
 

@@ -1,30 +1,21 @@
-"""The versioned REST API at ``/api/v1/``.
+"""The account endpoints of the REST API: users and API tokens (admins only).
 
 Each app registers its viewsets in ``<app>/api.py`` with a ``register(router)`` function;
-this module collects them, adds the account endpoints (users and API tokens, admins only),
-the OpenAPI schema (``/api/schema/``) and its browsable UI (``/api/docs/``).
+``config/urls.py`` collects them under ``/api/v1/``.
 
 Scripts authenticate with a token (``Authorization: Token <key>``); an admin issues it at
 ``POST /api/v1/tokens/`` (the key is shown once) and revokes it with
 ``DELETE /api/v1/tokens/<username>/``. Browsers use the login session.
 """
 
-import importlib
-
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from django.urls import include, path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
-from rest_framework.routers import DefaultRouter
 
-from config.roles import IsAdmin, is_admin, is_researcher
-
-API_MODULES = ("survey.api", "benchmark.api", "evaluation.api", "dashboards.api")
-
+from core.roles import IsAdmin, is_admin, is_researcher
 
 # --- Accounts: users and tokens (admins) ---------------------------------------------------
 
@@ -126,21 +117,3 @@ class TokenViewSet(
 def register(router) -> None:
     router.register("users", UserViewSet, basename="user")
     router.register("tokens", TokenViewSet, basename="token")
-
-
-router = DefaultRouter()
-register(router)
-for module_name in API_MODULES:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        continue
-    module.register(router)
-
-urlpatterns = [
-    path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-]

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from config.pagination import MAX_OFFSET, BoundedLimitOffsetPagination
+from core.pagination import MAX_OFFSET, BoundedLimitOffsetPagination
 from tests.factories import StudyFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.staticfiles import finders
 
 
 @pytest.mark.django_db
@@ -9,6 +10,4 @@ def test_home_health_and_login_pages(client):
 
 
 def test_plotly_js_is_served_from_our_static_files(client):
-    from django.contrib.staticfiles import finders
-
     assert finders.find("plotly/plotly.min.js")

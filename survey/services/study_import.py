@@ -1,17 +1,15 @@
-"""Import the Value Portrait public data release into the database.
+"""Write an imported study's survey data: scenarios, items, the study, participants, ratings
+and value scores, creating only what is missing and updating only what differs.
 
-Reads and checks the whole release first (``survey.release``), then writes everything in
-one transaction with bulk inserts, creating only what is missing and updating only what
-differs, so a second import changes nothing and a malformed file imports nothing.
+Called by the release import (``release.services``) inside its transaction; the records come
+from ``release.reader`` (plain dataclasses), so this module depends on no other app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from django.db import transaction
+from typing import TYPE_CHECKING
 
 from survey.instruments import dimensions as dims
 from survey.models import (
@@ -23,66 +21,37 @@ from survey.models import (
     Source,
     Study,
 )
-from survey.release import SOURCES, Release, read_release
 
 from .instruments import ensure_instrument
 
-DEFAULT_STUDY_SLUG = "valueportrait-2025"
-PUBLISHED_LABEL = "Published correlations (Value Portrait release)"
+if TYPE_CHECKING:  # the reader's dataclasses, for annotations only (no import at run time)
+    from release.reader import Release
+
 BATCH = 5000
 SCORE_INSTRUMENT = {dims.SCHWARTZ: "pvq21", dims.HIGHER_ORDER: "pvq21", dims.BIG_FIVE: "bfi10"}
 
 
 @dataclass
-class ImportSummary:
+class ImportCounts:
+    """Rows in the source, created and updated, per kind of row."""
+
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
-    id_collisions: dict[str, list[int]] = field(default_factory=dict)
-    scored_without_ratings: list[str] = field(default_factory=list)
-    raters_without_scores: list[str] = field(default_factory=list)
-    study_id: int | None = None
-    correlation_run_id: int | None = None
-
-    @property
-    def changed_anything(self) -> bool:
-        return any(self.created.values()) or any(self.updated.values())
-
-    def lines(self) -> list[str]:
-        out = []
-        for name, total in self.totals.items():
-            out.append(
-                f"{name:<24} {total:>7} in release, {self.created.get(name, 0):>7} created, "
-                f"{self.updated.get(name, 0):>5} updated"
-            )
-        if self.scored_without_ratings:
-            out.append(
-                f"{len(self.scored_without_ratings)} participant(s) have value scores but rated no "
-                f"item (value.json only): {', '.join(self.scored_without_ratings)}"
-            )
-        if self.raters_without_scores:
-            out.append(
-                f"{len(self.raters_without_scores)} participant(s) rated items but have no value "
-                f"scores (survey.json only): {', '.join(self.raters_without_scores)}"
-            )
-        for pid, groups in self.id_collisions.items():
-            out.append(
-                f"id collision: {pid} rated items in survey groups {groups} but value.json holds "
-                "one profile for it; see the benchmark's collision rule."
-            )
-        return out
 
 
-def _ensure_sources() -> dict[str, Source]:
+def _ensure_sources(source_rows: Iterable[tuple[str, str, str]]) -> dict[str, Source]:
     sources = {}
-    for slug, name, style in SOURCES.values():
+    for slug, name, style in source_rows:
         source, _ = Source.objects.get_or_create(slug=slug, defaults={"name": name, "style": style})
         sources[slug] = source
     return sources
 
 
-def _sync_scenarios(release: Release, summary: ImportSummary) -> dict[str, Scenario]:
-    sources = _ensure_sources()
+def _sync_scenarios(
+    release: Release, source_rows: Iterable[tuple[str, str, str]], counts: ImportCounts
+) -> dict[str, Scenario]:
+    sources = _ensure_sources(source_rows)
     existing = {
         s.external_id: s
         for s in Scenario.objects.filter(external_id__in=[r.portrait_id for r in release.scenarios])
@@ -111,8 +80,8 @@ def _sync_scenarios(release: Release, summary: ImportSummary) -> dict[str, Scena
             changed.append(scenario)
     Scenario.objects.bulk_create(new, batch_size=BATCH)
     Scenario.objects.bulk_update(changed, ["source", "title", "text", "metadata"], batch_size=BATCH)
-    summary.totals["scenarios"] = len(release.scenarios)
-    summary.created["scenarios"], summary.updated["scenarios"] = len(new), len(changed)
+    counts.totals["scenarios"] = len(release.scenarios)
+    counts.created["scenarios"], counts.updated["scenarios"] = len(new), len(changed)
     return {
         s.external_id: s
         for s in Scenario.objects.filter(external_id__in=[r.portrait_id for r in release.scenarios])
@@ -120,7 +89,7 @@ def _sync_scenarios(release: Release, summary: ImportSummary) -> dict[str, Scena
 
 
 def _sync_items(
-    release: Release, scenarios: dict[str, Scenario], summary: ImportSummary
+    release: Release, scenarios: dict[str, Scenario], counts: ImportCounts
 ) -> dict[tuple[str, int], int]:
     existing = {
         (i.scenario_id, i.option_id): i
@@ -138,8 +107,8 @@ def _sync_items(
                 changed.append(item)
     Item.objects.bulk_create(new, batch_size=BATCH)
     Item.objects.bulk_update(changed, ["text"], batch_size=BATCH)
-    summary.totals["items"] = sum(len(r.options) for r in release.scenarios)
-    summary.created["items"], summary.updated["items"] = len(new), len(changed)
+    counts.totals["items"] = sum(len(r.options) for r in release.scenarios)
+    counts.created["items"], counts.updated["items"] = len(new), len(changed)
     return {
         (i.scenario.external_id, i.option_id): i.id
         for i in Item.objects.filter(scenario__in=list(scenarios.values())).select_related(
@@ -148,7 +117,7 @@ def _sync_items(
     }
 
 
-def _sync_study(slug: str, item_ids: list[int], summary: ImportSummary) -> Study:
+def _sync_study(slug: str, item_ids: list[int], counts: ImportCounts) -> Study:
     study, created = Study.objects.get_or_create(
         slug=slug,
         defaults={
@@ -166,13 +135,12 @@ def _sync_study(slug: str, item_ids: list[int], summary: ImportSummary) -> Study
     have = set(study.item_pool.values_list("id", flat=True))
     missing = [i for i in item_ids if i not in have]
     study.item_pool.add(*missing)
-    summary.totals["studies"] = 1
-    summary.created["studies"] = int(created)
-    summary.study_id = study.id
+    counts.totals["studies"] = 1
+    counts.created["studies"] = int(created)
     return study
 
 
-def _sync_participants(release: Release, study: Study, summary: ImportSummary) -> dict[str, int]:
+def _sync_participants(release: Release, study: Study, counts: ImportCounts) -> dict[str, int]:
     ids = sorted(release.rater_ids | set(release.scores))
     existing = {p.external_id: p for p in Participant.objects.filter(study=study)}
     new, changed = [], []
@@ -197,8 +165,8 @@ def _sync_participants(release: Release, study: Study, summary: ImportSummary) -
             changed.append(participant)
     Participant.objects.bulk_create(new, batch_size=BATCH)
     Participant.objects.bulk_update(changed, ["metadata"], batch_size=BATCH)
-    summary.totals["participants"] = len(ids)
-    summary.created["participants"], summary.updated["participants"] = len(new), len(changed)
+    counts.totals["participants"] = len(ids)
+    counts.created["participants"], counts.updated["participants"] = len(new), len(changed)
     return dict(Participant.objects.filter(study=study).values_list("external_id", "id"))
 
 
@@ -206,7 +174,7 @@ def _sync_ratings(
     release: Release,
     participants: dict[str, int],
     items: dict[tuple[str, int], int],
-    summary: ImportSummary,
+    counts: ImportCounts,
 ) -> None:
     existing = {
         (p, i): (pk, r)
@@ -224,11 +192,11 @@ def _sync_ratings(
             changed.append(ItemRating(id=have[0], rating=record.rating))
     ItemRating.objects.bulk_create(new, batch_size=BATCH)
     ItemRating.objects.bulk_update(changed, ["rating"], batch_size=BATCH)
-    summary.totals["ratings"] = len(release.ratings)
-    summary.created["ratings"], summary.updated["ratings"] = len(new), len(changed)
+    counts.totals["ratings"] = len(release.ratings)
+    counts.created["ratings"], counts.updated["ratings"] = len(new), len(changed)
 
 
-def _sync_scores(release: Release, participants: dict[str, int], summary: ImportSummary) -> None:
+def _sync_scores(release: Release, participants: dict[str, int], counts: ImportCounts) -> None:
     existing = {
         (p, f, d): (pk, s)
         for pk, p, f, d, s in ParticipantScore.objects.filter(
@@ -257,64 +225,34 @@ def _sync_scores(release: Release, participants: dict[str, int], summary: Import
                     changed.append(ParticipantScore(id=have[0], score=score))
     ParticipantScore.objects.bulk_create(new, batch_size=BATCH)
     ParticipantScore.objects.bulk_update(changed, ["score"], batch_size=BATCH)
-    summary.totals["participant scores"] = sum(
+    counts.totals["participant scores"] = sum(
         len(v) for families in release.scores.values() for v in families.values()
     )
-    summary.created["participant scores"], summary.updated["participant scores"] = (
+    counts.created["participant scores"], counts.updated["participant scores"] = (
         len(new),
         len(changed),
     )
 
 
-def import_release(
+def sync_imported_study(
     *,
-    directory: str | Path,
-    study_slug: str = DEFAULT_STUDY_SLUG,
-    progress: Callable[[str], None] | None = None,
-) -> ImportSummary:
-    """Import the release in ``directory``; idempotent and all-or-nothing.
-
-    ``progress(stage)`` is called after each of ``IMPORT_STAGES`` stages (for a progress bar). Raises
-    ``survey.release.ReleaseFormatError`` before writing anything if a file is malformed.
-    """
-    from benchmark.services import store_published_correlations
-
-    def tick(stage: str) -> None:
-        if progress:
-            progress(stage)
-
-    summary = ImportSummary()
-    release = read_release(directory)
-    tick("read release")
-    summary.id_collisions = release.id_collisions
-    summary.scored_without_ratings = release.scored_without_ratings
-    summary.raters_without_scores = release.raters_without_scores
-    with transaction.atomic():
-        scenarios = _sync_scenarios(release, summary)
-        tick("scenarios")
-        items = _sync_items(release, scenarios, summary)
-        tick("items")
-        study = _sync_study(study_slug, list(items.values()), summary)
-        participants = _sync_participants(release, study, summary)
-        tick("participants")
-        _sync_ratings(release, participants, items, summary)
-        tick("ratings")
-        _sync_scores(release, participants, summary)
-        tick("scores")
-        run, created, updated = store_published_correlations(
-            study=study,
-            label=PUBLISHED_LABEL,
-            rows=[
-                (items[(c.portrait_id, c.option_id)], c.family, c.dimension, c.r, c.p)
-                for c in release.correlations
-            ],
-        )
-        summary.correlation_run_id = run.id
-        summary.totals["published correlations"] = len(release.correlations)
-        summary.created["published correlations"] = created
-        summary.updated["published correlations"] = updated
-        tick("correlations")
-    return summary
-
-
-IMPORT_STAGES = 7  # calls of tick() in import_release, for a progress bar's total
+    release: Release,
+    source_rows: Iterable[tuple[str, str, str]],
+    study_slug: str,
+    counts: ImportCounts,
+    tick: Callable[[str], None],
+) -> tuple[Study, dict[tuple[str, int], int]]:
+    """Write the release's survey data (call inside a transaction); return the study and the
+    item ids by (portrait id, option id). ``tick(stage)`` is called after each stage."""
+    scenarios = _sync_scenarios(release, source_rows, counts)
+    tick("scenarios")
+    items = _sync_items(release, scenarios, counts)
+    tick("items")
+    study = _sync_study(study_slug, list(items.values()), counts)
+    participants = _sync_participants(release, study, counts)
+    tick("participants")
+    _sync_ratings(release, participants, items, counts)
+    tick("ratings")
+    _sync_scores(release, participants, counts)
+    tick("scores")
+    return study, items

@@ -3,7 +3,13 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 
-from config.roles import admin_required, is_admin, is_researcher, researcher_required
+from core.roles import (
+    admin_required,
+    grant_admin_group_permissions,
+    is_admin,
+    is_researcher,
+    researcher_required,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +64,6 @@ def test_openapi_schema_is_served(client):
 
 
 def test_admins_group_members_are_staff_with_model_permissions_but_no_raw_ids():
-    from config.roles import grant_admin_group_permissions
-
     grant_admin_group_permissions()
     user = _user("g", "admins")
     assert user.is_staff
@@ -77,8 +81,6 @@ def test_admins_group_members_are_staff_with_model_permissions_but_no_raw_ids():
 
 
 def test_group_admin_can_open_the_admin_site(client):
-    from config.roles import grant_admin_group_permissions
-
     grant_admin_group_permissions()
     client.force_login(_user("g2", "admins"))
     assert client.get("/admin/").status_code == 200

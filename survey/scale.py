@@ -1,0 +1,38 @@
+"""The six-point similarity scale that participants and models rate items on (pure Python).
+
+The one definition of the scale: the survey's item pages, its attention checks, the
+``ItemRating`` constraint, the evaluation prompts and parser, the fake provider of the tests
+and the load test all read it from here. Rating ``k`` (1-based) is ``LABELS[k - 1]``.
+No Django imports, so that ``evaluation.prompts`` (pure) and the load test's client can use it.
+"""
+
+from __future__ import annotations
+
+LABELS: tuple[str, ...] = (
+    "not like me at all",
+    "not like me",
+    "a little like me",
+    "somewhat like me",
+    "like me",
+    "very much like me",
+)
+MIN = 1
+MAX = len(LABELS)
+VALUES: tuple[int, ...] = tuple(range(MIN, MAX + 1))
+# Highest first: the order most prompts list the options in.
+DESCENDING: tuple[str, ...] = tuple(reversed(LABELS))
+# (value, label) pairs in ascending order, as the item page lists them.
+CHOICES: tuple[tuple[int, str], ...] = tuple(zip(VALUES, LABELS, strict=True))
+RATING_OF_LABEL: dict[str, int] = {label: value for value, label in CHOICES}
+
+
+def label_of(value: int) -> str:
+    """The label of rating ``value``; ``ValueError`` outside the scale."""
+    if not MIN <= value <= MAX:
+        raise ValueError(f"{value} is not on the {MIN}-{MAX} scale")
+    return LABELS[value - MIN]
+
+
+def value_of(label: str) -> int:
+    """The rating whose label is ``label`` exactly; ``KeyError`` for any other text."""
+    return RATING_OF_LABEL[label]
