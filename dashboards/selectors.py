@@ -84,26 +84,16 @@ def human_scores(*, study: Study, family: str) -> pd.DataFrame:
 RAW_HUMAN_FAMILIES = (dims.BIG_FIVE,)
 
 
-def comparable_human_scores(*, study: Study, family: str) -> pd.DataFrame:
-    """:func:`human_scores` on the scale of model portraits' centred scores.
+def questionnaire_scores(*, study: Study, family: str) -> pd.DataFrame:
+    """:func:`human_scores` from the questionnaires (PVQ, BFI), each person centred.
 
-    A portrait's centred score is the dimension's mean minus the mean over the family, so
-    human trait scores (stored raw) are centred on each person's mean over the traits here;
-    value scores are already centred on the person's mean.
+    Value scores are stored centred on the person's mean answer (MRAT); trait scores are
+    stored raw and centred here on the person's mean over the traits. This is the
+    questionnaire's scale, not the items': never compared with a model portrait (for that,
+    see :mod:`dashboards.human_selectors`).
     """
     scores = human_scores(study=study, family=family)
     return stats.centre_rows(scores) if family in RAW_HUMAN_FAMILIES else scores
-
-
-def human_demographics(*, study: Study) -> pd.DataFrame:
-    """Each participant's demographic answers (index: participant id), one query."""
-    rows = list(
-        Participant.objects.filter(study=study, status__in=HUMAN_STATUSES).values_list(
-            "id", "demographics"
-        )
-    )
-    records = [answers if isinstance(answers, dict) else {} for _, answers in rows]
-    return pd.DataFrame.from_records(records, index=[pk for pk, _ in rows])
 
 
 # --- Models (evaluation app) ---------------------------------------------------------------
@@ -371,15 +361,69 @@ def persona_portraits(*, run, family: str) -> pd.DataFrame:
     return frame
 
 
+def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
+    """Per (persona, dimension): mean, SD, n and SE of the centred score over the run's
+    replicates — each (prompt variant, repetition) scored alone by the portrait rule.
+
+    One query for the answers; the rule is applied to all replicates of all personas at
+    once. A single replicate gives NaN SD and SE.
+    """
+    from benchmark.portrait_rule import PortraitLayout, score
+    from benchmark.selectors import item_set_entries
+    from evaluation.models import Response
+    from evaluation.portraits import informative_answers
+
+    columns = ["persona", "dimension", "mean", "sd", "n", "se"]
+    rows = Response.objects.filter(run=run, persona__in=personas).values_list(
+        "persona", "variant", "repetition", "item_id", "state", "rating"
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["persona", "variant", "repetition", "item_id", "state", "rating"]
+    )
+    entries = item_set_entries(item_set=run.item_set)
+    entries = entries[entries["family"] == family]
+    if frame.empty or entries.empty:
+        return pd.DataFrame(columns=columns)
+    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
+    # The stored portrait leaves out a template answered with one rating throughout.
+    frame = pd.concat(
+        [informative_answers(part) for _, part in frame.groupby("persona", sort=True)],
+        ignore_index=True,
+    )
+    layout = PortraitLayout.from_entries(entries)
+    matrix = frame.pivot_table(
+        index=["persona", "variant", "repetition"], columns="item_id", values="rating"
+    ).reindex(columns=layout.item_ids)
+    centred = score(matrix.to_numpy(dtype=float), layout).centred
+    long = pd.DataFrame(
+        centred, index=matrix.index, columns=[d for _, d in layout.dimensions]
+    ).reset_index()
+    long = long.melt(
+        id_vars=["persona", "variant", "repetition"], var_name="dimension", value_name="score"
+    ).dropna(subset=["score"])
+    out = long.groupby(["persona", "dimension"], sort=True)["score"].agg(
+        mean="mean", sd="std", n="count"
+    )
+    out["se"] = out["sd"] / np.sqrt(out["n"])
+    return out.reset_index()[columns]
+
+
 def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
-    """Model-as-persona vs the real participants of each group on ``field``.
+    """Model-as-persona vs the human portrait of the participants of each group on ``field``,
+    both on the items' scale (the run's item set, the same portrait rule).
 
     The model's point estimate is its stored persona portrait; its uncertainty is the spread
-    over prompt variants (:func:`variant_spread`). The humans' side is the group's mean and
-    t interval. Returns ``{"comparison": DataFrame, "departures": DataFrame,
-    "groups": {group: n_participants}, "personas": {persona_key: group}}``.
+    over prompt variants and repetitions (:func:`replicate_spread`). The humans' side is
+    the group's portrait (each item's mean rating in the group) with its bootstrap SE and
+    interval over participants (:mod:`dashboards.human_selectors`); a group or dimension
+    rated by fewer participants than the study's minimum per group is not compared, and
+    listed with its "too few" instead. Returns ``{"comparison", "departures", "groups":
+    {group: n_participants}, "too_few": {group: TooFew}, "withheld": DataFrame,
+    "personas": {persona_key: group}}``.
     """
     from evaluation.personas import parse_persona_key
+
+    from . import human_selectors  # it imports this module
 
     portraits = persona_portraits(run=run, family=family)
     personas = {key: parse_persona_key(key) for key in sorted(set(portraits.get("persona", [])))}
@@ -393,41 +437,55 @@ def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
         "comparison": pd.DataFrame(),
         "departures": pd.DataFrame(),
         "groups": {},
+        "too_few": {},
+        "withheld": pd.DataFrame(),
         "personas": by_group,
+        "min_group_participants": None,
     }
     if not by_group:
         return empty
-    spread = variant_spread(run=run, family=family, personas=list(by_group))
+    spread = replicate_spread(run=run, family=family, personas=list(by_group))
     model = portraits[portraits["persona"].isin(by_group)][["persona", "dimension", "centred"]]
     model = model.merge(
         spread[["persona", "dimension", "se", "n"]], on=["persona", "dimension"], how="left"
     )
-    n_variants = model["n"].fillna(1).astype(int)
-    t = stats.sps.t.ppf(0.5 + stats.CONFIDENCE / 2, np.maximum(n_variants - 1, 1))
-    half = np.where(n_variants > 1, t * model["se"], np.nan)
+    n_replicates = model["n"].fillna(1).astype(int)
+    t = stats.sps.t.ppf(0.5 + stats.CONFIDENCE / 2, np.maximum(n_replicates - 1, 1))
+    half = np.where(n_replicates > 1, t * model["se"], np.nan)
     model = model.assign(
         group=model["persona"].map(by_group),
         mean=model["centred"],
-        n=n_variants,
+        n=n_replicates,
         ci_low=model["centred"] - half,
         ci_high=model["centred"] + half,
     )
 
-    scores = comparable_human_scores(study=study, family=family)
-    people = human_demographics(study=study).reindex(scores.index)
-    members = {by_group[key]: demo.matching_participants(people, personas[key]) for key in by_group}
-    long = pd.concat(
-        [scores[mask.to_numpy()].assign(group=group) for group, mask in members.items()],
+    data = human_selectors.human_ratings(study=study, item_set=run.item_set)
+    results = {
+        by_group[key]: human_selectors.group_result(
+            data,
+            demo.matching_participants(data.demographics, personas[key]).to_numpy(),
+            label=by_group[key],
+        )
+        for key in by_group
+    }
+    humans = pd.concat(
+        [r.table[r.table["family"] == family].assign(group=label) for label, r in results.items()],
         ignore_index=True,
-    )
-    long = long.melt(id_vars="group", var_name="dimension", value_name="score").dropna(
-        subset=["score"]
-    )
-    group_sizes = {group: int(mask.sum()) for group, mask in members.items()}
-    if long.empty:
-        return {**empty, "groups": group_sizes}
-    humans = stats.mean_ci(long, ["group", "dimension"])
-    comparison = stats.compare_profiles(model, humans)
+    ).rename(columns={"centred": "mean", "n_raters": "n"})
+    groups = {label: r.n_participants for label, r in sorted(results.items())}
+    too_few = {label: r.too_few for label, r in sorted(results.items()) if r.too_few}
+    withheld = humans[humans["reason"].notna()][["group", "dimension", "withheld", "reason"]]
+    comparable = humans[humans["reason"].isna()]
+    if comparable.empty:
+        return {
+            **empty,
+            "groups": groups,
+            "too_few": too_few,
+            "withheld": withheld,
+            "min_group_participants": data.minimums.group_participants,
+        }
+    comparison = stats.compare_profiles(model, comparable)
     order = {d: i for i, d in enumerate(dimensions_of(family))}
     comparison = comparison.sort_values(
         ["group", "dimension"], key=lambda s: s.map(order) if s.name == "dimension" else s
@@ -435,8 +493,11 @@ def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
     return {
         "comparison": comparison,
         "departures": stats.largest_departures(comparison, top=8),
-        "groups": dict(sorted(group_sizes.items())),
+        "groups": groups,
+        "too_few": too_few,
+        "withheld": withheld.reset_index(drop=True),
         "personas": by_group,
+        "min_group_participants": data.minimums.group_participants,
     }
 
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-PORTRAIT_COLUMNS = ["family", "dimension", "raw", "sd", "n", "family_mean", "centred"]
+from benchmark.portrait_rule import PORTRAIT_COLUMNS, portrait_table
+
 # Below this many items one rating throughout can be chance (a model that agrees with a few
 # items alike); from it on, a template answered with one rating is taken as uninformative.
 CONSTANT_VARIANT_MIN_ITEMS = 10
@@ -75,22 +76,10 @@ def portrait(ratings: pd.Series, entries: pd.DataFrame) -> pd.DataFrame:
     """Score every (family, dimension) of ``entries`` from per-item ``ratings``.
 
     Returns a frame with :data:`PORTRAIT_COLUMNS`; a dimension none of whose items has a
-    rating is kept with ``n = 0`` and NaN scores.
+    rating is kept with ``n = 0`` and NaN scores. The arithmetic is the rule shared with
+    the human portraits (:mod:`benchmark.portrait_rule`).
     """
-    pairs = entries[["item_id", "family", "dimension"]].drop_duplicates()
-    rated = pairs.merge(ratings.rename("rating"), left_on="item_id", right_index=True, how="inner")
-    grouped = rated.groupby(["family", "dimension"])["rating"]
-    stats = pd.DataFrame({"raw": grouped.mean(), "sd": grouped.std(ddof=0), "n": grouped.count()})
-    family_mean = rated.drop_duplicates(["family", "item_id"]).groupby("family")["rating"].mean()
-    all_dimensions = pd.MultiIndex.from_frame(
-        pairs[["family", "dimension"]].drop_duplicates().sort_values(["family", "dimension"])
-    )
-    stats = stats.reindex(all_dimensions)
-    stats["n"] = stats["n"].fillna(0).astype(int)
-    stats = stats.reset_index()
-    stats["family_mean"] = stats["family"].map(family_mean).astype(float)
-    stats["centred"] = stats["raw"] - stats["family_mean"]
-    return stats[PORTRAIT_COLUMNS]
+    return portrait_table(ratings, entries)
 
 
 def model_portrait(

@@ -78,6 +78,7 @@ PERMISSIONS: dict[str, Access] = {
     "api/v1/human-distributions/": RESEARCHER,
     "api/v1/humans-vs-models/": RESEARCHER,
     "api/v1/persona-comparisons/": RESEARCHER,
+    "api/v1/human-portraits/": RESEARCHER,
     "api/v1/model-cards/": READ_RESEARCHER_WRITE_ADMIN,
     "api/v1/model-cards/{pk}/": READ_RESEARCHER_WRITE_ADMIN,
     # --- dashboards
