@@ -335,24 +335,14 @@ def variant_spread(*, run, family: str, personas: list[str] | None = None) -> pd
 
 def persona_runs() -> list:
     """Finished runs that asked the model with personas, newest first (one query)."""
-    from evaluation.models import EvaluationRun
-
-    return list(
-        EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE)
-        .exclude(personas=[])
-        .select_related("model_config")
-        .only("id", "label", "personas", "finished_at", "model_config__name")
-        .order_by("-finished_at", "-id")
-    )
+    return evaluation_selectors.done_persona_runs()
 
 
 def persona_portraits(*, run, family: str) -> pd.DataFrame:
     """The run's stored portrait per persona (preferred basis): persona, dimension, centred."""
-    rows = run.scores.filter(family=family).exclude(persona="")
-    frame = pd.DataFrame.from_records(
-        list(rows.values_list("persona", "basis", "dimension", "centred", "n")),
-        columns=["persona", "basis", "dimension", "centred", "n"],
-    )
+    frame = evaluation_selectors.portrait_frame(
+        run=run, family=family, persona=None, with_persona=True
+    )[["persona", "basis", "dimension", "centred", "n"]]
     if frame.empty:
         return frame
     for basis in PORTRAIT_BASES:
@@ -370,21 +360,18 @@ def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
     """
     from benchmark.portrait_rule import PortraitLayout, score
     from benchmark.selectors import item_set_entries
-    from evaluation.models import Response
     from evaluation.portraits import informative_answers
 
     columns = ["persona", "dimension", "mean", "sd", "n", "se"]
-    rows = Response.objects.filter(run=run, persona__in=personas).values_list(
-        "persona", "variant", "repetition", "item_id", "state", "rating"
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows), columns=["persona", "variant", "repetition", "item_id", "state", "rating"]
-    )
+    # Valid answers' ratings (NaN otherwise), from the evaluation app's selector.
+    frame = evaluation_selectors.answers_frame(run=run)
+    frame = frame[frame["persona"].isin(personas)][
+        ["persona", "variant", "repetition", "item_id", "state", "rating"]
+    ]
     entries = item_set_entries(item_set=run.item_set)
     entries = entries[entries["family"] == family]
     if frame.empty or entries.empty:
         return pd.DataFrame(columns=columns)
-    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
     # The stored portrait leaves out a template answered with one rating throughout.
     frame = pd.concat(
         [informative_answers(part) for _, part in frame.groupby("persona", sort=True)],
