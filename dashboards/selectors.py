@@ -344,7 +344,7 @@ def persona_portraits(*, run, family: str) -> pd.DataFrame:
     """The run's stored portrait per persona (preferred basis): persona, dimension, centred."""
     frame = evaluation_selectors.portrait_frame(
         run=run, family=family, persona=None, with_persona=True
-    )
+    )[["persona", "basis", "dimension", "centred", "n"]]
     if frame.empty:
         return frame
     for basis in PORTRAIT_BASES:
