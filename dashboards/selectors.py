@@ -636,12 +636,22 @@ def item_model_answers(*, item: Item) -> pd.DataFrame:
 
 
 def item_correlations(*, item: Item) -> pd.DataFrame:
-    """The item's correlations in every finished correlation run (one query)."""
+    """The item's correlations in every finished correlation run, as the benchmark reports
+    them: a pair with fewer raters than its study's minimum has r and p blanked and a
+    ``too_few`` / ``r_reason`` saying why."""
+    from benchmark.minimums import withhold_thin_pairs
     from benchmark.models import Correlation
+    from benchmark.selectors import raters_minimum_by_study
 
+    columns = ["run_id", "kind", "study", "study_id", "family", "dimension", "r", "p", "n"]
     rows = Correlation.objects.filter(item=item, run__status="done").values_list(
-        "run_id", "run__kind", "run__study__slug", "family", "dimension", "r", "p", "n"
-    )
-    return pd.DataFrame.from_records(
-        list(rows), columns=["run_id", "kind", "study", "family", "dimension", "r", "p", "n"]
-    )
+        "run_id", "run__kind", "run__study__slug", "run__study_id", "family", "dimension",
+        "r", "p", "n",
+    )  # fmt: skip
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    if frame.empty:
+        return withhold_thin_pairs(frame, 1)
+    required = raters_minimum_by_study(study_ids=frame["study_id"].unique().tolist())
+    return pd.concat(
+        [withhold_thin_pairs(group, required[sid]) for sid, group in frame.groupby("study_id")]
+    ).sort_index()

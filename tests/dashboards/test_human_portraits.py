@@ -231,3 +231,52 @@ def test_release_humans_on_the_paper_preset(imported_release, release_dir):
     assert (everyone.table["centred"] < everyone.table["ci_high"]).all()
     layout = PortraitLayout.from_entries(entries)
     assert len(layout.item_ids) == 317
+
+
+def test_model_uncertainty_on_the_bias_page_is_over_variants_and_repetitions(dashboard_data):
+    """Each (variant, repetition) of a persona is scored alone; the spread is over them."""
+    from dashboards import selectors
+    from evaluation.models import Response
+
+    run = dashboard_data.persona_run
+    answers = list(Response.objects.filter(run=run, persona="gender=woman"))
+    Response.objects.bulk_create(
+        Response(
+            run=run,
+            item_id=a.item_id,
+            variant=a.variant,
+            persona=a.persona,
+            repetition=1,
+            state=a.state,
+            rating=min(6.0, a.rating + (1 if a.item_id % 2 else 0)),
+            raw_text=a.raw_text,
+        )
+        for a in answers
+    )
+    spread = selectors.replicate_spread(
+        run=run, family="schwartz", personas=["gender=woman"]
+    ).set_index("dimension")
+    entries = pd.DataFrame.from_records(
+        list(run.item_set.entries.values_list("item_id", "family", "dimension")),
+        columns=["item_id", "family", "dimension"],
+    )
+    frame = pd.DataFrame.from_records(
+        list(
+            Response.objects.filter(run=run, persona="gender=woman").values_list(
+                "variant", "repetition", "item_id", "rating"
+            )
+        ),
+        columns=["variant", "repetition", "item_id", "rating"],
+    )
+    replicates = pd.DataFrame(
+        [
+            _pandas_portrait(part[["item_id", "rating"]], entries)
+            for _, part in frame.groupby(["variant", "repetition"])
+        ]
+    )
+    assert len(replicates) == 6  # three variants × two repetitions
+    power = spread.loc["Power"]
+    assert power["n"] == 6
+    assert power["mean"] == pytest.approx(replicates["Power"].mean(), abs=1e-12)
+    assert power["sd"] == pytest.approx(replicates["Power"].std(ddof=1), abs=1e-12)
+    assert power["se"] == pytest.approx(power["sd"] / np.sqrt(6), abs=1e-12)
