@@ -10,7 +10,7 @@ Data: the paper's release (569 participants, 317-item / 626-pair validated set) 
 else a synthetic study of 600 participants on a 300-item set; the paper's three models are
 imported as reference runs when the release is there; then live runs up to ``--models``
 models and ``--persona-runs`` persona runs (two personas each), all stored as answers and
-scored by ``evaluation.services.score_run`` exactly as real runs are; 120 participants with
+scored by ``evaluation.lifecycle.score_run`` exactly as real runs are; 120 participants with
 demographics (rating a third of the item set's items) for the bias view.
 
 Each page is requested ``--repeat`` times in-process with Django's test client as a logged-in
