@@ -114,22 +114,24 @@ def prepare_inputs(
             excluded_people[p.id] = "quality flags: " + ", ".join(sorted(p.flags))
     owners = resolve_id_collisions(participants)
 
-    rated_by: Counter = Counter()
+    # One vectorised pass over all ratings (a large study has about a million); only the
+    # ratings of colliding ids, a handful, are looked at one by one.
+    table = np.asarray(ratings, dtype=np.int64).reshape(-1, 3)
+    counted = np.isin(table[:, 1], np.asarray(item_ids, dtype=np.int64)) & np.isin(
+        table[:, 0], np.fromiter(by_id, dtype=np.int64, count=len(by_id))
+    )
+    people_ids, people_counts = np.unique(table[counted, 0], return_counts=True)
+    rated_by: Counter = Counter(dict(zip(people_ids.tolist(), people_counts.tolist(), strict=True)))
+    keep = counted & ~np.isin(table[:, 0], np.fromiter(excluded_people, dtype=np.int64))
     dropped_ratings: Counter = Counter()  # (participant_id, group) -> ratings left out
-    kept: list[tuple[int, int, int]] = []
-    item_set = set(item_ids)
-    for participant_id, item_id, rating in ratings:
-        if item_id not in item_set or participant_id not in by_id:
-            continue
-        rated_by[participant_id] += 1
-        if participant_id in excluded_people:
-            continue
-        if participant_id in owners:
-            group = item_groups.get(item_id)
-            if owners[participant_id] is None or group != owners[participant_id]:
-                dropped_ratings[(participant_id, group)] += 1
-                continue
-        kept.append((participant_id, item_id, rating))
+    colliding = keep & np.isin(table[:, 0], np.fromiter(owners, dtype=np.int64))
+    for row in np.nonzero(colliding)[0].tolist():
+        participant_id, item_id = int(table[row, 0]), int(table[row, 1])
+        group = item_groups.get(item_id)
+        if owners[participant_id] is None or group != owners[participant_id]:
+            dropped_ratings[(participant_id, group)] += 1
+            keep[row] = False
+    kept_array = table[keep]
 
     present = {(s[1], s[2]) for s in scores}
     score_columns = [
@@ -140,7 +142,7 @@ def prepare_inputs(
     ]
     column_of = {c: j for j, c in enumerate(score_columns)}
 
-    rater_ids = sorted({pid for pid, _, _ in kept})
+    rater_ids = np.unique(kept_array[:, 0]).tolist()
     rater_row = {pid: k for k, pid in enumerate(rater_ids)}
     score_matrix = np.full((len(rater_ids), len(score_columns)), np.nan)
     for participant_id, family, dimension, score in scores:
@@ -154,11 +156,12 @@ def prepare_inputs(
         else np.zeros(len(rater_ids), dtype=bool)
     )
 
-    item_row = {item_id: i for i, item_id in enumerate(item_ids)}
-    kept_array = np.array(kept, dtype=np.int64).reshape(-1, 3)
+    pool = np.asarray(item_ids, dtype=np.int64)
+    pool_order = np.argsort(pool, kind="stable")
+    item_rows = pool_order[np.searchsorted(pool[pool_order], kept_array[:, 1])]
     padded = PaddedRatings.from_long(
-        np.array([item_row[i] for i in kept_array[:, 1]], dtype=np.int64),
-        np.array([rater_row[p] for p in kept_array[:, 0]], dtype=np.int64),
+        item_rows,
+        np.searchsorted(np.asarray(rater_ids, dtype=np.int64), kept_array[:, 0]),
         kept_array[:, 2].astype(float),
         len(item_ids),
     )

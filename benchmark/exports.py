@@ -14,7 +14,7 @@ import pandas as pd
 
 from survey.instruments import dimensions as dims
 
-from .selectors import full_correlation_frame, item_catalogue, item_set_entries
+from .selectors import item_catalogue, item_set_entries, reported_correlation_frame
 
 CORRELATION_COLUMNS = ["portrait_id", "option_id", "dimension", "r", "p", "n"]
 OPTIONAL_COLUMNS = ["p_bh", "p_by", "ci_low", "ci_high"]
@@ -38,8 +38,11 @@ def _portrait_id(value: str):
 
 def correlation_table(*, run) -> pd.DataFrame:
     """One row per (item, dimension): portrait_id, option_id, dimension, r, p, n, then
-    p_bh, p_by, ci_low, ci_high when computed, then family."""
-    frame = full_correlation_frame(run=run).rename(columns={"scenario_external_id": "portrait_id"})
+    p_bh, p_by, ci_low, ci_high when computed, then family, then ``r_reason`` when a pair
+    has fewer raters than the study's minimum (its r, p and CI are then empty)."""
+    frame = reported_correlation_frame(run=run).rename(
+        columns={"scenario_external_id": "portrait_id"}
+    )
     order = {
         (f, d): k
         for k, (f, d) in enumerate((f, d) for f, names in dims.FAMILIES.items() for d in names)
@@ -52,6 +55,8 @@ def correlation_table(*, run) -> pd.DataFrame:
     # Stimulation vs the Schwartz value), after the release's own columns.
     optional = [c for c in OPTIONAL_COLUMNS if frame[c].notna().any()]
     columns = CORRELATION_COLUMNS + optional + ["family"]
+    if frame["r_reason"].notna().any():
+        columns.append("r_reason")
     table = frame[columns].reset_index(drop=True)
     table["n"] = table["n"].astype("Int64")
     return table
@@ -159,17 +164,37 @@ def correlations_json(*, run) -> str:
         {
             "run": run_metadata(run),
             "correlations": to_records(correlation_table(run=run)),
-            "items": item_profiles(full_correlation_frame(run=run)),
+            "items": item_profiles(reported_correlation_frame(run=run)),
         },
         indent=1,
         ensure_ascii=False,
     )
 
 
+def chance_summary(chance: dict) -> dict:
+    """The stored chance estimate of an item set as exports show it: the expected chance
+    selections (mean, SD, permutations used), split-half replication, the threshold search
+    of a chance-bounded rule, or why there is no estimate."""
+    if not chance:
+        return {"expected_chance_selections": None, "why": "not estimated (set frozen before)"}
+    if "unavailable" in chance:
+        return {"expected_chance_selections": None, "why": chance["unavailable"]}
+    out = {
+        "selected": chance["selected"],
+        "expected_chance_selections": chance["expected_chance_selections"],
+        "split_half_replication": chance["split_half_replication"],
+    }
+    for key in ("selected_with_approximate_ci", "search"):
+        if key in chance:
+            out[key] = chance[key]
+    return out
+
+
 def item_set_json(*, item_set) -> str:
     return json.dumps(
         {
             "item_set": item_set_metadata(item_set),
+            **chance_summary(item_set.chance),
             "pairs": to_records(item_set_table(item_set=item_set)),
             "query-response-tagged": query_response_tagged(item_set=item_set),
         },

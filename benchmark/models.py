@@ -48,6 +48,13 @@ class CorrelationRun(models.Model):
         null=True, blank=True, help_text="When a worker claimed the run."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    chance = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The paper preset's expected chance selections (permutations of whole value "
+        "profiles) and split-half replication, and the threshold bounding the chance share; "
+        "computed after the run (benchmark.estimates), empty until then.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -117,6 +124,13 @@ class ValidatedItemSet(models.Model):
         blank=True,
         help_text="Per dimension: Cronbach's α (CI) within rater blocks, standardised α, "
         "corrected item–total r, computed on the human ratings when the set was frozen.",
+    )
+    chance = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Expected chance selections of the set's rule (mean, SD over seeded "
+        "permutations of whole value profiles) and split-half replication, computed when "
+        "the set was frozen; the threshold search when the rule bounds the chance share.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

@@ -7,9 +7,12 @@ import pandas as pd
 
 from survey.instruments import dimensions as dims
 
+from .minimums import TooFew
 from .stats.circumplex import circular_structure
 from .stats.power import achieved_power, raters_required, raters_still_needed
 
+POWER_MIN_RATERS = 4
+POWER_WHY = "power by Fisher z needs more than 3 raters"
 DIMENSION_ORDER = [(f, d) for f, names in dims.FAMILIES.items() for d in names]
 
 
@@ -101,7 +104,14 @@ def raters_needed_table(frame: pd.DataFrame, *, target_r: float, alpha: float, p
     )
     n = per_item["n"].to_numpy()
     per_item["still_needed"] = raters_still_needed(n, required)
-    per_item["power"] = achieved_power(n, target_r, alpha)
+    power = achieved_power(n, target_r, alpha)
+    # Fisher z needs n > 3: below that the power is not a number but "too few".
+    per_item["power"] = [
+        float(p)
+        if np.isfinite(p)
+        else TooFew(int(k) if k == k else 0, POWER_MIN_RATERS, "raters", POWER_WHY)
+        for p, k in zip(power, n, strict=True)
+    ]
     return required, per_item.to_dict(orient="records")
 
 
@@ -157,3 +167,64 @@ def item_profiles(frame: pd.DataFrame) -> list[dict]:
         )
     out.sort(key=lambda r: (len(str(r["portrait_id"])), str(r["portrait_id"]), r["option_id"]))
     return out
+
+
+def chance_line(chance: dict) -> dict:
+    """A stored chance estimate (``benchmark.estimates``) as one sentence for a page or a
+    command, with its numbers: ``text``, and ``selected``, ``mean``, ``sd``, ``share``,
+    ``replicated`` (None where not estimated)."""
+    if not chance:
+        return {"text": "Chance estimate: not made yet.", "estimated": False}
+    if "unavailable" in chance:
+        return {"text": f"Chance estimate: none — {chance['unavailable']}.", "estimated": False}
+    null, split = chance["expected_chance_selections"], chance["split_half_replication"]
+    selected = chance["selected"]
+    share = null.get("share_of_selection")
+    text = (
+        f"{selected} pairs selected; {null['mean']:.1f} ± {null['sd']:.1f} (mean ± SD) expected "
+        f"by chance over {null['permutations']} permutations of whole value profiles "
+        f"(seed {null['seed']})"
+    )
+    text += f", about {share:.0%} of the selection." if share is not None else "."
+    if split.get("share") is not None:
+        text += (
+            f" {split['share']:.0%} of the selected pairs are selected again in both halves "
+            f"of a random split of each item's raters (mean of {split['splits']} splits)."
+        )
+    if "selected_with_approximate_ci" in chance:
+        text += (
+            f" The CI criterion is approximated under permutation (Fisher z); with that "
+            f"approximation the data give {chance['selected_with_approximate_ci']} pairs."
+        )
+    search = chance.get("search")
+    if search:
+        text += (
+            f" Threshold {search['threshold']:g} is the lowest from {search['floor']:g} at which "
+            f"the chance share is at most {search['max_share']:.0%}."
+        )
+    return {
+        "text": text,
+        "estimated": True,
+        "selected": selected,
+        "mean": null["mean"],
+        "sd": null["sd"],
+        "share": share,
+        "replicated": split.get("share"),
+    }
+
+
+def run_chance(chance: dict) -> dict:
+    """The run page's chance section: the paper preset and the chance-bounded threshold."""
+    if not chance or "unavailable" in chance:
+        return {"summary": chance_line(chance), "rules": []}
+    rules = []
+    for label, key in (
+        (f"Paper preset ({chance.get('preset', '')})", "paper_rule"),
+        ("Chance-bounded threshold", "bounded_rule"),
+    ):
+        entry = chance.get(key) or {}
+        if "rule" in entry:
+            rule = entry["rule"]
+            label = f"{label}: r {rule['mode']} {rule['threshold']:g}"
+        rules.append({"label": label, **chance_line(entry)})
+    return {"summary": None, "rules": rules}

@@ -6,7 +6,10 @@ paper), and (item, dimension) pairs to leave out. Two optional criteria go beyon
 paper: significance after FDR correction (``fdr_alpha``: the BH or BY adjusted p must be
 below it) and a bootstrap CI bound (``ci_bound``: the CI must lie beyond it on the selected
 side — lower bound > bound for ``pos``, upper bound < −bound for ``neg``, either for
-``abs``). Presets name rules used in publications.
+``abs``). ``max_chance_share`` asks for the lowest threshold (from ``threshold`` up) at which
+the pairs expected by chance are at most that share of the selection; it needs the study's
+data, so ``benchmark.estimates.chance_bounded_rule`` resolves it into ``threshold`` before
+``select_pairs``, which applies the threshold. Presets name rules used in publications.
 """
 
 from __future__ import annotations
@@ -37,8 +40,11 @@ class SelectionRule:
     fdr_alpha: float | None = None
     fdr_method: str = "bh"
     ci_bound: float | None = None
+    max_chance_share: float | None = None
 
     def __post_init__(self):
+        if self.max_chance_share is not None and not 0 < self.max_chance_share < 1:
+            raise ValueError("max_chance_share must be in (0, 1)")
         if self.fdr_alpha is not None and not 0 < self.fdr_alpha < 1:
             raise ValueError("fdr_alpha must be in (0, 1)")
         if self.fdr_method not in ("bh", "by"):

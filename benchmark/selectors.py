@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from django.db import connection
 
 from .models import CorrelationRun, ValidatedItemSet
 
@@ -125,15 +126,13 @@ def analysis_inputs(*, study):
             "id", "scenario__metadata"
         )
     )
-    ratings = list(
-        ItemRating.objects.filter(participant__study=study).values_list(
-            "participant_id", "item_id", "rating"
-        )
+    ratings = _plain_rows(
+        ItemRating.objects.filter(participant__study=study),
+        ["participant_id", "item_id", "rating"],
     )
-    scores = list(
-        ParticipantScore.objects.filter(participant__study=study).values_list(
-            "participant_id", "family", "dimension", "score"
-        )
+    scores = _plain_rows(
+        ParticipantScore.objects.filter(participant__study=study),
+        ["participant_id", "family", "dimension", "score"],
     )
     return prepare_inputs(
         participants=participants,
@@ -164,16 +163,71 @@ def item_catalogue(*, item_ids) -> pd.DataFrame:
 
 def full_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     """``correlation_frame`` plus adjusted p, CI and each item's release group."""
+    from survey.models import Scenario
+
     columns = {
         **CORRELATION_COLUMNS,
         "p_bh": "p_bh",
         "p_by": "p_by",
         "ci_low": "ci_low",
         "ci_high": "ci_high",
-        "metadata": "item__scenario__metadata",
+        "scenario_id": "item__scenario_id",
     }
-    frame = _with_release_group(_frame(run.rows, columns))
+    frame = _frame(run.rows, columns)
+    # Each scenario's metadata once, not once per row (a run has a row per item × dimension).
+    groups = {
+        pk: (metadata or {}).get("release_group") if isinstance(metadata, dict) else None
+        for pk, metadata in Scenario.objects.filter(items__correlations__run=run)
+        .distinct()
+        .values_list("id", "metadata")
+    }
+    frame["release_group"] = frame.pop("scenario_id").map(groups)
     for column in ("r", "p", "n", "p_bh", "p_by", "ci_low", "ci_high"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def raters_minimum_by_study(*, study_ids) -> dict[int, int]:
+    """Study id -> its minimum raters per pair (the default where nothing is stored)."""
+    from .minimums import RATERS_PER_PAIR
+    from .models import StudyAnalysisSettings
+
+    stored = dict(
+        StudyAnalysisSettings.objects.filter(study_id__in=list(study_ids)).values_list(
+            "study_id", "min_raters_per_pair"
+        )
+    )
+    return {int(pk): stored.get(pk, RATERS_PER_PAIR) for pk in study_ids}
+
+
+def reported_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
+    """``full_correlation_frame`` as pages, exports and the API report it: pairs with fewer
+    raters than the study's minimum have r, p and CI blanked and an ``r_reason``."""
+    from .minimums import withhold_thin_pairs
+
+    return withhold_thin_pairs(
+        full_correlation_frame(run=run), minimums_for(study=run.study).raters_per_pair
+    )
+
+
+def _plain_rows(queryset, columns: list[str]) -> list[tuple]:
+    """``queryset.values_list(*columns)`` for columns the database returns as they are stored
+    (numbers, text), fetched with the queryset's own SQL in one ``fetchall`` instead of an ORM
+    row at a time (a large study has about a million ratings, a run as many rows)."""
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _plain_frame(queryset, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(_plain_rows(queryset, columns), columns=columns)
+
+
+def _run_values(run: CorrelationRun) -> pd.DataFrame:
+    """item_id, family, dimension, r, p, n of every row (no joins)."""
+    frame = _plain_frame(run.rows, ["item_id", "family", "dimension", "r", "p", "n"])
+    for column in ("r", "p", "n"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
@@ -184,6 +238,21 @@ def compare_runs(*, reference: CorrelationRun, other: CorrelationRun) -> dict:
     Returns ``frame`` (both r and p, Δr, Δp per pair present in both) and a summary: pairs
     compared, identical (bit for bit), within 1e-12, max |Δr| / |Δp|, and per release group.
     """
+    from survey.models import Item
+
     from .comparison import compare_frames
 
-    return compare_frames(full_correlation_frame(run=reference), full_correlation_frame(run=other))
+    catalogue = _with_release_group(
+        _frame(
+            Item.objects.filter(id__in=reference.rows.values("item_id")),
+            {
+                "item_id": "id",
+                "scenario_external_id": "scenario__external_id",
+                "option_id": "option_id",
+                "metadata": "scenario__metadata",
+            },
+        )
+    )
+    return compare_frames(
+        _run_values(reference).merge(catalogue, on="item_id", how="left"), _run_values(other)
+    )

@@ -13,6 +13,11 @@ urlpatterns = [
     path("<slug:slug>/raters-needed/", views.raters_needed, name="raters_needed"),
     path("<slug:slug>/runs/<int:run_id>/", views.run_detail, name="run"),
     path(
+        "<slug:slug>/runs/<int:run_id>/estimate-chance/",
+        views.estimate_run_chance,
+        name="estimate_chance",
+    ),
+    path(
         "<slug:slug>/runs/<int:run_id>/download.<str:fmt>",
         views.download_run,
         name="download_run",

@@ -17,6 +17,7 @@ from survey.instruments import dimensions as dims
 from survey.models import Item, Study
 
 from . import exports, pages
+from .estimates import enqueue_chance
 from .models import CorrelationRun, PairExclusion, ValidatedItemSet
 from .selection import MODES, PRESETS, SelectionRule
 from .selectors import (
@@ -24,7 +25,9 @@ from .selectors import (
     compare_runs,
     full_correlation_frame,
     latest_computed_run,
+    minimums_for,
     published_run,
+    reported_correlation_frame,
 )
 from .services import (
     exclude_pair,
@@ -63,6 +66,14 @@ class ItemSetForm(forms.Form):
     )
     ci_bound = forms.FloatField(
         min_value=-0.99, max_value=0.99, required=False, label="Bootstrap CI beyond"
+    )
+    max_chance_share = forms.FloatField(
+        min_value=0.01,
+        max_value=0.5,
+        required=False,
+        label="Expected chance share at most",
+        help_text="Raise the threshold until the pairs expected by chance (permutations of "
+        "whole value profiles) are at most this share of the selection, e.g. 0.1.",
     )
     name = forms.SlugField(max_length=100, required=False)
 
@@ -143,7 +154,8 @@ def study_detail(request, slug):
 def run_detail(request, slug, run_id):
     study = _study(slug)
     run = _run(study, run_id)
-    frame = full_correlation_frame(run=run)
+    frame = reported_correlation_frame(run=run)
+    withheld = frame["r_reason"].notna()
     comparison, reference_frame = None, None
     reference = published_run(study=study)
     if reference is not None and reference.pk != run.pk and run.status == "done":
@@ -163,6 +175,11 @@ def run_detail(request, slug, run_id):
             "comparison": comparison,
             "can_write": is_admin(request.user),
             "selected_pairs": int((frame["r"] > 0.3).sum()) if not frame.empty else 0,
+            "total_pairs": len(frame),
+            "withheld_pairs": int(withheld.sum()),
+            "fewest_raters": int(frame.loc[withheld, "n"].min()) if withheld.any() else None,
+            "minimums": minimums_for(study=study),
+            "chance": pages.run_chance(run.chance),
         },
     )
 
@@ -212,6 +229,7 @@ def item_set_detail(request, slug, set_id):
             "groups": pages.item_set_groups(table, item_set.reliability),
             "pairs": len(table),
             "items": table[["portrait_id", "option_id"]].drop_duplicates().shape[0],
+            "chance": pages.chance_line(item_set.chance),
             "can_write": is_admin(request.user),
         },
     )
@@ -230,6 +248,20 @@ def recompute(request, slug):
     )
     messages.success(request, f"Recomputation queued as run #{run.pk}; this page shows its status.")
     return redirect("benchmark:study", slug=slug)
+
+
+@admin_required
+@require_POST
+def estimate_run_chance(request, slug, run_id):
+    study = _study(slug)
+    run = _run(study, run_id)
+    if run.status != CorrelationRun.Status.DONE:
+        messages.error(request, f"Run #{run.pk} is {run.status}, not done.")
+    elif enqueue_chance(run_id=run.pk):
+        messages.success(request, "Chance estimate queued; this page shows it when stored.")
+    else:
+        messages.error(request, "The task queue is unreachable; try again later.")
+    return redirect("benchmark:run", slug=slug, run_id=run.pk)
 
 
 @admin_required
@@ -255,6 +287,7 @@ def create_set(request, slug):
             fdr_alpha=data["fdr_alpha"],
             fdr_method=data["fdr_method"],
             ci_bound=data["ci_bound"],
+            max_chance_share=data["max_chance_share"],
             name=data["name"],
         )
     except ValueError as exc:

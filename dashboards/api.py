@@ -1,9 +1,13 @@
 """REST endpoints of the dashboards (registered under ``/api/v1/``): the same numbers the
 pages show, for scripts.
 
-- ``human-distributions``: per dimension, the distribution of a study's participants.
-- ``humans-vs-models``: each model's centred score and percentile among the humans.
+- ``human-distributions``: per dimension, the distribution of a study's participants'
+  questionnaire scores (the questionnaire's scale; not compared with models).
+- ``humans-vs-models``: each model's centred score against the participants' portrait on the
+  same items, and its percentile among the participants' own scores.
 - ``persona-comparisons``: a persona run against the matching participants, with intervals.
+- ``human-portraits``: the participants (all, and per demographic group) scored like a model
+  on a validated item set, with a bootstrap interval over participants.
 - ``model-cards``: model family, size, open weights and release date (admins write).
 """
 
@@ -18,12 +22,13 @@ from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from benchmark.minimums import api_fields
 from core.api_fields import NameLookupField
 from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
 from . import demographics as demo
-from . import selectors, stats
+from . import human_selectors, selectors, stats
 from .models import ModelCard
 
 
@@ -105,8 +110,10 @@ class HumanDistributionSerializer(serializers.Serializer):
 
 
 class HumanDistributionViewSet(viewsets.ViewSet):
-    """The distribution of the participants' scores per dimension (completed, unflagged),
-    as stored: values centred on the person's mean, Big Five traits raw."""
+    """The distribution of the participants' questionnaire scores (PVQ, BFI) per dimension
+    (counted participants), as stored: values centred on the person's mean, Big Five traits
+    raw. The questionnaire's scale: not comparable with model portraits (see
+    ``humans-vs-models`` and ``human-portraits`` for the items' scale)."""
 
     permission_classes = [IsResearcher]
 
@@ -124,50 +131,80 @@ class HumanDistributionViewSet(viewsets.ViewSet):
 class ModelPointSerializer(serializers.Serializer):
     model = serializers.CharField()
     run_id = serializers.IntegerField()
+    item_set = serializers.IntegerField()
     dimension = serializers.CharField()
     centred = serializers.FloatField(allow_null=True)
-    percentile_among_humans = serializers.FloatField(allow_null=True)
-    human_median = serializers.FloatField(allow_null=True)
+    human_centred = serializers.FloatField(
+        allow_null=True, help_text="The participants' portrait on the same items"
+    )
+    human_centred_reason = serializers.CharField(allow_null=True)
+    human_ci_low = serializers.FloatField(allow_null=True)
+    human_ci_high = serializers.FloatField(allow_null=True)
+    difference = serializers.FloatField(allow_null=True, help_text="Model minus humans")
+    percentile_among_humans = serializers.FloatField(
+        allow_null=True, help_text="Among the participants' own scores on the items"
+    )
+    percentile_among_humans_reason = serializers.CharField(allow_null=True)
+    humans_with_a_score = serializers.IntegerField()
 
 
 class HumansVsModelsViewSet(viewsets.ViewSet):
-    """Each model's latest portrait, value by value, placed among the study's participants
-    (Big Five: human traits centred on the person's mean, like the model's centred scores)."""
+    """Each model's latest portrait against the participants' portrait on the same validated
+    items (same rule; the humans' interval is a bootstrap over participants), and its
+    percentile among the participants' own scores on those items. The study's
+    questionnaire scores are a different scale and are not used here."""
 
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[STUDY_PARAM, FAMILY_PARAM, *MODEL_FILTER_PARAMS],
+        parameters=[
+            OpenApiParameter(
+                "study", str, description="Humans' study (default: the item set's study)"
+            ),
+            FAMILY_PARAM,
+            *MODEL_FILTER_PARAMS,
+        ],
         responses=ModelPointSerializer(many=True),
     )
     def list(self, request):
         params = request.query_params
-        study, family, filters = _study(params), _family(params), _filters(params)
-        humans = selectors.comparable_human_scores(study=study, family=family)
-        scores, _ = selectors.comparable_portraits(
-            selectors.portrait_scores(family=family, filters=filters), item_set=filters.item_set
+        family, filters = _family(params), _filters(params)
+        slug = params.get("study") or None
+        found = human_selectors.humans_against_models(
+            family=family, filters=filters, study_slug=slug
         )
-        latest = selectors.latest_portraits(scores)
-        points = selectors.model_matrix(latest, family=family).reindex(columns=humans.columns)
-        if filters.models:
-            points = points[points.index.isin(filters.models)]
-        if points.empty or humans.empty:
+        if slug and (found.study is None or found.study.slug != slug):
+            raise NotFound(f"No study {slug!r} with a validated item set.")
+        if found.everyone is None or found.points.empty:
             return Response([])
-        pct = stats.percentile_among(humans.to_numpy(), points.to_numpy())
-        medians = humans.median()
-        run_of = latest.drop_duplicates("model").set_index("model")["run_id"]
-        rows = [
-            {
-                "model": model,
-                "run_id": int(run_of[model]),
-                "dimension": dim,
-                "centred": _clean(points.iat[i, j]),
-                "percentile_among_humans": _clean(pct[i, j]),
-                "human_median": _clean(medians[dim]),
-            }
-            for i, model in enumerate(points.index)
-            for j, dim in enumerate(points.columns)
-        ]
+        human, persons = found.human, found.persons
+        counts = persons.count()
+        run_of = found.latest.drop_duplicates("model").set_index("model")["run_id"]
+        rows = []
+        for model, scores in found.points.iterrows():
+            for dim, value in scores.items():
+                human_score = human.at[dim, "centred"]
+                rows.append(
+                    {
+                        "model": model,
+                        "run_id": int(run_of[model]),
+                        "item_set": found.item_set.pk,
+                        "dimension": dim,
+                        "centred": _clean(value),
+                        "human_centred": _clean(human_score),
+                        "human_centred_reason": human.at[dim, "reason"],
+                        "human_ci_low": _clean(human.at[dim, "ci_low"]),
+                        "human_ci_high": _clean(human.at[dim, "ci_high"]),
+                        "difference": _clean(value - human_score),
+                        **{
+                            k: _clean(v)
+                            for k, v in api_fields(
+                                "percentile_among_humans", found.percentiles.at[model, dim]
+                            ).items()
+                        },
+                        "humans_with_a_score": int(counts[dim]),
+                    }
+                )
         return Response(rows)
 
 
@@ -177,11 +214,11 @@ class PersonaComparisonRowSerializer(serializers.Serializer):
     mean_model = serializers.FloatField(allow_null=True)
     model_ci_low = serializers.FloatField(allow_null=True)
     model_ci_high = serializers.FloatField(allow_null=True)
-    n_model = serializers.IntegerField(help_text="Prompt variants (× repetitions) averaged")
+    n_model = serializers.IntegerField(help_text="Replicates: prompt variants × repetitions")
     mean_human = serializers.FloatField(allow_null=True)
     human_ci_low = serializers.FloatField(allow_null=True)
     human_ci_high = serializers.FloatField(allow_null=True)
-    n_human = serializers.IntegerField()
+    n_human = serializers.IntegerField(help_text="Participants of the group who rated the items")
     difference = serializers.FloatField(allow_null=True)
     ci_low = serializers.FloatField(allow_null=True)
     ci_high = serializers.FloatField(allow_null=True)
@@ -194,7 +231,15 @@ class PersonaComparisonSerializer(serializers.Serializer):
     study = serializers.CharField()
     family = serializers.CharField()
     field = serializers.CharField()
-    groups = serializers.DictField(child=serializers.IntegerField())
+    groups = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Participants per group who rated the items"
+    )
+    groups_too_few = serializers.DictField(
+        child=serializers.CharField(), help_text="Groups below the study's minimum, and why"
+    )
+    not_compared = serializers.ListField(
+        child=serializers.DictField(), help_text="(group, dimension) pairs left out, and why"
+    )
     rows = PersonaComparisonRowSerializer(many=True)
     departures = PersonaComparisonRowSerializer(many=True)
 
@@ -203,7 +248,10 @@ ROW_FIELDS = list(PersonaComparisonRowSerializer().fields)
 
 
 class PersonaComparisonViewSet(viewsets.ViewSet):
-    """A persona run's portraits against the participants of each demographic group."""
+    """A persona run's portraits against the portrait of the participants of each
+    demographic group, both on the run's validated items (the same rule); the model's
+    interval is over prompt variants and repetitions, the humans' a bootstrap over
+    participants. Humans: ``study`` (default: the study of the run's item set)."""
 
     permission_classes = [IsResearcher]
 
@@ -227,7 +275,11 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
         field = params.get("field", "gender")
         if field not in demo.FIELDS:
             raise ValidationError({"field": f"Must be one of: {', '.join(demo.FIELDS)}."})
-        study, family = _study(params), _family(params)
+        family = _family(params)
+        slug = params.get("study") or run.item_set.study.slug
+        study = Study.objects.filter(slug=slug).first()
+        if study is None:
+            raise NotFound(f"No study {slug!r}.")
         result = selectors.persona_comparison(run=run, study=study, family=family, field=field)
         comparison = result["comparison"]
         departures = result["departures"]
@@ -239,8 +291,127 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
                 "family": family,
                 "field": field,
                 "groups": result["groups"],
+                "groups_too_few": {g: t.reason for g, t in result["too_few"].items()},
+                "not_compared": [
+                    {"group": w["group"], "dimension": w["dimension"], "reason": w["reason"]}
+                    for w in result["withheld"].to_dict("records")
+                ],
                 "rows": _rows(comparison[ROW_FIELDS]) if not comparison.empty else [],
                 "departures": _rows(departures[ROW_FIELDS]) if not departures.empty else [],
+            }
+        )
+
+
+class HumanPortraitDimensionSerializer(serializers.Serializer):
+    family = serializers.CharField()
+    dimension = serializers.CharField()
+    key = serializers.CharField(help_text="The dimension's key in ``portraits``")
+    centred = serializers.FloatField(allow_null=True, help_text="Raw minus the family mean")
+    centred_reason = serializers.CharField(
+        allow_null=True, help_text="Why there is no score (too few participants rated it)"
+    )
+    raw = serializers.FloatField(allow_null=True)
+    family_mean = serializers.FloatField(allow_null=True)
+    n_items = serializers.IntegerField(help_text="Selected items the group rated")
+    n_raters = serializers.IntegerField(help_text="Participants who rated one of them")
+    se = serializers.FloatField(allow_null=True, help_text="Bootstrap SD over participants")
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class HumanPortraitGroupSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    n_participants = serializers.IntegerField()
+    reason = serializers.CharField(allow_null=True)
+    dimensions = HumanPortraitDimensionSerializer(many=True)
+
+
+class HumanPortraitsSerializer(serializers.Serializer):
+    study = serializers.CharField()
+    item_set = serializers.IntegerField()
+    item_set_name = serializers.CharField()
+    group_by = serializers.CharField(allow_null=True)
+    min_participants_per_group = serializers.IntegerField()
+    resamples = serializers.IntegerField()
+    seed = serializers.IntegerField()
+    portraits = serializers.DictField(
+        child=serializers.DictField(child=serializers.FloatField(allow_null=True)),
+        help_text='{group: {dimension: centred score}}, "all" for everyone counted',
+    )
+    groups = HumanPortraitGroupSerializer(many=True)
+
+
+class HumanPortraitViewSet(viewsets.ViewSet):
+    """The study's participants scored exactly like a model: each item's mean rating in the
+    group, then the portrait rule of the validated item set (the items' scale, comparable
+    with model portraits; not the questionnaire's). ``"all"`` is everyone counted (flagged
+    participants left out when the study says so); ``group_by`` adds one portrait per
+    demographic group. A score resting on fewer participants than the study's minimum per
+    group is null with its reason."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("study", str, required=True, description="Study slug"),
+            OpenApiParameter(
+                "item_set", int, description="Validated item set (default: the study's newest)"
+            ),
+            OpenApiParameter("group_by", str, enum=list(demo.FIELDS)),
+        ],
+        responses=HumanPortraitsSerializer,
+    )
+    def list(self, request):
+        from benchmark.models import ValidatedItemSet
+
+        params = request.query_params
+        slug = params.get("study", "")
+        if not slug:
+            raise ValidationError({"study": "Give a study slug."})
+        study = Study.objects.filter(slug=slug).first()
+        if study is None:
+            raise NotFound(f"No study {slug!r}.")
+        item_set = None
+        raw_set = params.get("item_set", "").strip()
+        if raw_set:
+            if not raw_set.isdigit():
+                raise ValidationError({"item_set": "Give an item set id."})
+            item_set = ValidatedItemSet.objects.filter(pk=int(raw_set)).first()
+            if item_set is None:
+                raise NotFound(f"No validated item set {raw_set}.")
+        field = params.get("group_by") or None
+        try:
+            portraits = human_selectors.human_portraits(study=study, item_set=item_set, field=field)
+        except human_selectors.HumanPortraitError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        groups = []
+        for group in portraits.groups:
+            dimensions = []
+            for record in group.table.to_dict("records"):
+                reason = record.pop("reason")
+                record.pop("withheld")  # the page's short form of the reason
+                record = {k: _clean(v) for k, v in record.items()}
+                key = human_selectors.dimension_key(record["family"], record["dimension"])
+                dimensions.append({**record, "key": key, "centred_reason": reason})
+            groups.append(
+                {
+                    "label": group.label,
+                    "n_participants": group.n_participants,
+                    "reason": group.too_few.reason if group.too_few else None,
+                    "dimensions": dimensions,
+                }
+            )
+        return Response(
+            {
+                "study": study.slug,
+                "item_set": portraits.item_set.pk,
+                "item_set_name": str(portraits.item_set),
+                "group_by": field,
+                "min_participants_per_group": portraits.minimums.group_participants,
+                "resamples": portraits.resamples,
+                "seed": portraits.seed,
+                "portraits": human_selectors.as_json(portraits),
+                "groups": groups,
             }
         )
 
@@ -285,4 +456,5 @@ def register(router) -> None:
     router.register("human-distributions", HumanDistributionViewSet, basename="human-distribution")
     router.register("humans-vs-models", HumansVsModelsViewSet, basename="humans-vs-models")
     router.register("persona-comparisons", PersonaComparisonViewSet, basename="persona-comparison")
+    router.register("human-portraits", HumanPortraitViewSet, basename="human-portrait")
     router.register("model-cards", ModelCardViewSet, basename="model-card")

@@ -16,6 +16,8 @@ import pandas as pd
 
 from survey.instruments.dimensions import label
 
+from .stats import box_summary as box_summary_of
+
 # Plotly's default qualitative palette, repeated for many models.
 PALETTE = (
     "#636efa",
@@ -184,69 +186,105 @@ def heatmap(matrix: pd.DataFrame, *, title: str, colorbar_title: str = "centred 
     return {"figure": figure, "table": table, "sort_columns": [label(c) for c in values.columns]}
 
 
-def humans_vs_models(
-    summary: pd.DataFrame,
+def _box_trace(summary: pd.DataFrame, positions: list[int], *, name: str) -> dict:
+    """A precomputed box per dimension (``summary`` from ``stats.box_summary``)."""
+    return {
+        "type": "box",
+        "name": name,
+        "x": positions,
+        "q1": [_rounded(v) for v in summary["q1"]],
+        "median": [_rounded(v) for v in summary["median"]],
+        "q3": [_rounded(v) for v in summary["q3"]],
+        "lowerfence": [_rounded(v) for v in summary["lower_fence"]],
+        "upperfence": [_rounded(v) for v in summary["upper_fence"]],
+        "mean": [_rounded(v) for v in summary["mean"]],
+        "boxmean": True,
+        "width": 0.6,
+        "marker": {"color": "#9a9a9a"},
+        "fillcolor": "rgba(127,127,127,0.15)",
+        "hoverinfo": "y",
+    }
+
+
+def _violin_trace(scores: pd.DataFrame, dims: list[str], *, name: str) -> dict:
+    """Every score as a violin per dimension (``scores``: people × dimensions)."""
+    long = scores.reindex(columns=dims).melt(var_name="dimension", value_name="score")
+    long = long.dropna(subset=["score"])
+    where = {d: i for i, d in enumerate(dims)}
+    return {
+        "type": "violin",
+        "name": name,
+        "x": long["dimension"].map(where).tolist(),
+        "y": [round(float(v), 4) for v in long["score"]],
+        "box": {"visible": True},
+        "meanline": {"visible": True},
+        "points": False,
+        "width": 0.8,
+        "line": {"color": "#7f7f7f"},
+        "fillcolor": "rgba(127,127,127,0.15)",
+        "hoverinfo": "y",
+    }
+
+
+def portrait_vs_models(
+    human: pd.DataFrame,
+    persons: pd.DataFrame,
     points: pd.DataFrame,
-    percentiles: pd.DataFrame,
     *,
     title: str,
-    humans: pd.DataFrame | None = None,
+    person_label: str,
+    shape: str = "box",
 ) -> dict:
-    """Human distribution per dimension, each model as a marker.
+    """Models against the humans' portrait, all on the items' scale (centred scores).
 
-    ``summary`` comes from :func:`dashboards.stats.box_summary` (index = dimension);
-    ``points`` and ``percentiles`` are models × dimensions. By default the humans are
-    precomputed boxes (a dozen numbers per value); given ``humans`` (participants ×
-    dimensions) they are drawn as violins of every score instead.
+    ``human`` (index = dimension) has the group portrait's ``centred``, ``ci_low``,
+    ``ci_high`` and ``n_raters``; ``persons`` is participants × dimensions of per-person
+    scores (NaN where a person rated too few items), drawn as boxes (or violins with
+    ``shape="violin"``) behind; ``points`` is models × dimensions.
     """
-    dims = list(summary.index)
+    dims = list(human.index)
     labels = [label(d) for d in dims]
     positions = list(range(len(dims)))
-    if humans is not None:
-        long = humans.reindex(columns=dims).melt(var_name="dimension", value_name="score")
-        long = long.dropna(subset=["score"])
-        where = {d: i for i, d in enumerate(dims)}
-        human_trace = {
-            "type": "violin",
-            "name": "Humans",
-            "x": long["dimension"].map(where).tolist(),
-            "y": [round(float(v), 4) for v in long["score"]],
-            "box": {"visible": True},
-            "meanline": {"visible": True},
-            "points": False,
-            "width": 0.8,
-            "line": {"color": "#7f7f7f"},
-            "fillcolor": "rgba(127,127,127,0.2)",
-            "hoverinfo": "y",
-        }
-    traces = [
+    traces = []
+    rows = []
+    if persons.notna().any().any():
+        persons = persons.reindex(columns=dims)
+        if shape == "violin":
+            traces.append(_violin_trace(persons, dims, name=person_label))
+        else:
+            summary = box_summary_of(persons)
+            traces.append(_box_trace(summary, positions, name=person_label))
+        counts = persons.count()
+        rows += [[person_label, d, None, None, None, int(counts[d])] for d in dims]
+    centred = human["centred"]
+    traces.append(
         {
-            "type": "box",
-            "name": "Humans",
+            "type": "scatter",
+            "mode": "markers",
+            "name": "Humans' portrait (95% bootstrap CI)",
             "x": positions,
-            "q1": [_rounded(v) for v in summary["q1"]],
-            "median": [_rounded(v) for v in summary["median"]],
-            "q3": [_rounded(v) for v in summary["q3"]],
-            "lowerfence": [_rounded(v) for v in summary["lower_fence"]],
-            "upperfence": [_rounded(v) for v in summary["upper_fence"]],
-            "mean": [_rounded(v) for v in summary["mean"]],
-            "boxmean": True,
-            "width": 0.6,
-            "marker": {"color": "#7f7f7f"},
-            "fillcolor": "rgba(127,127,127,0.2)",
-            "hoverinfo": "y",
+            "y": [_rounded(v) for v in centred],
+            "text": labels,
+            "error_y": {
+                "type": "data",
+                "symmetric": False,
+                "array": [_rounded(v) for v in human["ci_high"] - centred],
+                "arrayminus": [_rounded(v) for v in centred - human["ci_low"]],
+                "thickness": 2,
+                "width": 8,
+            },
+            "marker": {"color": "#222", "size": 12, "symbol": "line-ew-open", "line": {"width": 3}},
+            "hovertemplate": "%{text}: %{y:.3f}<extra>humans</extra>",
         }
-    ]
-    if humans is not None:
-        traces = [human_trace]
-    rows = [
-        ["Humans (median)", d, _rounded(summary.at[d, "median"]), 50.0, int(summary.at[d, "n"])]
+    )
+    rows += [
+        ["Humans' portrait", d, _rounded(centred[d]), _rounded(human.at[d, "ci_low"]),
+         _rounded(human.at[d, "ci_high"]), int(human.at[d, "n_raters"])]
         for d in dims
-    ]
+    ]  # fmt: skip
     n_models = len(points.index)
-    step = min(0.08, 0.5 / max(n_models, 1))  # models side by side inside each box
+    step = min(0.08, 0.5 / max(n_models, 1))  # models side by side around each position
     for index, (model, row) in enumerate(points.reindex(columns=dims).iterrows()):
-        pct = percentiles.loc[model].reindex(dims)
         offset = (index - (n_models - 1) / 2) * step
         traces.append(
             {
@@ -256,25 +294,27 @@ def humans_vs_models(
                 "x": [round(p + offset, 3) for p in positions],
                 "y": [_rounded(v) for v in row.values],
                 "text": labels,
-                "customdata": [_rounded(v, 1) for v in pct.values],
+                "customdata": [
+                    _rounded(v - c, 3) for v, c in zip(row.values, centred, strict=True)
+                ],
                 "marker": {
                     "color": colour(index),
                     "size": 11,
                     "symbol": "diamond",
                     "line": {"color": "#222", "width": 1},
                 },
-                "hovertemplate": "%{text}: %{y:.3f}<br>percentile among humans: %{customdata}"
+                "hovertemplate": "%{text}: %{y:.3f}<br>minus the humans: %{customdata}"
                 "<extra>" + _escape(str(model)) + "</extra>",
             }
         )
         rows += [
-            [str(model), d, _rounded(v), _rounded(p, 1), None]
-            for d, v, p in zip(dims, row.values, pct.values, strict=True)
+            [str(model), d, _rounded(v), None, None, None]
+            for d, v in zip(dims, row.values, strict=True)
         ]
     layout = {
         **LAYOUT_BASE,
         "title": {"text": title},
-        "yaxis": {"title": {"text": "centred score"}, "zeroline": True},
+        "yaxis": {"title": {"text": "centred score on the items (1-6 scale)"}, "zeroline": True},
         "xaxis": {"tickvals": positions, "ticktext": labels, "range": [-0.6, len(dims) - 0.4]},
         "boxmode": "overlay",
         "violinmode": "overlay",
@@ -284,9 +324,46 @@ def humans_vs_models(
     return {
         "figure": {"data": traces, "layout": layout},
         "table": {
-            "columns": ["who", "dimension", "score", "percentile_among_humans", "n_humans"],
+            "columns": ["who", "dimension", "centred", "ci_low", "ci_high", "n"],
             "rows": rows,
         },
+    }
+
+
+def questionnaire_distribution(
+    summary: pd.DataFrame, *, title: str, scores: pd.DataFrame | None = None
+) -> dict:
+    """The participants' questionnaire scores per dimension, alone (no model on this scale).
+
+    ``summary`` comes from :func:`dashboards.stats.box_summary` (index = dimension); given
+    ``scores`` (participants × dimensions) they are drawn as violins of every score.
+    """
+    dims = list(summary.index)
+    labels = [label(d) for d in dims]
+    positions = list(range(len(dims)))
+    name = "Questionnaire scores"
+    trace = (
+        _violin_trace(scores, dims, name=name)
+        if scores is not None
+        else _box_trace(summary, positions, name=name)
+    )
+    rows = [
+        [d, int(summary.at[d, "n"]), _rounded(summary.at[d, "q1"]),
+         _rounded(summary.at[d, "median"]), _rounded(summary.at[d, "q3"])]
+        for d in dims
+    ]  # fmt: skip
+    layout = {
+        **LAYOUT_BASE,
+        "title": {"text": title},
+        "yaxis": {"title": {"text": "questionnaire score"}, "zeroline": True},
+        "xaxis": {"tickvals": positions, "ticktext": labels, "range": [-0.6, len(dims) - 0.4]},
+        "violinmode": "overlay",
+        "height": 420,
+        "showlegend": False,
+    }
+    return {
+        "figure": {"data": [trace], "layout": layout},
+        "table": {"columns": ["dimension", "n", "q1", "median", "q3"], "rows": rows},
     }
 
 

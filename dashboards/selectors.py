@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 from django.db.models import Exists, OuterRef, Q
 
+from benchmark.selectors import item_set_entries
+from evaluation import selectors as evaluation_selectors
+from evaluation.portraits import informative_answers, replicate_portraits
 from survey.instruments import dimensions as dims
 from survey.models import Item, ItemRating, Participant, ParticipantScore, Study
 
 from . import demographics as demo
 from . import stats
+from .models import ModelCard
 
 DASHBOARD_FAMILIES: tuple[str, ...] = (dims.SCHWARTZ, dims.HIGHER_ORDER, dims.BIG_FIVE)
 HUMAN_STATUSES = (Participant.Status.COMPLETED, Participant.Status.IMPORTED)
@@ -82,26 +86,16 @@ def human_scores(*, study: Study, family: str) -> pd.DataFrame:
 RAW_HUMAN_FAMILIES = (dims.BIG_FIVE,)
 
 
-def comparable_human_scores(*, study: Study, family: str) -> pd.DataFrame:
-    """:func:`human_scores` on the scale of model portraits' centred scores.
+def questionnaire_scores(*, study: Study, family: str) -> pd.DataFrame:
+    """:func:`human_scores` from the questionnaires (PVQ, BFI), each person centred.
 
-    A portrait's centred score is the dimension's mean minus the mean over the family, so
-    human trait scores (stored raw) are centred on each person's mean over the traits here;
-    value scores are already centred on the person's mean.
+    Value scores are stored centred on the person's mean answer (MRAT); trait scores are
+    stored raw and centred here on the person's mean over the traits. This is the
+    questionnaire's scale, not the items': never compared with a model portrait (for that,
+    see :mod:`dashboards.human_selectors`).
     """
     scores = human_scores(study=study, family=family)
     return stats.centre_rows(scores) if family in RAW_HUMAN_FAMILIES else scores
-
-
-def human_demographics(*, study: Study) -> pd.DataFrame:
-    """Each participant's demographic answers (index: participant id), one query."""
-    rows = list(
-        Participant.objects.filter(study=study, status__in=HUMAN_STATUSES).values_list(
-            "id", "demographics"
-        )
-    )
-    records = [answers if isinstance(answers, dict) else {} for _, answers in rows]
-    return pd.DataFrame.from_records(records, index=[pk for pk, _ in rows])
 
 
 # --- Models (evaluation app) ---------------------------------------------------------------
@@ -190,60 +184,57 @@ PORTRAIT_COLUMNS = [
 ]
 
 
+CARD_COLUMNS = {
+    "family": "model_family",
+    "parameters_billion": "size_b",
+    "open_weights": "open_weights",
+    "release_date": "release_date",
+}
+
+
 def portrait_scores(*, family: str, filters: ModelFilters | None = None) -> pd.DataFrame:
-    """Long frame of the no-persona portrait scores of finished runs (one query).
+    """Long frame of the no-persona portrait scores of finished runs (two queries).
 
-    Columns: :data:`PORTRAIT_COLUMNS`. Model metadata (family, size, open weights, release
-    date) come from :class:`dashboards.models.ModelCard` when one exists.
+    Columns: :data:`PORTRAIT_COLUMNS`. The scores come from the evaluation app's selector;
+    model metadata (family, size, open weights, release date) from
+    :class:`dashboards.models.ModelCard` when one exists.
     """
-    from evaluation.models import EvaluationRun, PortraitScore
-
     filters = filters or ModelFilters()
-    rows = PortraitScore.objects.filter(
-        run__status=EvaluationRun.Status.DONE, persona="", family=family
-    )
-    if filters.provider:
-        rows = rows.filter(run__model_config__provider=filters.provider)
+    cards = ModelCard.objects.all()
+    narrowed = False
     if filters.family:
-        rows = rows.filter(run__model_config__card__family__iexact=filters.family)
+        cards, narrowed = cards.filter(family__iexact=filters.family), True
     if filters.size_min is not None:
-        rows = rows.filter(run__model_config__card__parameters_billion__gte=filters.size_min)
+        cards, narrowed = cards.filter(parameters_billion__gte=filters.size_min), True
     if filters.size_max is not None:
-        rows = rows.filter(run__model_config__card__parameters_billion__lte=filters.size_max)
+        cards, narrowed = cards.filter(parameters_billion__lte=filters.size_max), True
     if filters.open_weights is not None:
-        rows = rows.filter(run__model_config__card__open_weights=filters.open_weights)
-    if filters.date_from:
-        rows = rows.filter(run__finished_at__date__gte=filters.date_from)
-    if filters.date_to:
-        rows = rows.filter(run__finished_at__date__lte=filters.date_to)
+        cards, narrowed = cards.filter(open_weights=filters.open_weights), True
     if filters.released_from:
-        rows = rows.filter(run__model_config__card__release_date__gte=filters.released_from)
+        cards, narrowed = cards.filter(release_date__gte=filters.released_from), True
     if filters.released_to:
-        rows = rows.filter(run__model_config__card__release_date__lte=filters.released_to)
-    if filters.item_set:
-        rows = rows.filter(run__item_set_id=filters.item_set)
-    if filters.kind:
-        rows = rows.filter(run__kind=filters.kind)
-    values = rows.values_list(
-        "run_id",
-        "run__model_config_id",
-        "run__model_config__name",
-        "run__model_config__provider",
-        "run__kind",
-        "run__item_set_id",
-        "run__item_set__name",
-        "run__finished_at",
-        "run__model_config__card__family",
-        "run__model_config__card__parameters_billion",
-        "run__model_config__card__open_weights",
-        "run__model_config__card__release_date",
-        "basis",
-        "dimension",
-        "centred",
-        "raw",
-        "n",
+        cards, narrowed = cards.filter(release_date__lte=filters.released_to), True
+    card_rows = pd.DataFrame.from_records(
+        list(cards.values_list("model_config_id", *CARD_COLUMNS)),
+        columns=["model_id", *CARD_COLUMNS.values()],
     )
-    return pd.DataFrame.from_records(list(values), columns=PORTRAIT_COLUMNS)
+    scores = evaluation_selectors.done_portrait_scores(
+        family=family,
+        # A filter on the model card keeps only the models whose card matches.
+        model_ids=card_rows["model_id"].tolist() if narrowed else None,
+        provider=filters.provider,
+        finished_from=filters.date_from,
+        finished_to=filters.date_to,
+        item_set_id=filters.item_set,
+        kind=filters.kind,
+    )
+    merged = scores.merge(card_rows, on="model_id", how="left")
+    for column in CARD_COLUMNS.values():
+        # A model without a card has None there, typed as a database outer join gives it.
+        merged[column] = pd.Series(
+            [None if pd.isna(v) else v for v in merged[column]], index=merged.index, dtype=None
+        )
+    return merged[PORTRAIT_COLUMNS]
 
 
 def comparable_portraits(
@@ -290,57 +281,37 @@ def model_matrix(latest: pd.DataFrame, *, family: str) -> pd.DataFrame:
 
 def model_choices() -> dict[str, list]:
     """Distinct values for the filter bar (providers, model families, item sets)."""
-    from benchmark.models import ValidatedItemSet
-    from evaluation.models import ModelConfiguration
-
-    from .models import ModelCard
-
     return {
-        "providers": list(
-            ModelConfiguration.objects.order_by("provider")
-            .values_list("provider", flat=True)
-            .distinct()
-        ),
+        "providers": evaluation_selectors.model_providers(),
         "model_families": list(
             ModelCard.objects.exclude(family="")
             .order_by("family")
             .values_list("family", flat=True)
             .distinct()
         ),
-        "item_sets": list(
-            ValidatedItemSet.objects.filter(runs__isnull=False)
-            .distinct()
-            .order_by("name", "-version")
-            .values_list("id", "name", "version")
-        ),
+        "item_sets": evaluation_selectors.item_sets_with_runs(),
     }
 
 
 def run_with_context(*, run_id: int):
-    """The run with its model configuration, card and item set (one query), or None."""
-    from evaluation.models import EvaluationRun
+    """The run with its model configuration, item set and study (one query), or None; its
+    model card is :func:`model_card`."""
+    return evaluation_selectors.run_for_page(run_id=run_id)
 
-    return (
-        EvaluationRun.objects.select_related(
-            "model_config", "model_config__card", "item_set__study", "created_by"
-        )
-        .filter(pk=run_id)
-        .first()
-    )
+
+def model_card(*, run) -> ModelCard | None:
+    return ModelCard.objects.filter(model_config_id=run.model_config_id).first()
 
 
 def run_personas(*, run) -> list[str]:
     """The persona keys the run has portraits for ("" = no persona), one query."""
-    return sorted(set(run.scores.values_list("persona", flat=True).distinct()))
+    return evaluation_selectors.portrait_personas(run=run)
 
 
 def run_portrait(*, run, family: str, persona: str = "") -> pd.DataFrame:
     """The run's stored portrait of ``family`` for one persona (preferred basis), one query."""
-    rows = run.scores.filter(persona=persona, family=family).values_list(
-        "basis", "dimension", "raw", "sd", "n", "family_mean", "centred"
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows), columns=["basis", "dimension", "raw", "sd", "n", "family_mean", "centred"]
+    frame = evaluation_selectors.portrait_frame(run=run, family=family, persona=persona).drop(
+        columns="persona"
     )
     if frame.empty:
         return frame
@@ -353,53 +324,12 @@ def run_portrait(*, run, family: str, persona: str = "") -> pd.DataFrame:
 
 
 def variant_spread(*, run, family: str, personas: list[str] | None = None) -> pd.DataFrame:
-    """Per (persona, dimension): mean, SD, n and SE of the centred score over prompt variants.
-
-    Read from the per-variant scores the evaluation app stores in ``run.summary`` when it
-    scores a run (no query); for a run scored without them, recomputed from its answers with
-    the evaluation app's rule (two queries). A single variant gives NaN SD and SE.
-    """
-    summary = (run.summary or {}).get("personas", {})
-    variant_scores = {
-        persona: (block.get("consistency") or {}).get("variant_scores") or {}
-        for persona, block in summary.items()
-        if personas is None or persona in personas
-    }
-    if any(variant_scores.values()):
-        return stats.variant_spread(variant_scores, family=family)
-    return _variant_spread_from_answers(run=run, family=family, personas=personas)
-
-
-def _variant_spread_from_answers(*, run, family: str, personas: list[str] | None) -> pd.DataFrame:
-    from benchmark.selectors import item_set_entries
-    from evaluation.models import Response
-    from evaluation.portraits import variant_portraits
-
-    answers = Response.objects.filter(run=run)
-    if personas is not None:
-        answers = answers.filter(persona__in=personas)
-    frame = pd.DataFrame.from_records(
-        list(answers.values_list("persona", "item_id", "variant", "state", "rating")),
-        columns=["persona", "item_id", "variant", "state", "rating"],
-    )
-    columns = ["persona", "dimension", "mean", "sd", "n", "se"]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
-    entries = item_set_entries(item_set=run.item_set)
-    entries = entries[entries["family"] == family]
-    variant_scores = {}
-    for persona, answers_of_persona in frame.groupby("persona", sort=True):
-        per_variant = variant_portraits(answers_of_persona, entries)
-        variant_scores[persona] = {
-            variant: {
-                f"{family}:{dimension}": value
-                for dimension, value in zip(part["dimension"], part["centred"], strict=True)
-                if pd.notna(value)
-            }
-            for variant, part in per_variant.groupby("variant")
-        }
-    return stats.variant_spread(variant_scores, family=family)
+    """Per (persona, dimension): mean, SD, n and SE of the centred score over prompt variants
+    (the evaluation app's per-variant portraits: no query when the run's summary has them)."""
+    scores = evaluation_selectors.variant_scores(run=run, family=family, personas=personas)
+    if not scores:
+        return pd.DataFrame(columns=["persona", "dimension", "mean", "sd", "n", "se"])
+    return stats.variant_spread(scores, family=family)
 
 
 # --- Personas and demographic groups -------------------------------------------------------
@@ -407,24 +337,14 @@ def _variant_spread_from_answers(*, run, family: str, personas: list[str] | None
 
 def persona_runs() -> list:
     """Finished runs that asked the model with personas, newest first (one query)."""
-    from evaluation.models import EvaluationRun
-
-    return list(
-        EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE)
-        .exclude(personas=[])
-        .select_related("model_config")
-        .only("id", "label", "personas", "finished_at", "model_config__name")
-        .order_by("-finished_at", "-id")
-    )
+    return evaluation_selectors.done_persona_runs()
 
 
 def persona_portraits(*, run, family: str) -> pd.DataFrame:
     """The run's stored portrait per persona (preferred basis): persona, dimension, centred."""
-    rows = run.scores.filter(family=family).exclude(persona="")
-    frame = pd.DataFrame.from_records(
-        list(rows.values_list("persona", "basis", "dimension", "centred", "n")),
-        columns=["persona", "basis", "dimension", "centred", "n"],
-    )
+    frame = evaluation_selectors.portrait_frame(
+        run=run, family=family, persona=None, with_persona=True
+    )[["persona", "basis", "dimension", "centred", "n"]]
     if frame.empty:
         return frame
     for basis in PORTRAIT_BASES:
@@ -433,15 +353,48 @@ def persona_portraits(*, run, family: str) -> pd.DataFrame:
     return frame
 
 
+def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
+    """Per (persona, dimension): mean, SD, n and SE of the centred score over the run's
+    replicates — each (prompt variant, repetition) scored alone by the portrait rule
+    (:func:`evaluation.portraits.replicate_portraits`, all at once). A single replicate
+    gives NaN SD and SE.
+    """
+    columns = ["persona", "dimension", "mean", "sd", "n", "se"]
+    answers = evaluation_selectors.answers_frame(run=run)
+    answers = answers[answers["persona"].isin(personas)]
+    entries = item_set_entries(item_set=run.item_set)
+    entries = entries[entries["family"] == family]
+    if answers.empty or entries.empty:
+        return pd.DataFrame(columns=columns)
+    # The stored portrait leaves out a template answered with one rating throughout.
+    answers = pd.concat(
+        [informative_answers(part) for _, part in answers.groupby("persona", sort=True)],
+        ignore_index=True,
+    )
+    long = replicate_portraits(answers, entries).dropna(subset=["centred"])
+    out = long.groupby(["persona", "dimension"], sort=True)["centred"].agg(
+        mean="mean", sd="std", n="count"
+    )
+    out["se"] = out["sd"] / np.sqrt(out["n"])
+    return out.reset_index()[columns]
+
+
 def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
-    """Model-as-persona vs the real participants of each group on ``field``.
+    """Model-as-persona vs the human portrait of the participants of each group on ``field``,
+    both on the items' scale (the run's item set, the same portrait rule).
 
     The model's point estimate is its stored persona portrait; its uncertainty is the spread
-    over prompt variants (:func:`variant_spread`). The humans' side is the group's mean and
-    t interval. Returns ``{"comparison": DataFrame, "departures": DataFrame,
-    "groups": {group: n_participants}, "personas": {persona_key: group}}``.
+    over prompt variants and repetitions (:func:`replicate_spread`). The humans' side is
+    the group's portrait (each item's mean rating in the group) with its bootstrap SE and
+    interval over participants (:mod:`dashboards.human_selectors`); a group or dimension
+    rated by fewer participants than the study's minimum per group is not compared, and
+    listed with its "too few" instead. Returns ``{"comparison", "departures", "groups":
+    {group: n_participants}, "too_few": {group: TooFew}, "withheld": DataFrame,
+    "personas": {persona_key: group}}``.
     """
     from evaluation.personas import parse_persona_key
+
+    from . import human_selectors  # it imports this module
 
     portraits = persona_portraits(run=run, family=family)
     personas = {key: parse_persona_key(key) for key in sorted(set(portraits.get("persona", [])))}
@@ -455,41 +408,55 @@ def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
         "comparison": pd.DataFrame(),
         "departures": pd.DataFrame(),
         "groups": {},
+        "too_few": {},
+        "withheld": pd.DataFrame(),
         "personas": by_group,
+        "min_group_participants": None,
     }
     if not by_group:
         return empty
-    spread = variant_spread(run=run, family=family, personas=list(by_group))
+    spread = replicate_spread(run=run, family=family, personas=list(by_group))
     model = portraits[portraits["persona"].isin(by_group)][["persona", "dimension", "centred"]]
     model = model.merge(
         spread[["persona", "dimension", "se", "n"]], on=["persona", "dimension"], how="left"
     )
-    n_variants = model["n"].fillna(1).astype(int)
-    t = stats.sps.t.ppf(0.5 + stats.CONFIDENCE / 2, np.maximum(n_variants - 1, 1))
-    half = np.where(n_variants > 1, t * model["se"], np.nan)
+    n_replicates = model["n"].fillna(1).astype(int)
+    t = stats.sps.t.ppf(0.5 + stats.CONFIDENCE / 2, np.maximum(n_replicates - 1, 1))
+    half = np.where(n_replicates > 1, t * model["se"], np.nan)
     model = model.assign(
         group=model["persona"].map(by_group),
         mean=model["centred"],
-        n=n_variants,
+        n=n_replicates,
         ci_low=model["centred"] - half,
         ci_high=model["centred"] + half,
     )
 
-    scores = comparable_human_scores(study=study, family=family)
-    people = human_demographics(study=study).reindex(scores.index)
-    members = {by_group[key]: demo.matching_participants(people, personas[key]) for key in by_group}
-    long = pd.concat(
-        [scores[mask.to_numpy()].assign(group=group) for group, mask in members.items()],
+    data = human_selectors.human_ratings(study=study, item_set=run.item_set)
+    results = {
+        by_group[key]: human_selectors.group_result(
+            data,
+            demo.matching_participants(data.demographics, personas[key]).to_numpy(),
+            label=by_group[key],
+        )
+        for key in by_group
+    }
+    humans = pd.concat(
+        [r.table[r.table["family"] == family].assign(group=label) for label, r in results.items()],
         ignore_index=True,
-    )
-    long = long.melt(id_vars="group", var_name="dimension", value_name="score").dropna(
-        subset=["score"]
-    )
-    group_sizes = {group: int(mask.sum()) for group, mask in members.items()}
-    if long.empty:
-        return {**empty, "groups": group_sizes}
-    humans = stats.mean_ci(long, ["group", "dimension"])
-    comparison = stats.compare_profiles(model, humans)
+    ).rename(columns={"centred": "mean", "n_raters": "n"})
+    groups = {label: r.n_participants for label, r in sorted(results.items())}
+    too_few = {label: r.too_few for label, r in sorted(results.items()) if r.too_few}
+    withheld = humans[humans["reason"].notna()][["group", "dimension", "withheld", "reason"]]
+    comparable = humans[humans["reason"].isna()]
+    if comparable.empty:
+        return {
+            **empty,
+            "groups": groups,
+            "too_few": too_few,
+            "withheld": withheld,
+            "min_group_participants": data.minimums.group_participants,
+        }
+    comparison = stats.compare_profiles(model, comparable)
     order = {d: i for i, d in enumerate(dimensions_of(family))}
     comparison = comparison.sort_values(
         ["group", "dimension"], key=lambda s: s.map(order) if s.name == "dimension" else s
@@ -497,8 +464,11 @@ def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
     return {
         "comparison": comparison,
         "departures": stats.largest_departures(comparison, top=8),
-        "groups": dict(sorted(group_sizes.items())),
+        "groups": groups,
+        "too_few": too_few,
+        "withheld": withheld.reset_index(drop=True),
         "personas": by_group,
+        "min_group_participants": data.minimums.group_participants,
     }
 
 
@@ -520,33 +490,7 @@ def item_rating_counts(*, item: Item, study: Study | None = None) -> list[int]:
 
 def item_model_answers(*, item: Item) -> pd.DataFrame:
     """Every run's answers to the item: one row per (run, persona) with mean, n, per-variant."""
-    from evaluation.models import Response
-
-    rows = Response.objects.filter(item=item).values_list(
-        "run_id",
-        "run__model_config__name",
-        "run__kind",
-        "run__status",
-        "persona",
-        "variant",
-        "state",
-        "rating",
-        "raw_text",
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "run_id",
-            "model",
-            "kind",
-            "status",
-            "persona",
-            "variant",
-            "state",
-            "rating",
-            "raw_text",
-        ],
-    )
+    frame = evaluation_selectors.item_answers(item_id=item.pk)
     columns = ["run_id", "model", "kind", "persona", "mean", "n_valid", "n_answers", "answers"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
@@ -575,12 +519,22 @@ def item_model_answers(*, item: Item) -> pd.DataFrame:
 
 
 def item_correlations(*, item: Item) -> pd.DataFrame:
-    """The item's correlations in every finished correlation run (one query)."""
+    """The item's correlations in every finished correlation run, as the benchmark reports
+    them: a pair with fewer raters than its study's minimum has r and p blanked and a
+    ``too_few`` / ``r_reason`` saying why."""
+    from benchmark.minimums import withhold_thin_pairs
     from benchmark.models import Correlation
+    from benchmark.selectors import raters_minimum_by_study
 
+    columns = ["run_id", "kind", "study", "study_id", "family", "dimension", "r", "p", "n"]
     rows = Correlation.objects.filter(item=item, run__status="done").values_list(
-        "run_id", "run__kind", "run__study__slug", "family", "dimension", "r", "p", "n"
-    )
-    return pd.DataFrame.from_records(
-        list(rows), columns=["run_id", "kind", "study", "family", "dimension", "r", "p", "n"]
-    )
+        "run_id", "run__kind", "run__study__slug", "run__study_id", "family", "dimension",
+        "r", "p", "n",
+    )  # fmt: skip
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    if frame.empty:
+        return withhold_thin_pairs(frame, 1)
+    required = raters_minimum_by_study(study_ids=frame["study_id"].unique().tolist())
+    return pd.concat(
+        [withhold_thin_pairs(group, required[sid]) for sid, group in frame.groupby("study_id")]
+    ).sort_index()

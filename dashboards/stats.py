@@ -177,30 +177,35 @@ def histogram_1_to_6(ratings: pd.DataFrame) -> pd.DataFrame:
     return table.reindex(columns=range(1, 7), fill_value=0)
 
 
-def headline(points: pd.DataFrame, medians: pd.Series, percentiles: pd.DataFrame) -> pd.DataFrame:
-    """Per dimension, how the models sit relative to the human median, strongest first.
+def headline(points: pd.DataFrame, human: pd.DataFrame) -> pd.DataFrame:
+    """Per dimension, how the models sit against the humans' portrait, strongest first.
 
-    ``points`` and ``percentiles`` are models × dimensions; ``medians`` is the humans' median
-    per dimension. Returns ``dimension``, ``models_above`` (share of models above the human
-    median), ``mean_percentile``, ``mean_gap`` (model mean minus human median) and
-    ``direction`` ("above", "below" or "mixed": at least 3/4 of the models on one side).
+    ``points`` is models × dimensions of centred scores; ``human`` (index = dimension) has
+    the humans' ``centred`` score and its interval ``ci_low``/``ci_high`` on the same scale.
+    Returns ``dimension``, ``models_above`` / ``models_below`` (share of the models beyond
+    the humans' interval on that side), ``mean_gap`` (mean of the models minus the humans)
+    and ``direction`` ("above", "below" or "mixed": at least 3/4 of the models beyond the
+    interval on one side). Dimensions without a human score or interval are left out.
     """
-    if points.empty:
-        return pd.DataFrame(
-            columns=["dimension", "models_above", "mean_percentile", "mean_gap", "direction"]
-        )
-    above = points.gt(medians, axis=1).where(points.notna())
+    columns = ["dimension", "models_above", "models_below", "mean_gap", "direction"]
+    human = human.dropna(subset=["centred", "ci_low", "ci_high"])
+    points = points.reindex(columns=human.index)
+    if points.empty or human.empty:
+        return pd.DataFrame(columns=columns)
+    defined = points.notna()
+    above = points.gt(human["ci_high"], axis=1).where(defined)
+    below = points.lt(human["ci_low"], axis=1).where(defined)
     out = pd.DataFrame(
         {
             "models_above": above.mean(),
-            "mean_percentile": percentiles.mean(),
-            "mean_gap": points.mean() - medians,
+            "models_below": below.mean(),
+            "mean_gap": points.mean() - human["centred"],
         }
     )
     out["direction"] = np.select(
-        [out["models_above"] >= 0.75, out["models_above"] <= 0.25], ["above", "below"], "mixed"
+        [out["models_above"] >= 0.75, out["models_below"] >= 0.75], ["above", "below"], "mixed"
     )
-    out = out.rename_axis("dimension").reset_index()
+    out = out.rename_axis("dimension").reset_index()[columns]
     return out.sort_values("mean_gap", key=np.abs, ascending=False).reset_index(drop=True)
 
 

@@ -10,13 +10,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from core.roles import researcher_required
-from evaluation.selectors import sensitivity_ranking
+from evaluation import selectors as evaluation_selectors
 from survey import scale
 from survey.instruments import dimensions as dims
 from survey.models import Item, Source
 
 from . import demographics as demo
-from . import figures, selectors, stats
+from . import figures, human_selectors, selectors, stats
 
 FAMILY_OPTIONS = [(f, dims.FAMILY_LABELS[f]) for f in selectors.DASHBOARD_FAMILIES]
 RADAR_DEFAULT_MODELS = 8
@@ -29,13 +29,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 @researcher_required
 def index(request: HttpRequest) -> HttpResponse:
-    from evaluation.models import EvaluationRun, ModelConfiguration
-
-    runs = EvaluationRun.objects.aggregate(
-        total=Count("id"),
-        done=Count("id", filter=Q(status=EvaluationRun.Status.DONE)),
-        persona=Count("id", filter=Q(status=EvaluationRun.Status.DONE) & ~Q(personas=[])),
-    )
+    runs = evaluation_selectors.run_counts()
     latest = selectors.latest_portraits(selectors.portrait_scores(family=dims.SCHWARTZ))
     models = (
         latest[["run_id", "model", "provider", "kind", "item_set", "finished_at"]]
@@ -48,7 +42,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "dashboards/index.html",
         {
             "section": "index",
-            "n_models": ModelConfiguration.objects.count(),
+            "n_models": runs["models"],
             "runs": runs,
             "models": _records(models),
             "studies": studies,
@@ -118,7 +112,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         "item_set_id": item_set,
         "chosen": chosen,
         # The paper's prompt-sensitivity analysis of the same runs (evaluation app).
-        "sensitivity": sensitivity_ranking(run_ids=runs["run_id"].tolist() if len(runs) else []),
+        "sensitivity": evaluation_selectors.sensitivity_ranking(
+            run_ids=runs["run_id"].tolist() if len(runs) else []
+        ),
     }
     if not matrix.empty:
         label = dims.FAMILY_LABELS[family]
@@ -153,7 +149,7 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
     context = {
         "section": "compare",
         "run": run,
-        "card": getattr(run.model_config, "card", None),
+        "card": selectors.model_card(run=run),
         "family": family,
         "family_options": FAMILY_OPTIONS,
         "personas": personas,
@@ -190,60 +186,92 @@ def _headline(frame: pd.DataFrame) -> dict[str, list[dict]]:
 def humans_vs_models(request: HttpRequest) -> HttpResponse:
     family = selectors.clean_family(request.GET.get("family"))
     filters = selectors.ModelFilters.from_query(request.GET)
-    studies = selectors.scored_studies()
-    study = selectors.pick_study(request.GET.get("study"), studies)
     shape = "violin" if request.GET.get("shape") == "violin" else "box"
+    found = human_selectors.humans_against_models(
+        family=family, filters=filters, study_slug=request.GET.get("study") or None
+    )
     context = {
         "section": "humans",
         "shape": shape,
         **_model_filters_context(request, filters, family),
-        "studies": studies,
-        "study": study,
+        "studies": found.studies,
+        "study": found.study,
+        "item_set": found.item_set,
+        "item_set_id": found.item_set_id,
     }
-    if study is None:
+    if found.study is not None:
+        _questionnaire_panel(context, study=found.study, family=family, shape=shape)
+    if found.everyone is None:
         return render(request, "dashboards/humans.html", context)
-    humans = selectors.comparable_human_scores(study=study, family=family)
-    latest, item_set = _comparable_latest(family, filters)
-    context["item_set_id"] = item_set
-    points = selectors.model_matrix(latest, family=family)
-    if filters.models:
-        points = points[points.index.isin(filters.models)]
-    points = points.reindex(columns=humans.columns)
-    summary = stats.box_summary(humans)
-    percentiles = pd.DataFrame(
-        stats.percentile_among(humans.to_numpy(), points.to_numpy())
-        if len(points)
-        else pd.DataFrame(columns=humans.columns),
-        index=points.index,
-        columns=humans.columns,
-    )
+    human, persons, points = found.human, found.persons, found.points
+    person_counts = persons.count()
     context.update(
         {
-            "n_humans": len(humans),
-            "centred_here": family in selectors.RAW_HUMAN_FAMILIES,
-            "dimensions": list(humans.columns),
-            "summary": _records(summary.rename_axis("dimension").reset_index()),
-            "percentile_rows": [
-                {"model": model, "cells": list(zip(scores, pcts, strict=True))}
-                for model, scores, pcts in zip(
-                    points.index,
-                    points.to_numpy().tolist(),
-                    percentiles.to_numpy().tolist(),
-                    strict=True,
-                )
+            "everyone": found.everyone,
+            "minimums": found.minimums,
+            "dimensions": list(human.index),
+            "human_rows": [
+                {
+                    **row,
+                    "dimension": dimension,
+                    "persons": int(person_counts[dimension]),
+                    "person_median": persons[dimension].median(),
+                }
+                for dimension, row in zip(human.index, _records(human), strict=True)
             ],
-            "headline": _headline(stats.headline(points, summary["median"], percentiles)),
+            "gap_rows": [
+                {
+                    "model": model,
+                    "cells": [
+                        (
+                            score,
+                            score - human.at[d, "centred"],
+                            found.percentiles.at[model, d],
+                            # beyond the humans' interval (NaN compares False: no star)
+                            not human.at[d, "ci_low"] <= score <= human.at[d, "ci_high"]
+                            and pd.notna(human.at[d, "ci_low"])
+                            and pd.notna(score),
+                        )
+                        for d, score in zip(points.columns, scores, strict=True)
+                    ],
+                }
+                for model, scores in zip(points.index, points.to_numpy().tolist(), strict=True)
+            ],
+            "headline": _headline(stats.headline(points, human)),
         }
     )
-    if len(humans):
-        context["chart"] = figures.humans_vs_models(
-            summary,
+    if human["centred"].notna().any():
+        context["chart"] = figures.portrait_vs_models(
+            human,
+            persons,
             points,
-            percentiles,
-            title=f"{study.title}: {len(humans)} participants vs {len(points)} models",
-            humans=humans if shape == "violin" else None,
+            title=f"{found.item_set}: {found.everyone.n_participants} participants' portrait "
+            f"vs {len(points)} models",
+            person_label=f"Participants one by one (≥ {found.minimums.items_per_dimension} "
+            "rated items)",
+            shape=shape,
         )
     return render(request, "dashboards/humans.html", context)
+
+
+def _questionnaire_panel(context: dict, *, study, family: str, shape: str) -> None:
+    """The participants' questionnaire scores (PVQ / BFI), on their own scale, alone."""
+    scores = selectors.questionnaire_scores(study=study, family=family)
+    if scores.empty:
+        return
+    summary = stats.box_summary(scores)
+    context.update(
+        {
+            "n_questionnaire": len(scores),
+            "centred_here": family in selectors.RAW_HUMAN_FAMILIES,
+            "questionnaire_summary": _records(summary.rename_axis("dimension").reset_index()),
+            "questionnaire_chart": figures.questionnaire_distribution(
+                summary,
+                title=f"{study.title}: questionnaire scores of {len(scores)} participants",
+                scores=scores if shape == "violin" else None,
+            ),
+        }
+    )
 
 
 @researcher_required
@@ -254,8 +282,11 @@ def bias(request: HttpRequest) -> HttpResponse:
     run_param = request.GET.get("run", "")
     listed = next((r for r in runs if str(r.pk) == run_param), runs[0] if runs else None)
     run = selectors.run_with_context(run_id=listed.pk) if listed else None
-    studies = selectors.scored_studies()
-    study = selectors.pick_study(request.GET.get("study"), studies)
+    studies = human_selectors.rated_studies()
+    # The humans: the chosen study, else the study whose data froze the run's item set.
+    default = next((s for s in studies if run and s.pk == run.item_set.study_id), None)
+    study = next((s for s in studies if s.slug == request.GET.get("study")), default)
+    study = study or (studies[0] if studies else None)
     context = {
         "section": "bias",
         "family": family,
@@ -272,9 +303,14 @@ def bias(request: HttpRequest) -> HttpResponse:
         comparison = result["comparison"]
         context.update(
             {
-                "groups": result["groups"],
+                "groups": [
+                    (group, n, result["too_few"].get(group))
+                    for group, n in result["groups"].items()
+                ],
                 "personas": result["personas"],
                 "departures": _records(result["departures"]),
+                "withheld": _records(result["withheld"]),
+                "min_group": result["min_group_participants"],
             }
         )
         if not comparison.empty:
@@ -286,7 +322,7 @@ def bias(request: HttpRequest) -> HttpResponse:
             context["difference_chart"] = figures.difference_chart(
                 comparison,
                 title=f"{run.model_config.name} as each {demo.FIELD_LABELS[field].lower()} "
-                "group minus that group's participants",
+                "group minus that group's portrait (items' scale)",
             )
             context["profile_chart"] = figures.group_profile_chart(
                 comparison, group=group, title=f"Group “{group}”: humans and the model's persona"

@@ -78,6 +78,7 @@ PERMISSIONS: dict[str, Access] = {
     "api/v1/human-distributions/": RESEARCHER,
     "api/v1/humans-vs-models/": RESEARCHER,
     "api/v1/persona-comparisons/": RESEARCHER,
+    "api/v1/human-portraits/": RESEARCHER,
     "api/v1/model-cards/": READ_RESEARCHER_WRITE_ADMIN,
     "api/v1/model-cards/{pk}/": READ_RESEARCHER_WRITE_ADMIN,
     # --- dashboards
@@ -96,6 +97,7 @@ PERMISSIONS: dict[str, Access] = {
     "benchmark/{slug}/exclusions/new/": ADMIN,
     "benchmark/{slug}/raters-needed/": RESEARCHER,
     "benchmark/{slug}/runs/{run_id}/": RESEARCHER,
+    "benchmark/{slug}/runs/{run_id}/estimate-chance/": ADMIN,
     "benchmark/{slug}/runs/{run_id}/download.{fmt}": ADMIN,
     "benchmark/{slug}/item-sets/{set_id}/": RESEARCHER,
     "benchmark/{slug}/item-sets/{set_id}/download.{fmt}": ADMIN,

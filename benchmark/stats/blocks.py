@@ -152,7 +152,7 @@ def _dimension_groups(valid: np.ndarray) -> list[np.ndarray]:
 def _weighted_r(x, sxx, y, syy, weights) -> np.ndarray:
     """r of centred ``x`` (B, k, m) with centred ``y`` (B, d, m) under ``weights`` (B, m);
     ``sxx`` (B, k) and ``syy`` (B, d) their weighted sums of squares."""
-    sxy = np.matmul(x * weights[:, None, :], np.swapaxes(y, -1, -2))
+    sxy = np.matmul(x, np.swapaxes(y * weights[:, None, :], -1, -2))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = sxy / np.sqrt(syy)[:, None, :] / np.sqrt(sxx)[:, :, None]
     r = np.clip(r, -1.0, 1.0)

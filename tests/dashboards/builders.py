@@ -1,7 +1,7 @@
 """Build dashboard data through the real models and the evaluation app's scoring service.
 
 Used by the dashboards' tests, the browser test and ``perf/bench_dashboards.py``. Model runs
-are stored as answers (``Response`` rows) and scored with ``evaluation.services.score_run``,
+are stored as answers (``Response`` rows) and scored with ``evaluation.lifecycle.score_run``,
 so portraits, per-variant spreads and summaries are exactly what a real run produces.
 """
 
@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from benchmark.models import CorrelationRun, ValidatedItem, ValidatedItemSet
 from dashboards.models import ModelCard
+from evaluation.lifecycle import score_run
 from evaluation.models import EvaluationRun, ModelConfiguration, Response
 from evaluation.personas import persona_key
-from evaluation.services import score_run
 from survey.instruments.dimensions import SCHWARTZ_VALUES
 from survey.models import Participant, ParticipantScore, Study
 
@@ -156,3 +156,43 @@ def participants_with_scores(
             )
     ParticipantScore.objects.bulk_create(scores, batch_size=5000)
     return people
+
+
+def participant_ratings(
+    *,
+    item_set: ValidatedItemSet,
+    people: list[Participant],
+    rng: np.random.Generator,
+    share: float = 1.0,
+    lean: dict[str, float] | None = None,
+) -> int:
+    """Each person rates ``share`` of the set's items (at least one): 3.5 + their own
+    centred score on the item's dimension(s) + ``lean[dimension]`` + noise, on 1-6.
+
+    Returns the number of ratings stored.
+    """
+    from survey.models import ItemRating
+
+    dimensions_of_item: dict[int, list[str]] = {}
+    for item_id, dimension in item_set.entries.values_list("item_id", "dimension"):
+        dimensions_of_item.setdefault(item_id, []).append(dimension)
+    scores: dict[int, dict[str, float]] = {}
+    for pk, dimension, value in ParticipantScore.objects.filter(participant__in=people).values_list(
+        "participant_id", "dimension", "score"
+    ):
+        scores.setdefault(pk, {})[dimension] = value
+    items = sorted(dimensions_of_item)
+    rows = []
+    for person in people:
+        chosen = [i for i in items if rng.random() < share] or [items[0]]
+        for item_id in chosen:
+            centre = 3.5 + np.mean(
+                [
+                    scores.get(person.pk, {}).get(d, 0.0) + (lean or {}).get(d, 0.0)
+                    for d in dimensions_of_item[item_id]
+                ]
+            )
+            rating = int(np.clip(np.rint(centre + rng.normal(0, 0.8)), 1, 6))
+            rows.append(ItemRating(participant=person, item_id=item_id, rating=rating))
+    ItemRating.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)

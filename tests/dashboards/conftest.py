@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from benchmark.models import StudyAnalysisSettings
 from evaluation.models import EvaluationRun
 from survey.models import Study
 from tests.factories import StudyFactory
@@ -31,13 +32,19 @@ def dashboard_data(db) -> DashboardData:
     rng = np.random.default_rng(7)
     study = StudyFactory(slug="humans", title="Human panel", status=Study.Status.CLOSED)
     item_set = builders.small_item_set(study=study)
-    builders.participants_with_scores(
+    people = builders.participants_with_scores(
         study=study,
         n=40,
         rng=rng,
         demographics=lambda i: {"gender": GENDERS[i % len(GENDERS)], "age": 20 + i},
         means={"Benevolence": 0.5, "Power": -0.8},
     )
+    # Everyone rates every item of the set (ratings lean on their own value scores); a
+    # person's score counts from 2 rated items of a dimension (the set has 2 per value).
+    builders.participant_ratings(
+        item_set=item_set, people=people, rng=np.random.default_rng(8), share=1.0
+    )
+    StudyAnalysisSettings.objects.create(study=study, min_items_per_dimension=2)
     runs = {
         "alpha": builders.model_run(
             item_set=item_set,

@@ -37,17 +37,48 @@ def test_human_distributions(client, dashboard_data):
 def test_humans_vs_models_matches_the_page(client, dashboard_data):
     client_as(client, "researcher")
     rows = client.get("/api/v1/humans-vs-models/", {"study": "humans"}).json()
-    page = _page_spec(client.get(reverse("dashboards:humans"), {"study": "humans"}), "humans-box")
-    for trace in page["figure"]["data"][1:]:
+    page = _page_spec(
+        client.get(reverse("dashboards:humans"), {"study": "humans"}), "humans-portrait"
+    )
+    traces = {t["name"]: t for t in page["figure"]["data"]}
+    human = traces["Humans' portrait (95% bootstrap CI)"]
+    models = [t for t in page["figure"]["data"] if t.get("marker", {}).get("symbol") == "diamond"]
+    assert sorted(t["name"] for t in models) == ["alpha", "beta", "gamma"]
+    for trace in models:
         api = {r["dimension"].replace("_", "-"): r for r in rows if r["model"] == trace["name"]}
-        for label, y, pct in zip(trace["text"], trace["y"], trace["customdata"], strict=True):
-            key = label.replace(" ", "-")
-            assert api[key]["centred"] == pytest.approx(y, abs=1e-3)
-            assert api[key]["percentile_among_humans"] == pytest.approx(pct, abs=0.05)
+        for label, y, gap, human_y in zip(
+            trace["text"], trace["y"], trace["customdata"], human["y"], strict=True
+        ):
+            row = api[label.replace(" ", "-")]
+            assert row["centred"] == pytest.approx(y, abs=1e-3)
+            assert row["human_centred"] == pytest.approx(human_y, abs=1e-3)
+            assert row["difference"] == pytest.approx(gap, abs=1e-3)
+            assert row["item_set"] == dashboard_data.item_set.pk
+            # 40 people with a score on every value: enough for a percentile (minimum 20).
+            assert (
+                row["humans_with_a_score"] == 40 and row["percentile_among_humans_reason"] is None
+            )
+            assert 0 <= row["percentile_among_humans"] <= 100
     only_beta = client.get("/api/v1/humans-vs-models/", {"study": "humans", "model": "beta"})
     assert {r["model"] for r in only_beta.json()} == {"beta"}
     bad = client.get("/api/v1/humans-vs-models/", {"size_min": "big"})
     assert bad.status_code == 400 and "size_min" in bad.json()["filters"][0]
+    assert client.get("/api/v1/humans-vs-models/", {"study": "nope"}).status_code == 404
+
+
+def test_humans_vs_models_withholds_percentiles_among_too_few_people(client, dashboard_data):
+    from benchmark.models import StudyAnalysisSettings
+
+    StudyAnalysisSettings.objects.filter(study=dashboard_data.study).update(
+        min_percentile_humans=41
+    )
+    client_as(client, "researcher")
+    rows = client.get("/api/v1/humans-vs-models/", {"study": "humans"}).json()
+    assert rows and all(r["percentile_among_humans"] is None for r in rows)
+    assert rows[0]["percentile_among_humans_reason"].startswith(
+        "too few humans: n = 40, at least 41 needed"
+    )
+    assert all(r["human_centred"] is not None for r in rows)  # the portrait itself stays
 
 
 def test_persona_comparisons(client, dashboard_data):
@@ -57,9 +88,13 @@ def test_persona_comparisons(client, dashboard_data):
         "/api/v1/persona-comparisons/", {"run": run.pk, "study": "humans", "field": "gender"}
     ).json()
     assert body["model"] == "alpha" and body["groups"] == {"man": 8, "woman": 16}
-    assert len(body["rows"]) == 2 * 10
+    # 8 men are fewer than the minimum of 10 per group: compared nowhere, and said why.
+    assert body["groups_too_few"]["man"].startswith("too few participants: n = 8, at least 10")
+    assert {(r["group"], r["reason"][:9]) for r in body["not_compared"]} == {("man", "too few p")}
+    assert len(body["not_compared"]) == 10
+    assert len(body["rows"]) == 10 and {r["group"] for r in body["rows"]} == {"woman"}
     top = body["departures"][0]
-    assert (top["group"], top["dimension"], top["excludes_zero"]) == ("man", "Power", True)
+    assert top["group"] == "woman" and top["n_model"] == 3 and top["n_human"] == 16
     assert top["ci_low"] < top["difference"] < top["ci_high"]
     assert client.get("/api/v1/persona-comparisons/").status_code == 400
     plain = dashboard_data.runs["beta"].pk

@@ -114,21 +114,30 @@ def test_spread_by_dimension():
     assert out.loc[(1, "b"), "n"] == 1
 
 
-def test_headline_sides_and_order():
+def test_headline_counts_models_beyond_the_humans_interval():
     points = pd.DataFrame(
         {
             "Power": [1.0, 2.0, 3.0, 4.0],
-            "Tradition": [-1.0, -2.0, -1.0, 0.5],
+            "Tradition": [-1.0, -2.0, -1.0, 0.05],  # the last one inside the interval
             "Hedonism": [0, 1, -1, 1],
+            "Security": [9, 9, 9, 9],
         },
         index=list("abcd"),
     )
-    medians = pd.Series({"Power": 0.0, "Tradition": 0.0, "Hedonism": 0.0})
-    pct = pd.DataFrame(50.0, index=points.index, columns=points.columns)
-    out = stats.headline(points, medians, pct).set_index("dimension")
+    human = pd.DataFrame(
+        {
+            "centred": [0.0, 0.0, 0.0, np.nan],
+            "ci_low": [-0.1, -0.1, -0.1, np.nan],
+            "ci_high": [0.1, 0.1, 0.1, np.nan],
+        },
+        index=["Power", "Tradition", "Hedonism", "Security"],
+    )
+    out = stats.headline(points, human).set_index("dimension")
     assert out.loc["Power", "direction"] == "above" and out.loc["Power", "mean_gap"] == 2.5
-    assert out.loc["Tradition", "direction"] == "below"  # 3 of 4 below
+    assert out.loc["Tradition", "direction"] == "below"  # 3 of 4 below the interval
+    assert out.loc["Tradition", "models_below"] == 0.75
     assert out.loc["Hedonism", "direction"] == "mixed"
+    assert "Security" not in out.index  # no human score: nothing to say
     assert list(out.index)[0] == "Power"  # largest absolute gap first
 
 

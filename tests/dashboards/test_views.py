@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from dashboards import selectors, stats
+from dashboards import human_selectors, selectors, stats
 from survey.models import Item, ItemRating
 from tests.dashboards.helpers import client_as
 from tests.factories import ParticipantFactory
@@ -92,48 +92,123 @@ def test_model_portrait_has_error_bars_from_variants_and_run_parameters(research
     assert researcher.get(reverse("dashboards:model-portrait", args=[999999])).status_code == 404
 
 
-def test_humans_vs_models_percentiles_are_those_among_the_counted_humans(
+def test_humans_vs_models_puts_models_on_the_humans_portrait_of_the_same_items(
     researcher, dashboard_data
 ):
     flagged = ParticipantFactory(
         study=dashboard_data.study, status="completed", quality_flags={"flags": ["speeding"]}
     )
-    flagged.scores.create(family="schwartz", dimension="Power", score=99.0)
+    ItemRating.objects.bulk_create(
+        ItemRating(participant=flagged, item_id=pk, rating=6)
+        for pk in dashboard_data.item_set.entries.values_list("item_id", flat=True).distinct()
+    )
     response = researcher.get(reverse("dashboards:humans"), {"study": "humans"})
     assert response.status_code == 200
-    spec = _spec(response, "humans-box")
-    box = spec["figure"]["data"][0]
-    humans = selectors.human_scores(study=dashboard_data.study, family="schwartz")
-    assert len(humans) == 40  # the flagged participant is left out
-    labels = spec["figure"]["layout"]["xaxis"]["ticktext"]
-    assert box["median"][labels.index("Power")] == pytest.approx(humans["Power"].median(), abs=1e-4)
-    gamma = next(t for t in spec["figure"]["data"] if t["name"] == "gamma")
-    power_index = gamma["text"].index("Power")
-    expected = stats.percentile_among(
-        humans[["Power"]].to_numpy(), np.array([[gamma["y"][power_index]]])
-    )[0, 0]
-    assert gamma["customdata"][power_index] == pytest.approx(expected, abs=0.1)
     body = response.content.decode()
-    assert "In one glance" in body and "percentile-table" in body
-
-
-def test_bias_compares_personas_with_matching_participants(researcher, dashboard_data):
-    run = dashboard_data.persona_run
-    response = researcher.get(
-        reverse("dashboards:bias"), {"run": run.pk, "study": "humans", "field": "gender"}
+    assert "Compared:</strong> each model's portrait with the participants' portrait" in body
+    spec = _spec(response, "humans-portrait")
+    traces = {t["name"]: t for t in spec["figure"]["data"]}
+    portrait = traces["Humans' portrait (95% bootstrap CI)"]
+    # The flagged participant's ratings are left out of everyone's portrait.
+    everyone = human_selectors.human_portraits(study=dashboard_data.study).by_label()["all"]
+    assert everyone.n_participants == 40
+    expected = everyone.centred()
+    labels = spec["figure"]["layout"]["xaxis"]["ticktext"]
+    power = labels.index("Power")
+    assert portrait["y"][power] == pytest.approx(expected["Power"], abs=1e-4)
+    low = everyone.table.set_index("dimension").at["Power", "ci_low"]
+    assert portrait["error_y"]["arrayminus"][power] == pytest.approx(
+        expected["Power"] - low, abs=1e-4
     )
+    # Per-person scores behind (boxes): 40 people, each from their 2 rated Power items.
+    box = traces["Participants one by one (≥ 2 rated items)"]
+    data = human_selectors.human_ratings(
+        study=dashboard_data.study, item_set=dashboard_data.item_set
+    )
+    persons = human_selectors.person_portraits(data, family="schwartz")
+    assert persons["Power"].count() == 40
+    assert box["median"][power] == pytest.approx(persons["Power"].median(), abs=1e-4)
+    # Each model: its centred score, and its difference from the humans on hover.
+    gamma = traces["gamma"]
+    stored = dashboard_data.runs["gamma"].scores.get(persona="", basis="answer", dimension="Power")
+    assert gamma["y"][power] == pytest.approx(stored.centred, abs=1e-4)
+    assert gamma["customdata"][power] == pytest.approx(stored.centred - expected["Power"], abs=1e-3)
+    # The percentile among the people's own scores, in the table.
+    gap_rows = {row["model"]: row["cells"] for row in response.context["gap_rows"]}
+    columns = response.context["dimensions"]
+    score, gap, pct, beyond = gap_rows["gamma"][columns.index("Power")]
+    power_row = everyone.table.set_index("dimension").loc["Power"]
+    assert beyond == (not power_row["ci_low"] <= score <= power_row["ci_high"])
+    assert gap == pytest.approx(score - power_row["centred"])
+    assert pct == pytest.approx(
+        stats.percentile_among(persons[["Power"]].to_numpy(), np.array([[score]]))[0, 0]
+    )
+    assert "gap-table" in body
+    # alpha and beta answer Benevolence items high and Power items low, beyond the humans.
+    two = researcher.get(
+        reverse("dashboards:humans"), {"study": "humans", "model": ["alpha", "beta"]}
+    )
+    headline = two.context["headline"]
+    above = {h["dimension"] for h in headline["above"]}
+    below = {h["dimension"] for h in headline["below"]}
+    assert "Benevolence" in above and "Power" in below and not above & below
+    assert "In one glance" in two.content.decode()
+    # The questionnaire scores stay a panel of their own, without any model on it.
+    questionnaire = _spec(response, "humans-questionnaire")["figure"]["data"]
+    assert [t["name"] for t in questionnaire] == ["Questionnaire scores"]
+    assert "no model score is placed on or subtracted from them" in body
+
+
+def test_humans_page_says_too_few_instead_of_a_percentile(researcher, dashboard_data):
+    from benchmark.models import StudyAnalysisSettings
+
+    StudyAnalysisSettings.objects.filter(study=dashboard_data.study).update(
+        min_percentile_humans=50
+    )
+    body = researcher.get(reverse("dashboards:humans"), {"study": "humans"}).content.decode()
+    assert "too few: n = 40 of 50" in body and "too few humans: n = 40, at least 50" in body
+
+
+def test_bias_compares_personas_with_the_portrait_of_matching_participants(
+    researcher, dashboard_data
+):
+    from benchmark.models import StudyAnalysisSettings
+
+    run = dashboard_data.persona_run
+    params = {"run": run.pk, "study": "humans", "field": "gender"}
+    response = researcher.get(reverse("dashboards:bias"), params)
     assert response.status_code == 200
+    body = response.content.decode()
+    assert "Compared:</strong> the model prompted as a member of a group" in body
+    # 8 men: below the default minimum of 10 per group, so only the women are compared.
+    assert "man 8 (<span" in body and "too few: n = 8 of 10" in body
+    differences = _spec(response, "bias-differences")
+    assert [t["name"] for t in differences["figure"]["data"]] == ["woman"]
+
+    StudyAnalysisSettings.objects.filter(study=dashboard_data.study).update(
+        min_group_participants=5
+    )
+    response = researcher.get(reverse("dashboards:bias"), params)
     differences = _spec(response, "bias-differences")
     assert sorted(t["name"] for t in differences["figure"]["data"]) == ["man", "woman"]
     table = differences["table"]
     rows = [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
     women = [r for r in rows if r["group"] == "woman"]
     assert {r["n_human"] for r in women} == {16}  # "female" answers, 2 of every 5 participants
+    # The humans' side is the women's portrait on the run's items.
+    female = human_selectors.human_portraits(
+        study=dashboard_data.study, item_set=run.item_set, field="gender"
+    ).by_label()["woman"]
+    power = next(r for r in women if r["dimension"] == "Power")
+    assert power["mean_human"] == pytest.approx(female.centred()["Power"], abs=1e-4)
+    stored = run.scores.get(persona="gender=woman", basis="answer", dimension="Power")
+    assert power["mean_model"] == pytest.approx(stored.centred, abs=1e-4)
+    assert power["n_model"] == 3  # three prompt variants, one repetition each
     # The man persona answered Power items 3 points higher: the largest departure.
     departures = response.context["departures"]
     assert departures[0]["group"] == "man" and departures[0]["dimension"] == "Power"
     assert departures[0]["excludes_zero"]
-    assert response.context["groups"] == {"man": 8, "woman": 16}
+    assert [(g, n) for g, n, _ in response.context["groups"]] == [("man", 8), ("woman", 16)]
     profile = _spec(response, "bias-profile")["figure"]["data"]
     assert [t["name"] for t in profile] == ["Humans: man", "Model as man"]
 
@@ -152,6 +227,7 @@ def test_items_explorer_and_item_detail(researcher, dashboard_data):
     item = entry.item
     item.text = "<script>alert('x')</script> reply"
     item.save()
+    before = [ItemRating.objects.filter(item=item, rating=r).count() for r in range(1, 7)]
     people = ParticipantFactory.create_batch(3, study=dashboard_data.study)
     for person, rating in zip(people, (2, 6, 6), strict=True):
         ItemRating.objects.create(participant=person, item=item, rating=rating)
@@ -167,7 +243,7 @@ def test_items_explorer_and_item_detail(researcher, dashboard_data):
     body = detail.content.decode()
     assert "<script>alert" not in body and "&lt;script&gt;alert" in body
     bars = _spec(detail, "item-ratings")["figure"]["data"]
-    assert bars[0]["y"] == [0, 1, 0, 0, 0, 2]
+    assert bars[0]["y"] == [b + a for b, a in zip(before, [0, 1, 0, 0, 0, 2], strict=True)]
     answered = {a["model"] for a in detail.context["answers"]}
     assert answered == {"alpha", "beta", "gamma"}
     plain_runs = {a["run_id"] for a in detail.context["answers"] if a["persona"] == ""}
@@ -212,7 +288,7 @@ def test_dashboards_need_the_researcher_role(client, dashboard_data):
     assert client.get(reverse("dashboards:compare")).status_code == 403
 
 
-def test_humans_big_five_is_centred_within_person_like_model_portraits(researcher, dashboard_data):
+def test_questionnaire_big_five_is_centred_within_person(researcher, dashboard_data):
     from survey.models import ParticipantScore
 
     traits = ["Extraversion", "Agreeableness", "Conscientiousness", "Neuroticism", "Openness"]
@@ -226,7 +302,7 @@ def test_humans_big_five_is_centred_within_person_like_model_portraits(researche
     response = researcher.get(
         reverse("dashboards:humans"), {"study": "humans", "family": "big_five"}
     )
-    box = _spec(response, "humans-box")["figure"]["data"][0]
+    box = _spec(response, "humans-questionnaire")["figure"]["data"][0]
     centred = raw - raw.mean(axis=1, keepdims=True)
     assert box["median"] == pytest.approx(np.median(centred, axis=0).tolist(), abs=1e-4)
     assert "centred on their own mean" in response.content.decode()
@@ -234,12 +310,19 @@ def test_humans_big_five_is_centred_within_person_like_model_portraits(researche
 
 def test_humans_as_violins_carry_every_counted_score(researcher, dashboard_data):
     response = researcher.get(reverse("dashboards:humans"), {"study": "humans", "shape": "violin"})
-    violin = _spec(response, "humans-box")["figure"]["data"][0]
+    spec = _spec(response, "humans-portrait")
+    violin = spec["figure"]["data"][0]
     assert violin["type"] == "violin" and len(violin["y"]) == 40 * 10
-    labels = _spec(response, "humans-box")["figure"]["layout"]["xaxis"]["ticktext"]
+    labels = spec["figure"]["layout"]["xaxis"]["ticktext"]
     power = [y for x, y in zip(violin["x"], violin["y"], strict=True) if x == labels.index("Power")]
+    data = human_selectors.human_ratings(
+        study=dashboard_data.study, item_set=dashboard_data.item_set
+    )
+    persons = human_selectors.person_portraits(data, family="schwartz")
+    assert sorted(power) == pytest.approx(sorted(persons["Power"].round(4)))
+    questionnaire = _spec(response, "humans-questionnaire")["figure"]["data"][0]
     humans = selectors.human_scores(study=dashboard_data.study, family="schwartz")
-    assert sorted(power) == pytest.approx(sorted(humans["Power"].round(4)))
+    assert questionnaire["type"] == "violin" and len(questionnaire["y"]) == humans.count().sum()
 
 
 @pytest.mark.parametrize(

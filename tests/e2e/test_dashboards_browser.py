@@ -70,12 +70,14 @@ def results(imported_release, release_dir):
         persona_shift={"gender=man": {"Power": 1.5, "Achievement": 1.0}},
     )
     panel = StudyFactory(slug="demographic-panel", title="Demographic panel", status="closed")
-    builders.participants_with_scores(
+    panel_people = builders.participants_with_scores(
         study=panel,
         n=120,
         rng=rng,
         demographics=lambda i: {"gender": GENDERS[i % 2], "age": AGES[i % 4], "country": "UK"},
     )
+    # The panel rates some of the persona run's items, so each group has a portrait on them.
+    builders.participant_ratings(item_set=item_set, people=panel_people, rng=rng, share=0.3)
     # Our own items (factory text, never the release's) for the item screenshots.
     own_set = builders.small_item_set(study=panel, items_per_value=1)
     builders.model_run(item_set=own_set, name="open-8b-instruct", base={}, rng=rng)
@@ -182,25 +184,34 @@ def test_researcher_sees_the_dashboards_with_real_data(results, live_server, new
     assert "valueportrait-2025" in page.locator("dl.params").inner_text()
     save_screenshot(page, "dashboards-portrait")
 
-    # --- Humans vs models: 10 boxes from 569 participants plus one marker trace per model
+    # --- Humans vs models: the participants' portrait on the release's items (with its
+    # bootstrap interval), the per-person spread behind it, one marker trace per model; the
+    # questionnaire scores in a panel of their own.
     page.goto(f"{base}/dashboards/humans/?study=valueportrait-2025")
-    _wait_for_charts(page, 1)
-    assert page.locator("#humans-box svg.main-svg g.boxlayer g.trace").count() == 1
-    assert page.locator("#humans-box svg.main-svg g.boxlayer path.box").count() == 10
-    assert page.locator("#humans-box svg.main-svg g.scatterlayer g.trace").count() == 5
-    assert "569 participants" in page.locator("#humans-box").inner_text()
-    assert page.locator("#percentile-table tbody tr").count() == 5
-    assert "In one glance" in page.locator(".headline").inner_text()
+    _wait_for_charts(page, 2)
+    assert "Compared:" in page.locator("#what-is-compared").inner_text()
+    assert page.locator("#humans-portrait svg.main-svg g.boxlayer g.trace").count() == 1
+    # The portrait and the five models.
+    assert page.locator("#humans-portrait svg.main-svg g.scatterlayer g.trace").count() == 6
+    assert "559 participants' portrait" in page.locator("#humans-portrait").inner_text()
+    assert page.locator("#gap-table tbody tr").count() == 5
+    assert page.locator("#human-portrait tbody tr").count() == 10
+    assert page.locator("#humans-questionnaire svg.main-svg g.boxlayer path.box").count() == 10
+    assert page.locator("#humans-questionnaire svg.main-svg g.scatterlayer g.trace").count() == 0
     save_screenshot(page, "dashboards-humans")
     page.goto(f"{base}/dashboards/humans/?study=valueportrait-2025&shape=violin")
-    _wait_for_charts(page, 1)
-    assert page.locator("#humans-box svg.main-svg g.violinlayer g.trace").count() == 1
-    assert page.locator("#humans-box svg.main-svg g.violinlayer path.violin").count() == 10
+    _wait_for_charts(page, 2)
+    assert page.locator("#humans-portrait svg.main-svg g.violinlayer g.trace").count() == 1
+    assert (
+        page.locator("#humans-questionnaire svg.main-svg g.violinlayer path.violin").count() == 10
+    )
 
     # --- Demographic bias: the persona run against the panel's women and men
     run = results["persona_run"]
     page.goto(f"{base}/dashboards/bias/?run={run.pk}&study=demographic-panel&field=gender")
     _wait_for_charts(page, 2)
+    assert "Compared:" in page.locator("#what-is-compared").inner_text()
+    assert "man 60, woman 60" in page.locator("#bias-groups").inner_text()
     assert sorted(_legend(page, "bias-differences")) == ["man", "woman"]
     assert _legend(page, "bias-profile") == ["Humans: man", "Model as man"]
     assert page.locator("#departures tbody tr").count() == 8

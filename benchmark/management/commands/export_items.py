@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from benchmark.exports import item_set_json, item_set_table, query_response_tagged, to_csv
+from benchmark.pages import chance_line
 from benchmark.selection import MODES, PRESETS, SelectionRule
 from benchmark.selectors import resolve_run
 from benchmark.services import freeze_item_set
@@ -45,14 +46,23 @@ class Command(BaseCommand):
             type=float,
             help="also require the bootstrap CI beyond this bound on the selected side",
         )
+        parser.add_argument(
+            "--max-chance-share",
+            type=float,
+            help="raise the threshold until the expected chance selections are at most this "
+            "share of the selection (e.g. 0.1)",
+        )
         parser.add_argument("--format", required=True, choices=["csv", "json"])
         parser.add_argument("--out", required=True)
 
     def handle(self, *args, study, correlations, preset, threshold, mode, name, format, out, **o):
         study = get_study(study)
-        extras = [o["families"], o["fdr_alpha"], o["ci_bound"]]
+        extras = [o["families"], o["fdr_alpha"], o["ci_bound"], o["max_chance_share"]]
         if preset and (mode or any(e not in ("", None) for e in extras)):
-            raise CommandError("--mode, --families, --fdr-alpha and --ci-bound go with --threshold")
+            raise CommandError(
+                "--mode, --families, --fdr-alpha, --ci-bound and --max-chance-share go with "
+                "--threshold"
+            )
         if threshold is not None and mode is None:
             raise CommandError("--threshold needs --mode pos|neg|abs")
         try:
@@ -66,6 +76,7 @@ class Command(BaseCommand):
                 fdr_alpha=o["fdr_alpha"],
                 fdr_method=o["fdr_method"],
                 ci_bound=o["ci_bound"],
+                max_chance_share=o["max_chance_share"],
                 name=name,
             )
         except ValueError as exc:
@@ -86,3 +97,4 @@ class Command(BaseCommand):
             f"item set {item_set.name} v{item_set.version} from run #{run.pk}: {entries} pairs "
             f"on {items} items -> {path}"
         )
+        self.stdout.write(chance_line(item_set.chance)["text"])
