@@ -1,7 +1,7 @@
 """What the participant flow refuses, as typed errors (no HTTP here).
 
 Services and selectors raise these with a message the participant can read; the views map
-each class to an HTTP status (``survey.views.STATUS_OF``), the API and commands to their own
+each class to an HTTP status (``survey.http.STATUS_OF``), the API and commands to their own
 answers. Nothing is written before one is raised.
 """
 
