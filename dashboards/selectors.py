@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 from django.db.models import Exists, OuterRef, Q
 
+from benchmark.selectors import item_set_entries
 from evaluation import selectors as evaluation_selectors
+from evaluation.portraits import informative_answers, replicate_portraits
 from survey.instruments import dimensions as dims
 from survey.models import Item, ItemRating, Participant, ParticipantScore, Study
 
@@ -353,42 +355,24 @@ def persona_portraits(*, run, family: str) -> pd.DataFrame:
 
 def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
     """Per (persona, dimension): mean, SD, n and SE of the centred score over the run's
-    replicates — each (prompt variant, repetition) scored alone by the portrait rule.
-
-    One query for the answers; the rule is applied to all replicates of all personas at
-    once. A single replicate gives NaN SD and SE.
+    replicates — each (prompt variant, repetition) scored alone by the portrait rule
+    (:func:`evaluation.portraits.replicate_portraits`, all at once). A single replicate
+    gives NaN SD and SE.
     """
-    from benchmark.portrait_rule import PortraitLayout, score
-    from benchmark.selectors import item_set_entries
-    from evaluation.portraits import informative_answers
-
     columns = ["persona", "dimension", "mean", "sd", "n", "se"]
-    # Valid answers' ratings (NaN otherwise), from the evaluation app's selector.
-    frame = evaluation_selectors.answers_frame(run=run)
-    frame = frame[frame["persona"].isin(personas)][
-        ["persona", "variant", "repetition", "item_id", "state", "rating"]
-    ]
+    answers = evaluation_selectors.answers_frame(run=run)
+    answers = answers[answers["persona"].isin(personas)]
     entries = item_set_entries(item_set=run.item_set)
     entries = entries[entries["family"] == family]
-    if frame.empty or entries.empty:
+    if answers.empty or entries.empty:
         return pd.DataFrame(columns=columns)
     # The stored portrait leaves out a template answered with one rating throughout.
-    frame = pd.concat(
-        [informative_answers(part) for _, part in frame.groupby("persona", sort=True)],
+    answers = pd.concat(
+        [informative_answers(part) for _, part in answers.groupby("persona", sort=True)],
         ignore_index=True,
     )
-    layout = PortraitLayout.from_entries(entries)
-    matrix = frame.pivot_table(
-        index=["persona", "variant", "repetition"], columns="item_id", values="rating"
-    ).reindex(columns=layout.item_ids)
-    centred = score(matrix.to_numpy(dtype=float), layout).centred
-    long = pd.DataFrame(
-        centred, index=matrix.index, columns=[d for _, d in layout.dimensions]
-    ).reset_index()
-    long = long.melt(
-        id_vars=["persona", "variant", "repetition"], var_name="dimension", value_name="score"
-    ).dropna(subset=["score"])
-    out = long.groupby(["persona", "dimension"], sort=True)["score"].agg(
+    long = replicate_portraits(answers, entries).dropna(subset=["centred"])
+    out = long.groupby(["persona", "dimension"], sort=True)["centred"].agg(
         mean="mean", sd="std", n="count"
     )
     out["se"] = out["sd"] / np.sqrt(out["n"])

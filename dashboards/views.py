@@ -223,7 +223,15 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
                 {
                     "model": model,
                     "cells": [
-                        (score, score - human.at[d, "centred"], found.percentiles.at[model, d])
+                        (
+                            score,
+                            score - human.at[d, "centred"],
+                            found.percentiles.at[model, d],
+                            # beyond the humans' interval (NaN compares False: no star)
+                            not human.at[d, "ci_low"] <= score <= human.at[d, "ci_high"]
+                            and pd.notna(human.at[d, "ci_low"])
+                            and pd.notna(score),
+                        )
                         for d, score in zip(points.columns, scores, strict=True)
                     ],
                 }

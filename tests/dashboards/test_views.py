@@ -136,7 +136,10 @@ def test_humans_vs_models_puts_models_on_the_humans_portrait_of_the_same_items(
     # The percentile among the people's own scores, in the table.
     gap_rows = {row["model"]: row["cells"] for row in response.context["gap_rows"]}
     columns = response.context["dimensions"]
-    score, gap, pct = gap_rows["gamma"][columns.index("Power")]
+    score, gap, pct, beyond = gap_rows["gamma"][columns.index("Power")]
+    power_row = everyone.table.set_index("dimension").loc["Power"]
+    assert beyond == (not power_row["ci_low"] <= score <= power_row["ci_high"])
+    assert gap == pytest.approx(score - power_row["centred"])
     assert pct == pytest.approx(
         stats.percentile_among(persons[["Power"]].to_numpy(), np.array([[score]]))[0, 0]
     )
