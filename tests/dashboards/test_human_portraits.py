@@ -182,7 +182,7 @@ def test_api_gives_the_same_portraits_with_reasons(rated_study, client):
 
 @pytest.mark.shared_data
 @pytest.mark.slow
-def test_release_humans_on_the_paper_preset(imported_release, release_dir):
+def test_release_humans_on_the_paper_preset(imported_release, release_dir, tmp_path):
     from benchmark.selectors import item_set_entries, published_run
     from benchmark.services import create_preset_item_set
     from survey.models import Study
@@ -231,6 +231,17 @@ def test_release_humans_on_the_paper_preset(imported_release, release_dir):
     assert (everyone.table["centred"] < everyone.table["ci_high"]).all()
     layout = PortraitLayout.from_entries(entries)
     assert len(layout.item_ids) == 317
+
+    # The command writes the same numbers; the release asked no demographic question that
+    # was answered, so grouping by gender adds no group.
+    out = tmp_path / "release-humans.json"
+    call_command(
+        "export_human_portraits", "--study", "valueportrait-2025", "--item-set",
+        str(item_set.pk), "--group-by", "gender", "--out", str(out),
+    )  # fmt: skip
+    exported = json.loads(out.read_text())
+    assert list(exported) == ["all"]
+    assert exported["all"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_model_uncertainty_on_the_bias_page_is_over_variants_and_repetitions(dashboard_data):

@@ -305,7 +305,10 @@ def test_questionnaire_big_five_is_centred_within_person(researcher, dashboard_d
     box = _spec(response, "humans-questionnaire")["figure"]["data"][0]
     centred = raw - raw.mean(axis=1, keepdims=True)
     assert box["median"] == pytest.approx(np.median(centred, axis=0).tolist(), abs=1e-4)
-    assert "centred on their own mean" in response.content.decode()
+    body = response.content.decode()
+    assert "centred on their own mean" in body
+    # The small item set selects Schwartz values only: no portrait of traits, said so.
+    assert "No humans' portrait for this family on set-humans v1" in body
 
 
 def test_humans_as_violins_carry_every_counted_score(researcher, dashboard_data):
