@@ -29,6 +29,6 @@ RUN DJANGO_SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:///
     && useradd --create-home app && chown -R app /app
 USER app
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "config.healthcheck"]
+# No HEALTHCHECK here: the same image runs web, worker and one-shot commands, each with its
+# own check in docker-compose.yml.
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

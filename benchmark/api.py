@@ -1,13 +1,16 @@
 """REST endpoints of the benchmark app (registered under ``/api/v1/``).
 
-- ``correlation-runs``: runs of every study (filter ``?study=SLUG``), their ``rows`` (paged)
-  and, for admins, ``download?filetype=csv|json``; admins POST ``{"study", "method"}`` to queue
+- ``correlation-runs``: runs of every study (filter ``?study=SLUG``), their ``rows`` (paged;
+  a pair with fewer raters than the study's minimum has null r, p and CI and an
+  ``r_reason``) and, for admins, ``download?filetype=csv|json``; admins POST ``{"study", "method"}`` to queue
   a recomputation (202, the run is computed by a Celery worker).
 - ``item-sets``: frozen validated item sets, their ``entries`` and (admins) ``download``;
   admins POST ``{"run", "preset"}`` or ``{"run", "threshold", "mode", "name"}`` (optionally
-  ``fdr_alpha``, ``ci_bound``, ``max_chance_share``) to freeze a new version. Runs and sets
-  carry ``chance``: the expected chance selections and split-half replication
-  (``benchmark.estimates``).
+  ``fdr_alpha``, ``ci_bound``, ``max_chance_share``) to freeze a new version (400 with the
+  reason when the rule would select a pair below the minimum raters). Runs and sets carry
+  ``chance``: the expected chance selections and split-half replication
+  (``benchmark.estimates``). Reliability below the minimum respondents is null with a
+  ``<name>_reason``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from survey.instruments import dimensions as dims
 from survey.models import Study
 
 from . import exports
+from .minimums import PAIR_STATISTICS, api_json, thin_pairs, too_few
 from .models import Correlation, CorrelationRun, ValidatedItem, ValidatedItemSet
 from .selection import MODES, PRESETS, SelectionRule
+from .selectors import minimums_for
 from .services import freeze_item_set, request_recomputation
 
 
@@ -45,6 +50,9 @@ class RecomputeSerializer(serializers.Serializer):
 
 
 class CorrelationSerializer(serializers.ModelSerializer):
+    """One pair; below the study's minimum raters (``context["minimums"]``) its r, p and CI
+    are null and ``r_reason`` says why."""
+
     portrait_id = serializers.CharField(source="item.scenario.external_id")
     option_id = serializers.IntegerField(source="item.option_id")
 
@@ -54,6 +62,16 @@ class CorrelationSerializer(serializers.ModelSerializer):
             "item", "portrait_id", "option_id", "family", "dimension", "r", "p", "n",
             "p_bh", "p_by", "ci_low", "ci_high",
         ]  # fmt: skip
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        required = self.context["minimums"].raters_per_pair
+        data["r_reason"] = None
+        if thin_pairs([instance.n], required)[0]:
+            for name in PAIR_STATISTICS:
+                data[name] = None
+            data["r_reason"] = too_few(instance.n, required, "raters_per_pair").reason
+        return data
 
 
 class ItemSetSerializer(serializers.ModelSerializer):
@@ -68,6 +86,11 @@ class ItemSetSerializer(serializers.ModelSerializer):
             "excluded_pairs", "participants", "reliability", "created_by", "created_at", "pairs",
             "chance",
         ]  # fmt: skip
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["reliability"] = api_json(data["reliability"])  # too few: null + *_reason
+        return data
 
 
 class CreateItemSetSerializer(serializers.Serializer):
@@ -150,7 +173,10 @@ class CorrelationRunViewSet(
         if dimension:
             rows = rows.filter(dimension=dimension)
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response(CorrelationSerializer(page, many=True).data)
+        context = {"minimums": minimums_for(study=run.study)}
+        return self.get_paginated_response(
+            CorrelationSerializer(page, many=True, context=context).data
+        )
 
     @action(
         detail=True, methods=["get"], permission_classes=[IsAdmin], url_path="download",

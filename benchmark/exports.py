@@ -14,7 +14,7 @@ import pandas as pd
 
 from survey.instruments import dimensions as dims
 
-from .selectors import full_correlation_frame, item_catalogue, item_set_entries
+from .selectors import item_catalogue, item_set_entries, reported_correlation_frame
 
 CORRELATION_COLUMNS = ["portrait_id", "option_id", "dimension", "r", "p", "n"]
 OPTIONAL_COLUMNS = ["p_bh", "p_by", "ci_low", "ci_high"]
@@ -38,8 +38,11 @@ def _portrait_id(value: str):
 
 def correlation_table(*, run) -> pd.DataFrame:
     """One row per (item, dimension): portrait_id, option_id, dimension, r, p, n, then
-    p_bh, p_by, ci_low, ci_high when computed, then family."""
-    frame = full_correlation_frame(run=run).rename(columns={"scenario_external_id": "portrait_id"})
+    p_bh, p_by, ci_low, ci_high when computed, then family, then ``r_reason`` when a pair
+    has fewer raters than the study's minimum (its r, p and CI are then empty)."""
+    frame = reported_correlation_frame(run=run).rename(
+        columns={"scenario_external_id": "portrait_id"}
+    )
     order = {
         (f, d): k
         for k, (f, d) in enumerate((f, d) for f, names in dims.FAMILIES.items() for d in names)
@@ -52,6 +55,8 @@ def correlation_table(*, run) -> pd.DataFrame:
     # Stimulation vs the Schwartz value), after the release's own columns.
     optional = [c for c in OPTIONAL_COLUMNS if frame[c].notna().any()]
     columns = CORRELATION_COLUMNS + optional + ["family"]
+    if frame["r_reason"].notna().any():
+        columns.append("r_reason")
     table = frame[columns].reset_index(drop=True)
     table["n"] = table["n"].astype("Int64")
     return table
@@ -159,7 +164,7 @@ def correlations_json(*, run) -> str:
         {
             "run": run_metadata(run),
             "correlations": to_records(correlation_table(run=run)),
-            "items": item_profiles(full_correlation_frame(run=run)),
+            "items": item_profiles(reported_correlation_frame(run=run)),
         },
         indent=1,
         ensure_ascii=False,

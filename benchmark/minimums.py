@@ -27,6 +27,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
+import pandas as pd
+
 RATERS_PER_PAIR = 20
 RELIABILITY_RESPONDENTS = 20
 GROUP_PARTICIPANTS = 10
@@ -157,3 +160,81 @@ def api_fields(name: str, value) -> dict:
     if found is not None:
         return {name: None, f"{name}_reason": found.reason}
     return {name: value, f"{name}_reason": None}
+
+
+# --- correlations: a pair below the raters minimum is neither reported nor selectable ---
+
+PAIR_STATISTICS = ("r", "p", "p_bh", "p_by", "ci_low", "ci_high")
+
+
+def thin_pairs(n, required: int) -> np.ndarray:
+    """True where a pair's rater count ``n`` is known and below ``required``.
+
+    A published run that states no n (NaN/None) cannot be checked and is not marked.
+    """
+    counts = pd.to_numeric(pd.Series(np.asarray(n, dtype=object)), errors="coerce").to_numpy()
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(counts) & (counts < required)
+
+
+def withhold_thin_pairs(frame: pd.DataFrame, required: int) -> pd.DataFrame:
+    """``frame`` (one row per pair, with ``n``) with the statistics of pairs below
+    ``required`` raters blanked, a ``too_few`` column (the ``TooFew``, None elsewhere) and
+    an ``r_reason`` column saying why (None elsewhere)."""
+    out = frame.copy()
+    if out.empty or "n" not in out:
+        for column in ("too_few", "r_reason"):
+            out[column] = pd.Series([None] * len(out), index=out.index, dtype=object)
+        return out
+    mask = thin_pairs(out["n"], required)
+    for column in PAIR_STATISTICS:
+        if column in out:
+            out[column] = pd.to_numeric(out[column], errors="coerce").mask(mask)
+    withheld = [
+        too_few(int(n), required, "raters_per_pair") if thin else None
+        for n, thin in zip(out["n"], mask, strict=True)
+    ]
+    out["too_few"] = pd.Series(withheld, index=out.index, dtype=object)
+    out["r_reason"] = pd.Series(
+        [w.reason if w else None for w in withheld], index=out.index, dtype=object
+    )
+    return out
+
+
+class TooFewToSelect(ValueError):
+    """Freezing refused: the rule would select pairs below the raters minimum."""
+
+
+def refuse_thin_selection(selected: pd.DataFrame, required: int) -> None:
+    """Raise ``TooFewToSelect`` (with the reason) when ``selected`` holds pairs below
+    ``required`` raters; a frozen set must not rest on correlations too few people gave."""
+    if selected.empty or "n" not in selected:
+        return
+    mask = thin_pairs(selected["n"], required)
+    if not mask.any():
+        return
+    fewest = int(pd.to_numeric(selected["n"][mask]).min())
+    why = REASONS["raters_per_pair"][1]
+    raise TooFewToSelect(
+        f"refused: the rule would select {int(mask.sum())} pair(s) with fewer than {required} "
+        f"raters (fewest: n = {fewest}); {why}. Collect more ratings, or change the study's "
+        "minimum raters per pair in its analysis settings if a smaller sample is intended."
+    )
+
+
+def api_json(data):
+    """Stored JSON with every ``TooFew`` replaced by ``null`` and a ``<key>_reason`` beside
+    it (the API's form); other values unchanged."""
+    if isinstance(data, list):
+        return [api_json(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out: dict = {}
+    for key, value in data.items():
+        found = TooFew.from_json(value)
+        if found is not None:
+            out[key] = None
+            out[f"{key}_reason"] = found.reason
+        else:
+            out[key] = api_json(value)
+    return out

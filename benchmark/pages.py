@@ -7,9 +7,12 @@ import pandas as pd
 
 from survey.instruments import dimensions as dims
 
+from .minimums import TooFew
 from .stats.circumplex import circular_structure
 from .stats.power import achieved_power, raters_required, raters_still_needed
 
+POWER_MIN_RATERS = 4
+POWER_WHY = "power by Fisher z needs more than 3 raters"
 DIMENSION_ORDER = [(f, d) for f, names in dims.FAMILIES.items() for d in names]
 
 
@@ -101,7 +104,14 @@ def raters_needed_table(frame: pd.DataFrame, *, target_r: float, alpha: float, p
     )
     n = per_item["n"].to_numpy()
     per_item["still_needed"] = raters_still_needed(n, required)
-    per_item["power"] = achieved_power(n, target_r, alpha)
+    power = achieved_power(n, target_r, alpha)
+    # Fisher z needs n > 3: below that the power is not a number but "too few".
+    per_item["power"] = [
+        float(p)
+        if np.isfinite(p)
+        else TooFew(int(k) if k == k else 0, POWER_MIN_RATERS, "raters", POWER_WHY)
+        for p, k in zip(power, n, strict=True)
+    ]
     return required, per_item.to_dict(orient="records")
 
 

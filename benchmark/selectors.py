@@ -194,6 +194,29 @@ def full_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     return frame
 
 
+def raters_minimum_by_study(*, study_ids) -> dict[int, int]:
+    """Study id -> its minimum raters per pair (the default where nothing is stored)."""
+    from .minimums import RATERS_PER_PAIR
+    from .models import StudyAnalysisSettings
+
+    stored = dict(
+        StudyAnalysisSettings.objects.filter(study_id__in=list(study_ids)).values_list(
+            "study_id", "min_raters_per_pair"
+        )
+    )
+    return {int(pk): stored.get(pk, RATERS_PER_PAIR) for pk in study_ids}
+
+
+def reported_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
+    """``full_correlation_frame`` as pages, exports and the API report it: pairs with fewer
+    raters than the study's minimum have r, p and CI blanked and an ``r_reason``."""
+    from .minimums import withhold_thin_pairs
+
+    return withhold_thin_pairs(
+        full_correlation_frame(run=run), minimums_for(study=run.study).raters_per_pair
+    )
+
+
 def _plain_rows(queryset, columns: list[str]) -> list[tuple]:
     """``queryset.values_list(*columns)`` for columns the database returns as they are stored
     (numbers, text), fetched with the queryset's own SQL in one ``fetchall`` instead of an ORM

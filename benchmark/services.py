@@ -105,10 +105,12 @@ def create_item_set(
     frozen with it, as are the rule's expected chance selections over
     ``chance_permutations`` permutations and its split-half replication
     (``benchmark.estimates``). A rule with ``max_chance_share`` is frozen with the threshold
-    that bounds the chance share.
+    that bounds the chance share. Refused (``TooFewToSelect``, a ``ValueError`` with the
+    reason) when the rule would select a pair with fewer raters than the study's minimum.
     """
+    from .minimums import refuse_thin_selection
     from .models import ValidatedItem, ValidatedItemSet
-    from .selectors import full_correlation_frame
+    from .selectors import full_correlation_frame, minimums_for
 
     if run.status != CorrelationRun.Status.DONE:
         raise ValueError(f"correlation run #{run.pk} is {run.status}, not done")
@@ -116,12 +118,14 @@ def create_item_set(
         extra = _admin_exclusions(run.study)
         if extra:
             rule = dataclasses.replace(rule, exclusions=tuple(rule.exclusions) + extra)
+    minimums = minimums_for(study=run.study)
     frame = full_correlation_frame(run=run)
     select_pairs(frame, rule)  # a rule the run cannot take (e.g. FDR without p) fails first
     rule, chance = item_set_chance(
         run=run, rule=rule, frame=frame, n_permutations=chance_permutations
     )
     selected = select_pairs(frame, rule)
+    refuse_thin_selection(selected, minimums.raters_per_pair)
     item_set = ValidatedItemSet.objects.create(
         name=name,
         version=next_item_set_version(name),
@@ -139,7 +143,9 @@ def create_item_set(
             for e in rule.exclusions
         ],
         participants={"n_participants": run.n_participants, "exclusions": run.exclusions},
-        reliability=selected_items_reliability(study=run.study, selected=selected),
+        reliability=selected_items_reliability(
+            study=run.study, selected=selected, minimums=minimums
+        ),
         chance=chance,
         created_by=created_by,
     )
@@ -161,15 +167,29 @@ def _finite(value) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), 6)
 
 
-def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
+def selected_items_reliability(*, study: Study, selected: pd.DataFrame, minimums=None) -> dict:
     """Reliability of each dimension's selected items on the study's human ratings.
 
     Cronbach's α (Feldt 95% CI) and corrected item–total r are computed within *rater
     blocks* — items rated by the same raters (a survey group of the release) — because no
     rater saw every item of a dimension; the standardised α of the whole k-item scale comes
-    from the mean pairwise-complete inter-item correlation. Keyed by dimension name.
+    from the mean inter-item correlation over item pairs with enough shared raters. Below the
+    study's minimum respondents a statistic is stored as ``TooFew`` JSON, not as a number.
+    Keyed by dimension name.
     """
-    from .stats.reliability import corrected_item_total, cronbach_alpha, standardised_alpha
+    from .minimums import too_few
+    from .selectors import minimums_for
+    from .stats.reliability import (
+        corrected_item_total,
+        cronbach_alpha,
+        most_shared_respondents,
+        standardised_alpha,
+    )
+
+    required = (minimums or minimums_for(study=study)).reliability_respondents
+
+    def withheld(n: int) -> dict:
+        return too_few(n, required, "reliability_respondents").as_json()
 
     if selected.empty:
         return {}
@@ -196,32 +216,34 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame) -> dict:
     for dimension, group in selected.groupby("dimension", sort=False):
         items = [i for i in group["item_id"].unique() if i in matrix.columns]
         sub = matrix[items]
-        std_alpha, mean_r, pairs = standardised_alpha(sub.to_numpy())
+        std_alpha, mean_r, pairs = standardised_alpha(sub.to_numpy(), min_pairs=required)
         blocks: dict[frozenset, list[int]] = {}
         for item in items:
             blocks.setdefault(frozenset(sub.index[sub[item].notna()]), []).append(item)
         block_rows, item_total = [], {}
         for raters, block_items in blocks.items():
-            if len(block_items) < 2 or len(raters) < 3:
+            if len(block_items) < 2:  # α of a single item is undefined, not too few
                 continue
             data = sub.loc[sorted(raters), block_items].to_numpy()
             alpha = cronbach_alpha(data)
+            enough = alpha.n >= required
             block_rows.append(
                 {
                     "items": len(block_items),
                     "n": alpha.n,
-                    "alpha": _finite(alpha.alpha),
-                    "ci_low": _finite(alpha.ci_low),
-                    "ci_high": _finite(alpha.ci_high),
+                    "alpha": _finite(alpha.alpha) if enough else withheld(alpha.n),
+                    "ci_low": _finite(alpha.ci_low) if enough else None,
+                    "ci_high": _finite(alpha.ci_high) if enough else None,
                 }
             )
             for item, value in zip(block_items, corrected_item_total(data), strict=True):
-                item_total[codes[item]] = _finite(value)
-        alphas = [b["alpha"] for b in block_rows if b["alpha"] is not None]
+                item_total[codes[item]] = _finite(value) if enough else withheld(alpha.n)
+        alphas = [b["alpha"] for b in block_rows if isinstance(b["alpha"], float)]
+        shared = most_shared_respondents(sub.to_numpy())
         out[dimension] = {
             "k": len(items),
-            "standardised_alpha": _finite(std_alpha),
-            "mean_inter_item_r": _finite(mean_r),
+            "standardised_alpha": _finite(std_alpha) if pairs else withheld(shared),
+            "mean_inter_item_r": _finite(mean_r) if pairs else withheld(shared),
             "item_pairs": pairs,
             "blocks": block_rows,
             "median_block_alpha": _finite(float(np.median(alphas))) if alphas else None,
@@ -234,12 +256,17 @@ def questionnaire_reliability(*, study: Study) -> dict:
     """Cronbach's α of each questionnaire scale on the raw answers of counted participants.
 
     Reverse-keyed items are recoded first. Keyed ``{instrument: {dimension: {...}}}``;
-    empty for imported studies (the release holds scores, not answers).
+    empty for imported studies (the release holds scores, not answers). A scale answered
+    completely by fewer respondents than the study's minimum gets ``TooFew`` JSON as its α
+    and no CI.
     """
     from survey.instruments.keys import load_key
 
+    from .minimums import too_few
+    from .selectors import minimums_for
     from .stats.reliability import cronbach_alpha
 
+    required = minimums_for(study=study).reliability_respondents
     # The same people the correlations count (finished; unflagged if the study says so).
     answers = pd.DataFrame.from_records(
         list(
@@ -265,14 +292,20 @@ def questionnaire_reliability(*, study: Study) -> dict:
             for dimension, numbers in dimensions.items():
                 columns = [n for n in numbers if n in matrix.columns]
                 alpha = cronbach_alpha(matrix[columns].to_numpy()) if len(columns) >= 2 else None
+                enough = alpha is not None and alpha.n >= required
+                withheld = (
+                    too_few(alpha.n, required, "reliability_respondents").as_json()
+                    if alpha is not None and not enough
+                    else None
+                )
                 scales[f"{family}:{dimension}"] = {
                     "family": family,
                     "dimension": dimension,
                     "items": len(numbers),
                     "n": alpha.n if alpha else 0,
-                    "alpha": _finite(alpha.alpha) if alpha else None,
-                    "ci_low": _finite(alpha.ci_low) if alpha else None,
-                    "ci_high": _finite(alpha.ci_high) if alpha else None,
+                    "alpha": _finite(alpha.alpha) if enough else withheld,
+                    "ci_low": _finite(alpha.ci_low) if enough else None,
+                    "ci_high": _finite(alpha.ci_high) if enough else None,
                 }
         out[code] = scales
     return out

@@ -25,7 +25,9 @@ from .selectors import (
     compare_runs,
     full_correlation_frame,
     latest_computed_run,
+    minimums_for,
     published_run,
+    reported_correlation_frame,
 )
 from .services import (
     exclude_pair,
@@ -152,7 +154,8 @@ def study_detail(request, slug):
 def run_detail(request, slug, run_id):
     study = _study(slug)
     run = _run(study, run_id)
-    frame = full_correlation_frame(run=run)
+    frame = reported_correlation_frame(run=run)
+    withheld = frame["r_reason"].notna()
     comparison, reference_frame = None, None
     reference = published_run(study=study)
     if reference is not None and reference.pk != run.pk and run.status == "done":
@@ -172,6 +175,10 @@ def run_detail(request, slug, run_id):
             "comparison": comparison,
             "can_write": is_admin(request.user),
             "selected_pairs": int((frame["r"] > 0.3).sum()) if not frame.empty else 0,
+            "total_pairs": len(frame),
+            "withheld_pairs": int(withheld.sum()),
+            "fewest_raters": int(frame.loc[withheld, "n"].min()) if withheld.any() else None,
+            "minimums": minimums_for(study=study),
             "chance": pages.run_chance(run.chance),
         },
     )

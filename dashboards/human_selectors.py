@@ -2,14 +2,14 @@
 
 Participants are scored like a model (:mod:`benchmark.human_portraits`): the items' mean
 ratings in a group, then the portrait rule on a validated item set. Everyone counted
-(``Participant.objects.counted``) forms the group ``"all"``; a
-demographic field the study asked about splits them into groups (the labels of
+(``Participant.objects.counted``) forms the group ``"all"``; a demographic field the study asked about splits them into groups (the labels of
 :mod:`dashboards.demographics`, the same the personas of a run use). A group, or a
 dimension within it, rated by fewer participants than the study's minimum per group has
 no score, only its reason ("too few: n = 2 of 10").
 
-Loading is three queries (the item set's pairs, the counted participants' ratings of its
-items, their demographic answers) whatever the number of groups.
+A group's participants are those of it who rated at least one item of the set. Loading is
+four queries (the item set's pairs, the counted participants' ratings of its items, their
+demographic answers, the study's analysis settings) whatever the number of groups.
 """
 
 from __future__ import annotations

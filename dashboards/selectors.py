@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 from django.db.models import Exists, OuterRef, Q
 
+from benchmark.selectors import item_set_entries
+from evaluation import selectors as evaluation_selectors
+from evaluation.portraits import informative_answers, replicate_portraits
 from survey.instruments import dimensions as dims
 from survey.models import Item, ItemRating, Participant, ParticipantScore, Study
 
 from . import demographics as demo
 from . import stats
+from .models import ModelCard
 
 DASHBOARD_FAMILIES: tuple[str, ...] = (dims.SCHWARTZ, dims.HIGHER_ORDER, dims.BIG_FIVE)
 HUMAN_STATUSES = (Participant.Status.COMPLETED, Participant.Status.IMPORTED)
@@ -180,60 +184,57 @@ PORTRAIT_COLUMNS = [
 ]
 
 
+CARD_COLUMNS = {
+    "family": "model_family",
+    "parameters_billion": "size_b",
+    "open_weights": "open_weights",
+    "release_date": "release_date",
+}
+
+
 def portrait_scores(*, family: str, filters: ModelFilters | None = None) -> pd.DataFrame:
-    """Long frame of the no-persona portrait scores of finished runs (one query).
+    """Long frame of the no-persona portrait scores of finished runs (two queries).
 
-    Columns: :data:`PORTRAIT_COLUMNS`. Model metadata (family, size, open weights, release
-    date) come from :class:`dashboards.models.ModelCard` when one exists.
+    Columns: :data:`PORTRAIT_COLUMNS`. The scores come from the evaluation app's selector;
+    model metadata (family, size, open weights, release date) from
+    :class:`dashboards.models.ModelCard` when one exists.
     """
-    from evaluation.models import EvaluationRun, PortraitScore
-
     filters = filters or ModelFilters()
-    rows = PortraitScore.objects.filter(
-        run__status=EvaluationRun.Status.DONE, persona="", family=family
-    )
-    if filters.provider:
-        rows = rows.filter(run__model_config__provider=filters.provider)
+    cards = ModelCard.objects.all()
+    narrowed = False
     if filters.family:
-        rows = rows.filter(run__model_config__card__family__iexact=filters.family)
+        cards, narrowed = cards.filter(family__iexact=filters.family), True
     if filters.size_min is not None:
-        rows = rows.filter(run__model_config__card__parameters_billion__gte=filters.size_min)
+        cards, narrowed = cards.filter(parameters_billion__gte=filters.size_min), True
     if filters.size_max is not None:
-        rows = rows.filter(run__model_config__card__parameters_billion__lte=filters.size_max)
+        cards, narrowed = cards.filter(parameters_billion__lte=filters.size_max), True
     if filters.open_weights is not None:
-        rows = rows.filter(run__model_config__card__open_weights=filters.open_weights)
-    if filters.date_from:
-        rows = rows.filter(run__finished_at__date__gte=filters.date_from)
-    if filters.date_to:
-        rows = rows.filter(run__finished_at__date__lte=filters.date_to)
+        cards, narrowed = cards.filter(open_weights=filters.open_weights), True
     if filters.released_from:
-        rows = rows.filter(run__model_config__card__release_date__gte=filters.released_from)
+        cards, narrowed = cards.filter(release_date__gte=filters.released_from), True
     if filters.released_to:
-        rows = rows.filter(run__model_config__card__release_date__lte=filters.released_to)
-    if filters.item_set:
-        rows = rows.filter(run__item_set_id=filters.item_set)
-    if filters.kind:
-        rows = rows.filter(run__kind=filters.kind)
-    values = rows.values_list(
-        "run_id",
-        "run__model_config_id",
-        "run__model_config__name",
-        "run__model_config__provider",
-        "run__kind",
-        "run__item_set_id",
-        "run__item_set__name",
-        "run__finished_at",
-        "run__model_config__card__family",
-        "run__model_config__card__parameters_billion",
-        "run__model_config__card__open_weights",
-        "run__model_config__card__release_date",
-        "basis",
-        "dimension",
-        "centred",
-        "raw",
-        "n",
+        cards, narrowed = cards.filter(release_date__lte=filters.released_to), True
+    card_rows = pd.DataFrame.from_records(
+        list(cards.values_list("model_config_id", *CARD_COLUMNS)),
+        columns=["model_id", *CARD_COLUMNS.values()],
     )
-    return pd.DataFrame.from_records(list(values), columns=PORTRAIT_COLUMNS)
+    scores = evaluation_selectors.done_portrait_scores(
+        family=family,
+        # A filter on the model card keeps only the models whose card matches.
+        model_ids=card_rows["model_id"].tolist() if narrowed else None,
+        provider=filters.provider,
+        finished_from=filters.date_from,
+        finished_to=filters.date_to,
+        item_set_id=filters.item_set,
+        kind=filters.kind,
+    )
+    merged = scores.merge(card_rows, on="model_id", how="left")
+    for column in CARD_COLUMNS.values():
+        # A model without a card has None there, typed as a database outer join gives it.
+        merged[column] = pd.Series(
+            [None if pd.isna(v) else v for v in merged[column]], index=merged.index, dtype=None
+        )
+    return merged[PORTRAIT_COLUMNS]
 
 
 def comparable_portraits(
@@ -280,57 +281,37 @@ def model_matrix(latest: pd.DataFrame, *, family: str) -> pd.DataFrame:
 
 def model_choices() -> dict[str, list]:
     """Distinct values for the filter bar (providers, model families, item sets)."""
-    from benchmark.models import ValidatedItemSet
-    from evaluation.models import ModelConfiguration
-
-    from .models import ModelCard
-
     return {
-        "providers": list(
-            ModelConfiguration.objects.order_by("provider")
-            .values_list("provider", flat=True)
-            .distinct()
-        ),
+        "providers": evaluation_selectors.model_providers(),
         "model_families": list(
             ModelCard.objects.exclude(family="")
             .order_by("family")
             .values_list("family", flat=True)
             .distinct()
         ),
-        "item_sets": list(
-            ValidatedItemSet.objects.filter(runs__isnull=False)
-            .distinct()
-            .order_by("name", "-version")
-            .values_list("id", "name", "version")
-        ),
+        "item_sets": evaluation_selectors.item_sets_with_runs(),
     }
 
 
 def run_with_context(*, run_id: int):
-    """The run with its model configuration, card and item set (one query), or None."""
-    from evaluation.models import EvaluationRun
+    """The run with its model configuration, item set and study (one query), or None; its
+    model card is :func:`model_card`."""
+    return evaluation_selectors.run_for_page(run_id=run_id)
 
-    return (
-        EvaluationRun.objects.select_related(
-            "model_config", "model_config__card", "item_set__study", "created_by"
-        )
-        .filter(pk=run_id)
-        .first()
-    )
+
+def model_card(*, run) -> ModelCard | None:
+    return ModelCard.objects.filter(model_config_id=run.model_config_id).first()
 
 
 def run_personas(*, run) -> list[str]:
     """The persona keys the run has portraits for ("" = no persona), one query."""
-    return sorted(set(run.scores.values_list("persona", flat=True).distinct()))
+    return evaluation_selectors.portrait_personas(run=run)
 
 
 def run_portrait(*, run, family: str, persona: str = "") -> pd.DataFrame:
     """The run's stored portrait of ``family`` for one persona (preferred basis), one query."""
-    rows = run.scores.filter(persona=persona, family=family).values_list(
-        "basis", "dimension", "raw", "sd", "n", "family_mean", "centred"
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows), columns=["basis", "dimension", "raw", "sd", "n", "family_mean", "centred"]
+    frame = evaluation_selectors.portrait_frame(run=run, family=family, persona=persona).drop(
+        columns="persona"
     )
     if frame.empty:
         return frame
@@ -343,53 +324,12 @@ def run_portrait(*, run, family: str, persona: str = "") -> pd.DataFrame:
 
 
 def variant_spread(*, run, family: str, personas: list[str] | None = None) -> pd.DataFrame:
-    """Per (persona, dimension): mean, SD, n and SE of the centred score over prompt variants.
-
-    Read from the per-variant scores the evaluation app stores in ``run.summary`` when it
-    scores a run (no query); for a run scored without them, recomputed from its answers with
-    the evaluation app's rule (two queries). A single variant gives NaN SD and SE.
-    """
-    summary = (run.summary or {}).get("personas", {})
-    variant_scores = {
-        persona: (block.get("consistency") or {}).get("variant_scores") or {}
-        for persona, block in summary.items()
-        if personas is None or persona in personas
-    }
-    if any(variant_scores.values()):
-        return stats.variant_spread(variant_scores, family=family)
-    return _variant_spread_from_answers(run=run, family=family, personas=personas)
-
-
-def _variant_spread_from_answers(*, run, family: str, personas: list[str] | None) -> pd.DataFrame:
-    from benchmark.selectors import item_set_entries
-    from evaluation.models import Response
-    from evaluation.portraits import variant_portraits
-
-    answers = Response.objects.filter(run=run)
-    if personas is not None:
-        answers = answers.filter(persona__in=personas)
-    frame = pd.DataFrame.from_records(
-        list(answers.values_list("persona", "item_id", "variant", "state", "rating")),
-        columns=["persona", "item_id", "variant", "state", "rating"],
-    )
-    columns = ["persona", "dimension", "mean", "sd", "n", "se"]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
-    entries = item_set_entries(item_set=run.item_set)
-    entries = entries[entries["family"] == family]
-    variant_scores = {}
-    for persona, answers_of_persona in frame.groupby("persona", sort=True):
-        per_variant = variant_portraits(answers_of_persona, entries)
-        variant_scores[persona] = {
-            variant: {
-                f"{family}:{dimension}": value
-                for dimension, value in zip(part["dimension"], part["centred"], strict=True)
-                if pd.notna(value)
-            }
-            for variant, part in per_variant.groupby("variant")
-        }
-    return stats.variant_spread(variant_scores, family=family)
+    """Per (persona, dimension): mean, SD, n and SE of the centred score over prompt variants
+    (the evaluation app's per-variant portraits: no query when the run's summary has them)."""
+    scores = evaluation_selectors.variant_scores(run=run, family=family, personas=personas)
+    if not scores:
+        return pd.DataFrame(columns=["persona", "dimension", "mean", "sd", "n", "se"])
+    return stats.variant_spread(scores, family=family)
 
 
 # --- Personas and demographic groups -------------------------------------------------------
@@ -397,24 +337,14 @@ def _variant_spread_from_answers(*, run, family: str, personas: list[str] | None
 
 def persona_runs() -> list:
     """Finished runs that asked the model with personas, newest first (one query)."""
-    from evaluation.models import EvaluationRun
-
-    return list(
-        EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE)
-        .exclude(personas=[])
-        .select_related("model_config")
-        .only("id", "label", "personas", "finished_at", "model_config__name")
-        .order_by("-finished_at", "-id")
-    )
+    return evaluation_selectors.done_persona_runs()
 
 
 def persona_portraits(*, run, family: str) -> pd.DataFrame:
     """The run's stored portrait per persona (preferred basis): persona, dimension, centred."""
-    rows = run.scores.filter(family=family).exclude(persona="")
-    frame = pd.DataFrame.from_records(
-        list(rows.values_list("persona", "basis", "dimension", "centred", "n")),
-        columns=["persona", "basis", "dimension", "centred", "n"],
-    )
+    frame = evaluation_selectors.portrait_frame(
+        run=run, family=family, persona=None, with_persona=True
+    )[["persona", "basis", "dimension", "centred", "n"]]
     if frame.empty:
         return frame
     for basis in PORTRAIT_BASES:
@@ -425,45 +355,24 @@ def persona_portraits(*, run, family: str) -> pd.DataFrame:
 
 def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
     """Per (persona, dimension): mean, SD, n and SE of the centred score over the run's
-    replicates — each (prompt variant, repetition) scored alone by the portrait rule.
-
-    One query for the answers; the rule is applied to all replicates of all personas at
-    once. A single replicate gives NaN SD and SE.
+    replicates — each (prompt variant, repetition) scored alone by the portrait rule
+    (:func:`evaluation.portraits.replicate_portraits`, all at once). A single replicate
+    gives NaN SD and SE.
     """
-    from benchmark.portrait_rule import PortraitLayout, score
-    from benchmark.selectors import item_set_entries
-    from evaluation.models import Response
-    from evaluation.portraits import informative_answers
-
     columns = ["persona", "dimension", "mean", "sd", "n", "se"]
-    rows = Response.objects.filter(run=run, persona__in=personas).values_list(
-        "persona", "variant", "repetition", "item_id", "state", "rating"
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows), columns=["persona", "variant", "repetition", "item_id", "state", "rating"]
-    )
+    answers = evaluation_selectors.answers_frame(run=run)
+    answers = answers[answers["persona"].isin(personas)]
     entries = item_set_entries(item_set=run.item_set)
     entries = entries[entries["family"] == family]
-    if frame.empty or entries.empty:
+    if answers.empty or entries.empty:
         return pd.DataFrame(columns=columns)
-    frame["rating"] = frame["rating"].astype(float).where(frame["state"] == "valid")
     # The stored portrait leaves out a template answered with one rating throughout.
-    frame = pd.concat(
-        [informative_answers(part) for _, part in frame.groupby("persona", sort=True)],
+    answers = pd.concat(
+        [informative_answers(part) for _, part in answers.groupby("persona", sort=True)],
         ignore_index=True,
     )
-    layout = PortraitLayout.from_entries(entries)
-    matrix = frame.pivot_table(
-        index=["persona", "variant", "repetition"], columns="item_id", values="rating"
-    ).reindex(columns=layout.item_ids)
-    centred = score(matrix.to_numpy(dtype=float), layout).centred
-    long = pd.DataFrame(
-        centred, index=matrix.index, columns=[d for _, d in layout.dimensions]
-    ).reset_index()
-    long = long.melt(
-        id_vars=["persona", "variant", "repetition"], var_name="dimension", value_name="score"
-    ).dropna(subset=["score"])
-    out = long.groupby(["persona", "dimension"], sort=True)["score"].agg(
+    long = replicate_portraits(answers, entries).dropna(subset=["centred"])
+    out = long.groupby(["persona", "dimension"], sort=True)["centred"].agg(
         mean="mean", sd="std", n="count"
     )
     out["se"] = out["sd"] / np.sqrt(out["n"])
@@ -581,33 +490,7 @@ def item_rating_counts(*, item: Item, study: Study | None = None) -> list[int]:
 
 def item_model_answers(*, item: Item) -> pd.DataFrame:
     """Every run's answers to the item: one row per (run, persona) with mean, n, per-variant."""
-    from evaluation.models import Response
-
-    rows = Response.objects.filter(item=item).values_list(
-        "run_id",
-        "run__model_config__name",
-        "run__kind",
-        "run__status",
-        "persona",
-        "variant",
-        "state",
-        "rating",
-        "raw_text",
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "run_id",
-            "model",
-            "kind",
-            "status",
-            "persona",
-            "variant",
-            "state",
-            "rating",
-            "raw_text",
-        ],
-    )
+    frame = evaluation_selectors.item_answers(item_id=item.pk)
     columns = ["run_id", "model", "kind", "persona", "mean", "n_valid", "n_answers", "answers"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
@@ -636,12 +519,22 @@ def item_model_answers(*, item: Item) -> pd.DataFrame:
 
 
 def item_correlations(*, item: Item) -> pd.DataFrame:
-    """The item's correlations in every finished correlation run (one query)."""
+    """The item's correlations in every finished correlation run, as the benchmark reports
+    them: a pair with fewer raters than its study's minimum has r and p blanked and a
+    ``too_few`` / ``r_reason`` saying why."""
+    from benchmark.minimums import withhold_thin_pairs
     from benchmark.models import Correlation
+    from benchmark.selectors import raters_minimum_by_study
 
+    columns = ["run_id", "kind", "study", "study_id", "family", "dimension", "r", "p", "n"]
     rows = Correlation.objects.filter(item=item, run__status="done").values_list(
-        "run_id", "run__kind", "run__study__slug", "family", "dimension", "r", "p", "n"
-    )
-    return pd.DataFrame.from_records(
-        list(rows), columns=["run_id", "kind", "study", "family", "dimension", "r", "p", "n"]
-    )
+        "run_id", "run__kind", "run__study__slug", "run__study_id", "family", "dimension",
+        "r", "p", "n",
+    )  # fmt: skip
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    if frame.empty:
+        return withhold_thin_pairs(frame, 1)
+    required = raters_minimum_by_study(study_ids=frame["study_id"].unique().tolist())
+    return pd.concat(
+        [withhold_thin_pairs(group, required[sid]) for sid, group in frame.groupby("study_id")]
+    ).sort_index()

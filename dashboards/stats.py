@@ -105,10 +105,12 @@ def compare_profiles(
 ) -> pd.DataFrame:
     """Model persona profile minus the human group's profile, with a Welch interval.
 
-    Both inputs are outputs of :func:`mean_ci` keyed on ``group`` and ``dimension``. The
-    model's uncertainty is its spread over repeated runs / prompt variants of the persona
-    (zero when it was asked once); the human side is the group's sampling error. Rows exist
-    for every (group, dimension) present on both sides.
+    Both inputs have ``group``, ``dimension``, ``mean``, ``se``, ``n``, ``ci_low`` and
+    ``ci_high`` (the shape of :func:`mean_ci`). On the bias page the model's side is its
+    persona portrait with the SE over prompt variants × repetitions (``n`` replicates; no
+    spread when it was asked once); the humans' side is the group's portrait on the same
+    items with its bootstrap SE over participants (``n`` the group's raters, for the Welch
+    degrees of freedom). Rows exist for every (group, dimension) present on both sides.
     """
     keys = ["group", "dimension"]
     columns = keys + ["mean", "se", "n", "ci_low", "ci_high"]

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from core.roles import researcher_required
-from evaluation.selectors import sensitivity_ranking
+from evaluation import selectors as evaluation_selectors
 from survey import scale
 from survey.instruments import dimensions as dims
 from survey.models import Item, Source
@@ -29,13 +29,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 @researcher_required
 def index(request: HttpRequest) -> HttpResponse:
-    from evaluation.models import EvaluationRun, ModelConfiguration
-
-    runs = EvaluationRun.objects.aggregate(
-        total=Count("id"),
-        done=Count("id", filter=Q(status=EvaluationRun.Status.DONE)),
-        persona=Count("id", filter=Q(status=EvaluationRun.Status.DONE) & ~Q(personas=[])),
-    )
+    runs = evaluation_selectors.run_counts()
     latest = selectors.latest_portraits(selectors.portrait_scores(family=dims.SCHWARTZ))
     models = (
         latest[["run_id", "model", "provider", "kind", "item_set", "finished_at"]]
@@ -48,7 +42,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "dashboards/index.html",
         {
             "section": "index",
-            "n_models": ModelConfiguration.objects.count(),
+            "n_models": runs["models"],
             "runs": runs,
             "models": _records(models),
             "studies": studies,
@@ -118,7 +112,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         "item_set_id": item_set,
         "chosen": chosen,
         # The paper's prompt-sensitivity analysis of the same runs (evaluation app).
-        "sensitivity": sensitivity_ranking(run_ids=runs["run_id"].tolist() if len(runs) else []),
+        "sensitivity": evaluation_selectors.sensitivity_ranking(
+            run_ids=runs["run_id"].tolist() if len(runs) else []
+        ),
     }
     if not matrix.empty:
         label = dims.FAMILY_LABELS[family]
@@ -153,7 +149,7 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
     context = {
         "section": "compare",
         "run": run,
-        "card": getattr(run.model_config, "card", None),
+        "card": selectors.model_card(run=run),
         "family": family,
         "family_options": FAMILY_OPTIONS,
         "personas": personas,
@@ -227,7 +223,15 @@ def humans_vs_models(request: HttpRequest) -> HttpResponse:
                 {
                     "model": model,
                     "cells": [
-                        (score, score - human.at[d, "centred"], found.percentiles.at[model, d])
+                        (
+                            score,
+                            score - human.at[d, "centred"],
+                            found.percentiles.at[model, d],
+                            # beyond the humans' interval (NaN compares False: no star)
+                            not human.at[d, "ci_low"] <= score <= human.at[d, "ci_high"]
+                            and pd.notna(human.at[d, "ci_low"])
+                            and pd.notna(score),
+                        )
                         for d, score in zip(points.columns, scores, strict=True)
                     ],
                 }

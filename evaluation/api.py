@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
@@ -19,8 +19,33 @@ from benchmark.models import ValidatedItemSet
 from core.api_fields import NameLookupField
 from core.roles import IsResearcher
 
-from . import selectors, services
+from . import lifecycle, selectors
+from .errors import (
+    EvaluationError,
+    InvalidRunSettings,
+    QueueUnavailable,
+    RunNotFound,
+    RunStateConflict,
+)
 from .models import EvaluationRun, ModelConfiguration, PortraitScore, Response
+
+# How each refusal of the run lifecycle is answered.
+ERROR_STATUS = {
+    InvalidRunSettings: status.HTTP_400_BAD_REQUEST,
+    RunNotFound: status.HTTP_404_NOT_FOUND,
+    RunStateConflict: status.HTTP_409_CONFLICT,
+    QueueUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def _refused(exc: EvaluationError, run_id: int | None = None) -> ApiResponse:
+    body: dict = {"detail": str(exc)}
+    if isinstance(exc, QueueUnavailable) and run_id is not None:
+        # The run was created (or kept) but not queued: say in which state it is.
+        run = EvaluationRun.objects.select_related("model_config").filter(pk=run_id).first()
+        if run is not None:
+            body["run"] = RunSerializer(run).data
+    return ApiResponse(body, status=ERROR_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST))
 
 
 class ModelConfigurationSerializer(serializers.ModelSerializer):
@@ -123,46 +148,29 @@ class EvaluationRunViewSet(
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         try:
-            run = services.create_run(
+            run = lifecycle.create_run(
                 model_config=data.pop("model"), created_by=request.user, **data
             )
-        except DjangoValidationError as exc:
-            return ApiResponse(
-                {"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST
-            )
-        return self._start(run, services.start_run, status.HTTP_201_CREATED)
+        except EvaluationError as exc:
+            return _refused(exc)
+        return self._operate(lifecycle.start_run, run.pk, status.HTTP_201_CREATED)
 
-    def _start(self, run, start, ok_status):
+    def _operate(self, operation, run_id: int, ok_status: int) -> ApiResponse:
+        """A lifecycle operation on a run, its refusals mapped to their status codes."""
         try:
-            start(run=run)
-        except services.QueueUnavailable as exc:
-            run.refresh_from_db()
-            body = {"detail": str(exc), "run": RunSerializer(run).data}
-            return ApiResponse(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        except DjangoValidationError as exc:
-            return ApiResponse({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+            run = operation(run_id=run_id)
+        except EvaluationError as exc:
+            return _refused(exc, run_id)
         run.refresh_from_db()
         return ApiResponse(RunSerializer(run).data, status=ok_status)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        run = self.get_object()
-        if not services.cancel_run(run=run):
-            return ApiResponse({"detail": "the run is not active"}, status=status.HTTP_409_CONFLICT)
-        run.refresh_from_db()
-        return ApiResponse(RunSerializer(run).data)
+        return self._operate(lifecycle.cancel_run, _run_id(pk), status.HTTP_200_OK)
 
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        run = self.get_object()
-        if run.kind == EvaluationRun.Kind.REFERENCE:
-            return ApiResponse(
-                {"detail": "a reference run has nothing to ask"}, status=status.HTTP_409_CONFLICT
-            )
-        start = (
-            services.start_run if run.status == EvaluationRun.Status.DRAFT else services.resume_run
-        )
-        return self._start(run, start, status.HTTP_202_ACCEPTED)
+        return self._operate(lifecycle.resume_run, _run_id(pk), status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["get"], serializer_class=ResponseSerializer)
     def responses(self, request, pk=None):
@@ -187,6 +195,13 @@ class EvaluationRunViewSet(
                 "summary": run.summary,
             }
         )
+
+
+def _run_id(pk: str) -> int:
+    """The URL's run id; one that is not a number names no run."""
+    if not str(pk).isdigit():
+        raise Http404("no such evaluation run")
+    return int(pk)
 
 
 def register(router) -> None:

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
+from django.db.models import F
 
 from evaluation import parsing
 from evaluation.personas import parse_persona_key
@@ -29,6 +30,7 @@ from evaluation.providers import (
 )
 from evaluation.ratelimit import Limits, limiter_for, slot
 from evaluation.units import Unit, build_prompt, cache_key, estimate_tokens
+from survey.models import Item
 
 from .models import CachedResponse, EvaluationRun, PromptTemplate, Response
 
@@ -93,19 +95,6 @@ class Outcome:
     cache_hits: list[str]
 
 
-def generation_request(params: dict, prompt: str) -> GenerationRequest:
-    """The request for ``prompt`` with a run's frozen generation parameters."""
-    return GenerationRequest(
-        prompt=prompt,
-        temperature=params.get("temperature"),
-        max_tokens=params.get("max_tokens") or 64,
-        seed=params.get("seed"),
-        reasoning_effort=params.get("reasoning_effort"),
-        top_logprobs=params.get("top_logprobs"),
-        length_parameter=params.get("length_parameter"),
-    )
-
-
 def _limits(config) -> Limits:
     return Limits(
         requests_per_minute=config.requests_per_minute,
@@ -141,12 +130,13 @@ def _parse(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
     return parsed, probabilities
 
 
-def _answer_job(run: EvaluationRun, job: Job, stop: threading.Event) -> Outcome:
+def _answer_job(
+    run: EvaluationRun, job: Job, base_request: GenerationRequest, stop: threading.Event
+) -> Outcome:
     """Ask (and re-ask while unparseable) one unit. Runs in a worker thread: no DB here."""
     config = run.model_config
     client = client_for(config)
-    params = run.params
-    request = generation_request(params, job.prompt)
+    request = replace(base_request, prompt=job.prompt)
     limiter = limiter_for(settings.REDIS_URL)
     limits, limit_key = _limits(config), _limit_key(config)
     invalid_texts: list[str] = []
@@ -259,9 +249,7 @@ class _Cancelled(Exception):
     pass
 
 
-def _jobs(run: EvaluationRun, units: list[Unit]) -> list[Job]:
-    from survey.models import Item
-
+def _jobs(run: EvaluationRun, units: list[Unit], base_request: GenerationRequest) -> list[Job]:
     items = {
         item.id: item
         for item in Item.objects.filter(id__in={u[0] for u in units}).select_related(
@@ -275,8 +263,7 @@ def _jobs(run: EvaluationRun, units: list[Unit]) -> list[Job]:
         )
     }
     client = client_for(run.model_config)
-    params = run.params
-    request_params = client.sent_params(generation_request(params, ""))
+    request_params = client.sent_params(base_request)
     config = run.model_config
     jobs = []
     for unit in units:
@@ -334,8 +321,6 @@ def existing_units(run_id: int, units: list[Unit]) -> set[Unit]:
 def _store(outcomes: list[Outcome]) -> None:
     """Write answers (and new cache entries) that arrived together in one transaction each:
     a commit per answer would make the database, not the provider, the bottleneck."""
-    from django.db.models import F
-
     # One entry per key: an upsert may not touch a row twice (two units, identical prompts).
     new_cache = list({e.key: e for outcome in outcomes for e in outcome.new_cache}.values())
     hits = [key for outcome in outcomes for key in outcome.cache_hits]
@@ -352,35 +337,24 @@ def _store(outcomes: list[Outcome]) -> None:
     Response.objects.bulk_create([o.row for o in outcomes], ignore_conflicts=True)
 
 
-def run_is_active(run_id: int) -> bool:
-    return EvaluationRun.objects.filter(
-        pk=run_id, status__in=[EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING]
-    ).exists()
-
-
-def execute_units(run_id: int, units: list[Unit]) -> int:
-    """Answer the units of ``run_id`` that have no stored response yet; return rows written.
-
-    Exits quietly when the run is gone or no longer active (cancelled).
-    """
-    run = (
-        EvaluationRun.objects.select_related("model_config")
-        .filter(pk=run_id, status__in=[EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING])
-        .first()
-    )
-    if run is None:
-        return 0
+def execute_units(*, run: EvaluationRun, units: list[Unit]) -> int:
+    """Answer the units of ``run`` (loaded with its model configuration) that have no stored
+    response yet; return rows written. Stops asking when the run stops answering
+    (cancelled), checked about once a second."""
+    run_id = run.pk
     existing = existing_units(run_id, units)
     todo = [u for u in units if u not in existing]
     if not todo:
         return 0
-    jobs = _jobs(run, todo)
+    # The request is built once; each job differs only by its prompt (and a re-ask's turns).
+    base_request = run.generation_request()
+    jobs = _jobs(run, todo, base_request)
     stop = threading.Event()
     written = 0
     threads = min(len(jobs), run.model_config.max_concurrency)
     last_check = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(threads, 1), thread_name_prefix="vp-eval") as pool:
-        pending = {pool.submit(_answer_job, run, job, stop) for job in jobs}
+        pending = {pool.submit(_answer_job, run, job, base_request, stop) for job in jobs}
         try:
             while pending:
                 # Collect what finished within FLUSH_SECONDS and store it together.
@@ -399,7 +373,7 @@ def execute_units(run_id: int, units: list[Unit]) -> int:
                     written += len(outcomes)
                 if time.monotonic() - last_check > 1.0:
                     last_check = time.monotonic()
-                    if not run_is_active(run_id):
+                    if not EvaluationRun.objects.answering().filter(pk=run_id).exists():
                         stop.set()
         finally:
             stop.set()

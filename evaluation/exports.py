@@ -12,7 +12,8 @@ PAPER_FAMILIES = ("schwartz", "higher_order", "big_five")
 
 def _done_scores(basis: str):
     return (
-        PortraitScore.objects.filter(run__status=EvaluationRun.Status.DONE, persona="", basis=basis)
+        PortraitScore.objects.of_done_runs()
+        .filter(persona="", basis=basis)
         .select_related("run__model_config", "run__item_set")
         .order_by("run__finished_at", "run_id", "family", "dimension")
     )
@@ -20,9 +21,7 @@ def _done_scores(basis: str):
 
 def newest_runs_by_model() -> dict[str, EvaluationRun]:
     """The newest finished run of each model configuration, by model name."""
-    runs = EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE).select_related(
-        "model_config"
-    )
+    runs = EvaluationRun.objects.done().newest_per_model().select_related("model_config")
     return {run.model_config.name: run for run in runs.order_by("finished_at", "id")}
 
 

@@ -10,7 +10,7 @@ from evaluation.personas import PersonaError, parse_persona_key, validate_person
 from evaluation.prompts.builtin import BUILTIN_VARIANTS, SET_NAME, SET_VERSION
 
 from .models import EvaluationRun, ModelConfiguration, PromptTemplate
-from .services import persona_options
+from .selectors import persona_options
 
 
 class ModelConfigurationForm(forms.ModelForm):

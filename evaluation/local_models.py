@@ -42,7 +42,7 @@ def prepare_from_gguf(*, gguf_file: str | Path, out_dir: str | Path, force: bool
             raise LocalModelError(f"{source} is not a GGUF file (no GGUF magic number)")
     if out.exists() and any(out.iterdir()) and not force:
         raise LocalModelError(f"{out} is not empty (--force replaces what is there)")
-    try:
+    try:  # inside: transformers is the optional 'local' extra
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:

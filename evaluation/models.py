@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from benchmark.models import ValidatedItemSet
+from evaluation.personas import persona_key
+from evaluation.providers import GenerationRequest
 from evaluation.providers.openai_compat import default_length_parameter
 from survey.models import Item
 
@@ -136,6 +139,15 @@ class ModelConfiguration(models.Model):
             params["length_parameter"] = self.effective_length_parameter
         return params
 
+    def cost_of(self, *, input_tokens: int, output_tokens: int) -> Decimal:
+        """USD for these tokens at the configured prices per million (also before the
+        prices were read back from the database: a float assigned is taken as written)."""
+        input_price = Decimal(str(self.input_cost_per_million))
+        output_price = Decimal(str(self.output_cost_per_million))
+        return (
+            Decimal(input_tokens) * input_price + Decimal(output_tokens) * output_price
+        ) / Decimal(1_000_000)
+
 
 class PromptTemplate(models.Model):
     """One versioned prompt template: set × variant × style."""
@@ -169,6 +181,32 @@ class PromptTemplate(models.Model):
         return f"{self.set_name} v{self.set_version} {self.variant} ({self.style})"
 
 
+class EvaluationRunQuerySet(models.QuerySet):
+    def active(self):
+        """Runs a worker may still be working on (queued, answering or being scored)."""
+        return self.filter(status__in=EvaluationRun.ACTIVE)
+
+    def answering(self):
+        """Active runs whose units may be asked (not yet being scored)."""
+        return self.filter(status__in=EvaluationRun.ANSWERING)
+
+    def done(self):
+        return self.filter(status=EvaluationRun.Status.DONE)
+
+    def newest_per_model(self):
+        """Of these runs, each model configuration's newest by finish time (then id)."""
+        newest = (
+            self.filter(model_config=OuterRef("model_config"))
+            .order_by(F("finished_at").desc(nulls_last=True), "-id")
+            .values("id")[:1]
+        )
+        return self.filter(pk=Subquery(newest))
+
+    def with_persona(self):
+        """Runs that asked the model as one or more personas."""
+        return self.exclude(personas=[])
+
+
 class EvaluationRun(models.Model):
     """Model configuration × item set × prompt variants × personas × repetitions."""
 
@@ -194,7 +232,11 @@ class EvaluationRun(models.Model):
         AVERAGED = "averaged", "The release's averaged outputs (paper's ratings)"
         RAW = "raw", "The release's raw answers, parsed here"
 
+    # The one definition of "active"; runs being scored are active but ask nothing more.
     ACTIVE = (Status.QUEUED, Status.RUNNING, Status.SCORING)
+    ANSWERING = tuple(sorted(set(ACTIVE) - {Status.SCORING}))
+    # An active run without a new answer for this long may be re-queued (its worker died).
+    STALLED_AFTER = timedelta(minutes=2)
 
     label = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVE)
@@ -251,6 +293,8 @@ class EvaluationRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = EvaluationRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -260,6 +304,48 @@ class EvaluationRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def is_answering(self) -> bool:
+        return self.status in self.ANSWERING
+
+    def persona_keys(self) -> list[str]:
+        """The persona keys the run asks as (``[""]``: no persona)."""
+        return [persona_key(p) for p in self.personas] or [""]
+
+    @property
+    def units_per_item(self) -> int:
+        return len(self.variants) * self.repetitions * max(len(self.personas), 1)
+
+    def expected_units(self, *, items: int | None = None) -> int:
+        """Answers the run asks for: ``items`` (default: its item set's distinct items,
+        one query) × variants × repetitions × personas."""
+        if items is None:
+            items = self.item_set.entries.values("item_id").distinct().count()
+        return items * self.units_per_item
+
+    def generation_request(self, prompt: str = "") -> GenerationRequest:
+        """The request for ``prompt`` with the run's frozen generation parameters."""
+        params = self.params
+        return GenerationRequest(
+            prompt=prompt,
+            temperature=params.get("temperature"),
+            max_tokens=params.get("max_tokens") or 64,
+            seed=params.get("seed"),
+            reasoning_effort=params.get("reasoning_effort"),
+            top_logprobs=params.get("top_logprobs"),
+            length_parameter=params.get("length_parameter"),
+        )
+
+    def is_stalled(self) -> bool:
+        """An active run that has written no answer for :attr:`STALLED_AFTER` (e.g. its
+        worker died and the broker has not re-delivered its batches yet)."""
+        if not self.is_active:
+            return False
+        since = timezone.now() - self.STALLED_AFTER
+        if self.started_at and self.started_at > since:
+            return False
+        return not self.responses.filter(created_at__gte=since).exists()
 
 
 class ResponseQuerySet(models.QuerySet):
@@ -352,6 +438,11 @@ class Response(models.Model):
         return f"run {self.run_id} {self.item_id} {self.variant} r{self.repetition}: {self.state}"
 
 
+class PortraitScoreQuerySet(models.QuerySet):
+    def of_done_runs(self):
+        return self.filter(run__status=EvaluationRun.Status.DONE)
+
+
 class PortraitScore(models.Model):
     """One dimension's score in a run's portrait (per persona and scoring basis)."""
 
@@ -369,6 +460,8 @@ class PortraitScore(models.Model):
     n = models.PositiveIntegerField()
     family_mean = models.FloatField(null=True)
     centred = models.FloatField(null=True)
+
+    objects = PortraitScoreQuerySet.as_manager()
 
     class Meta:
         ordering = ["run", "persona", "basis", "family", "dimension"]

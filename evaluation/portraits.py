@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.portrait_rule import PORTRAIT_COLUMNS, portrait_table
+from benchmark.portrait_rule import PORTRAIT_COLUMNS, PortraitLayout, portrait_table, score
 
 # Below this many items one rating throughout can be chance (a model that agrees with a few
 # items alike); from it on, a template answered with one rating is taken as uninformative.
@@ -99,6 +99,31 @@ def variant_portraits(answers: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFr
     if not frames:
         return pd.DataFrame(columns=["variant", *PORTRAIT_COLUMNS])
     return pd.concat(frames, ignore_index=True)[["variant", *PORTRAIT_COLUMNS]]
+
+
+REPLICATE_KEYS = ["persona", "variant", "repetition"]
+
+
+def replicate_portraits(answers: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """The centred portrait of each replicate — one (persona, variant, repetition) of the
+    answers, scored alone — all at once (the rule on a replicates × items matrix).
+
+    Returns ``persona``, ``variant``, ``repetition``, ``family``, ``dimension``, ``centred``
+    (NaN where the replicate rated none of the dimension's items).
+    """
+    columns = [*REPLICATE_KEYS, "family", "dimension", "centred"]
+    layout = PortraitLayout.from_entries(entries)
+    if answers.empty or not len(layout.item_ids):
+        return pd.DataFrame(columns=columns)
+    matrix = answers.pivot_table(
+        index=REPLICATE_KEYS, columns="item_id", values="rating", aggfunc="mean"
+    ).reindex(columns=layout.item_ids)
+    centred = score(matrix.to_numpy(dtype=float), layout).centred
+    wide = pd.DataFrame(centred, index=matrix.index, columns=pd.RangeIndex(len(layout.dimensions)))
+    long = wide.reset_index().melt(id_vars=REPLICATE_KEYS, var_name="column", value_name="centred")
+    long["family"] = [layout.dimensions[j][0] for j in long["column"]]
+    long["dimension"] = [layout.dimensions[j][1] for j in long["column"]]
+    return long[columns]
 
 
 def base_wording(variant: str) -> str:

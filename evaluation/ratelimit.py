@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import redis
+
 _BUCKETS = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
@@ -195,7 +197,5 @@ def limiter_for(redis_url: str):
     if not redis_url:
         return _LOCAL
     if redis_url not in _REDIS:
-        import redis
-
         _REDIS[redis_url] = RedisLimiter(redis.Redis.from_url(redis_url))
     return _REDIS[redis_url]

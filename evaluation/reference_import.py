@@ -34,8 +34,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from benchmark.models import ValidatedItemSet
+from benchmark.selectors import published_run
+from benchmark.services import create_preset_item_set
+from evaluation.lifecycle import close_reference_run
 from evaluation.parsing import parse_phrase
-from survey.models import Item
+from survey.models import Item, Study
 
 from .models import EvaluationRun, ModelConfiguration, Response
 
@@ -54,10 +57,6 @@ class ImportError_(ValueError):
 def default_item_set(*, study_slug: str = "valueportrait-2025") -> ValidatedItemSet:
     """The newest ``valueportrait-2025`` preset set on the study's published correlations,
     created when there is none."""
-    from benchmark.selectors import published_run
-    from benchmark.services import create_preset_item_set
-    from survey.models import Study
-
     study = Study.objects.filter(slug=study_slug).first()
     if study is None:
         raise ImportError_(f"study {study_slug} not found: import the release first")
@@ -189,17 +188,6 @@ def _reference_run(
     return run
 
 
-def _finish(run: EvaluationRun) -> EvaluationRun:
-    from .services import score_run
-
-    score_run(run=run)
-    EvaluationRun.objects.filter(pk=run.pk).update(
-        status=EvaluationRun.Status.DONE, finished_at=timezone.now()
-    )
-    run.refresh_from_db()
-    return run
-
-
 def import_model_outputs(
     *, directory: str | Path, item_set: ValidatedItemSet | None = None, source: str = "averaged"
 ) -> list[EvaluationRun]:
@@ -269,7 +257,7 @@ def import_model_outputs(
                         )
                     )
             Response.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        runs.append(_finish(run))
+        runs.append(close_reference_run(run=run))
     return runs
 
 
@@ -342,5 +330,5 @@ def _import_raw(root: Path, item_set: ValidatedItemSet | None) -> list[Evaluatio
                 for record in records
             ]
             Response.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        runs.append(_finish(run))
+        runs.append(close_reference_run(run=run))
     return runs

@@ -1,19 +1,29 @@
-"""Read operations of the evaluation app."""
+"""Read operations of the evaluation app (never imports a write module).
+
+The last section holds what other apps (the dashboards) read from evaluation: they use these
+selectors, not evaluation's models.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import date, timedelta
 
 import pandas as pd
+from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
+from benchmark.models import ValidatedItem, ValidatedItemSet
+from benchmark.selectors import item_set_entries
+from evaluation import portraits
+from evaluation.personas import PERSONA_OPTIONS
 from evaluation.sensitivity import sensitivity
 from evaluation.units import Unit, all_units
 from survey.models import Item
 
-from .models import EvaluationRun, PortraitScore, Response
+from .models import EvaluationRun, ModelConfiguration, PortraitScore, Response
 
 ANSWER_COLUMNS = [
     "item_id",
@@ -28,6 +38,12 @@ ANSWER_COLUMNS = [
     "reference_rating",
     "valid_mass",
 ]
+
+
+def persona_options() -> dict[str, tuple[str, ...]]:
+    """The allowed persona values: ``settings.EVALUATION_PERSONA_OPTIONS`` when a deployment
+    sets it (to match its survey's answer options), else :data:`PERSONA_OPTIONS`."""
+    return getattr(settings, "EVALUATION_PERSONA_OPTIONS", None) or PERSONA_OPTIONS
 
 
 def answers_frame(*, run: EvaluationRun) -> pd.DataFrame:
@@ -75,14 +91,7 @@ def run_item_ids(*, run: EvaluationRun) -> list[int]:
 
 
 def run_units(*, run: EvaluationRun) -> list[Unit]:
-    from .services import persona_keys
-
-    return all_units(run_item_ids(run=run), run.variants, run.repetitions, persona_keys(run))
-
-
-def expected_unit_count(*, run: EvaluationRun) -> int:
-    items = run.item_set.entries.values("item_id").distinct().count()
-    return items * len(run.variants) * run.repetitions * max(len(run.personas), 1)
+    return all_units(run_item_ids(run=run), run.variants, run.repetitions, run.persona_keys())
 
 
 def missing_units(*, run: EvaluationRun) -> list[Unit]:
@@ -92,8 +101,6 @@ def missing_units(*, run: EvaluationRun) -> list[Unit]:
 
 def progress(*, run: EvaluationRun) -> dict:
     """Done / failed / invalid / remaining, tokens, cost estimate and ETA of a run."""
-    from .services import cost_of
-
     totals = run.responses.aggregate(
         answered=Count("id"),
         valid=Count("id", filter=Q(state=Response.State.VALID)),
@@ -103,14 +110,14 @@ def progress(*, run: EvaluationRun) -> dict:
         input_tokens=Sum("input_tokens"),
         output_tokens=Sum("output_tokens"),
     )
-    expected = expected_unit_count(run=run)
+    expected = run.expected_units()
     answered = totals["answered"]
     remaining = max(expected - answered, 0)
     input_tokens = totals["input_tokens"] or 0
     output_tokens = totals["output_tokens"] or 0
     eta_seconds = None
     rate = None
-    if run.status in (EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING) and remaining:
+    if run.is_answering and remaining:
         window = timezone.now() - timedelta(minutes=2)
         recent = run.responses.filter(created_at__gte=window).count()
         if recent:
@@ -130,7 +137,7 @@ def progress(*, run: EvaluationRun) -> dict:
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "cost_estimate_usd": float(
-            cost_of(config=run.model_config, input_tokens=input_tokens, output_tokens=output_tokens)
+            run.model_config.cost_of(input_tokens=input_tokens, output_tokens=output_tokens)
         ),
         "answers_per_second": rate,
         "eta_seconds": eta_seconds,
@@ -157,12 +164,6 @@ def portrait_table(*, run: EvaluationRun, basis: str = PortraitScore.Basis.ANSWE
     )
 
 
-def latest_done_runs():
-    return EvaluationRun.objects.filter(status=EvaluationRun.Status.DONE).select_related(
-        "model_config", "item_set"
-    )
-
-
 def runs_with_counts(*, limit: int = 200) -> list[EvaluationRun]:
     """Newest runs with answer counts and the expected total (three queries in all)."""
     runs = list(
@@ -174,8 +175,6 @@ def runs_with_counts(*, limit: int = 200) -> list[EvaluationRun]:
         )
         .order_by("-created_at")[:limit]
     )
-    from benchmark.models import ValidatedItem
-
     items = dict(
         ValidatedItem.objects.filter(item_set__in={r.item_set_id for r in runs})
         .values("item_set")
@@ -183,12 +182,7 @@ def runs_with_counts(*, limit: int = 200) -> list[EvaluationRun]:
         .values_list("item_set", "n")
     )
     for run in runs:
-        run.expected = (
-            items.get(run.item_set_id, 0)
-            * len(run.variants)
-            * run.repetitions
-            * max(len(run.personas), 1)
-        )
+        run.expected = run.expected_units(items=items.get(run.item_set_id, 0))
         run.percent = round(100.0 * run.answered / run.expected, 1) if run.expected else 100.0
     return runs
 
@@ -322,3 +316,213 @@ def sensitivity_ranking(*, run_ids: list[int]) -> list[dict]:
         ]
     rows.sort(key=lambda r: (r["sensitivity"]["too_few"], -(r["sensitivity"]["value"] or 0)))
     return rows
+
+
+# --- What other apps read (the dashboards): plain frames, dicts and runs ------------------
+DONE_PORTRAIT_COLUMNS = [
+    "run_id",
+    "model_id",
+    "model",
+    "provider",
+    "kind",
+    "item_set_id",
+    "item_set",
+    "finished_at",
+    "basis",
+    "dimension",
+    "centred",
+    "raw",
+    "n",
+]
+
+
+def run_counts() -> dict[str, int]:
+    """How many runs exist, are done, and are done with personas, and how many model
+    configurations (four counts)."""
+    runs = EvaluationRun.objects
+    return {
+        "total": runs.count(),
+        "done": runs.done().count(),
+        "persona": runs.done().with_persona().count(),
+        "models": ModelConfiguration.objects.count(),
+    }
+
+
+def done_portrait_scores(
+    *,
+    family: str,
+    persona: str = "",
+    model_ids: Collection[int] | None = None,
+    provider: str = "",
+    finished_from: date | None = None,
+    finished_to: date | None = None,
+    item_set_id: int | None = None,
+    kind: str = "",
+) -> pd.DataFrame:
+    """Long frame (:data:`DONE_PORTRAIT_COLUMNS`, one query) of the portrait scores of
+    ``family`` of finished runs for ``persona`` (default: no persona), every scoring basis;
+    narrowed to model configuration ids, provider, finish dates (inclusive), item set, kind
+    when given. ``model_id`` is the model configuration's id."""
+    rows = PortraitScore.objects.of_done_runs().filter(persona=persona, family=family)
+    if model_ids is not None:
+        rows = rows.filter(run__model_config_id__in=list(model_ids))
+    if provider:
+        rows = rows.filter(run__model_config__provider=provider)
+    if finished_from:
+        rows = rows.filter(run__finished_at__date__gte=finished_from)
+    if finished_to:
+        rows = rows.filter(run__finished_at__date__lte=finished_to)
+    if item_set_id:
+        rows = rows.filter(run__item_set_id=item_set_id)
+    if kind:
+        rows = rows.filter(run__kind=kind)
+    values = rows.values_list(
+        "run_id",
+        "run__model_config_id",
+        "run__model_config__name",
+        "run__model_config__provider",
+        "run__kind",
+        "run__item_set_id",
+        "run__item_set__name",
+        "run__finished_at",
+        "basis",
+        "dimension",
+        "centred",
+        "raw",
+        "n",
+    )
+    return pd.DataFrame.from_records(list(values), columns=DONE_PORTRAIT_COLUMNS)
+
+
+def model_providers() -> list[str]:
+    """The providers that model configurations use, sorted (one query)."""
+    return list(
+        ModelConfiguration.objects.order_by("provider")
+        .values_list("provider", flat=True)
+        .distinct()
+    )
+
+
+def item_sets_with_runs() -> list[tuple[int, str, int]]:
+    """``(id, name, version)`` of the validated item sets some run used (one query)."""
+    return list(
+        ValidatedItemSet.objects.filter(runs__isnull=False)
+        .distinct()
+        .order_by("name", "-version")
+        .values_list("id", "name", "version")
+    )
+
+
+def run_for_page(*, run_id: int) -> EvaluationRun | None:
+    """The run with its model configuration, item set (and study) and creator (one query),
+    or ``None``."""
+    return (
+        EvaluationRun.objects.select_related("model_config", "item_set__study", "created_by")
+        .filter(pk=run_id)
+        .first()
+    )
+
+
+def portrait_personas(*, run: EvaluationRun) -> list[str]:
+    """The persona keys the run has portraits for (``""`` = no persona), one query."""
+    return sorted(set(run.scores.values_list("persona", flat=True).distinct()))
+
+
+PORTRAIT_FRAME_COLUMNS = [
+    "persona",
+    "basis",
+    "dimension",
+    "raw",
+    "sd",
+    "n",
+    "family_mean",
+    "centred",
+]
+
+
+def portrait_frame(
+    *, run: EvaluationRun, family: str, persona: str | None = "", with_persona: bool = False
+) -> pd.DataFrame:
+    """The run's stored scores of ``family`` (:data:`PORTRAIT_FRAME_COLUMNS`, every basis,
+    one query): for one ``persona`` (default: none), or every persona with ``persona=None``
+    (``with_persona=True``: only the persona portraits)."""
+    rows = run.scores.filter(family=family)
+    if persona is not None:
+        rows = rows.filter(persona=persona)
+    if with_persona:
+        rows = rows.exclude(persona="")
+    return pd.DataFrame.from_records(
+        list(rows.values_list(*PORTRAIT_FRAME_COLUMNS)), columns=PORTRAIT_FRAME_COLUMNS
+    )
+
+
+def done_persona_runs() -> list[EvaluationRun]:
+    """Finished runs that asked the model as personas, newest first, with the model's name
+    (one query)."""
+    return list(
+        EvaluationRun.objects.done()
+        .with_persona()
+        .select_related("model_config")
+        .only("id", "label", "personas", "finished_at", "model_config__name")
+        .order_by("-finished_at", "-id")
+    )
+
+
+def variant_scores(
+    *, run: EvaluationRun, family: str, personas: list[str] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``{persona: {variant: {"family:dimension": centred}}}``: the portrait of ``family``
+    from each prompt variant alone, for ``personas`` (default: all). Read from the summary
+    written when the run was scored (no query); for a run scored before it was stored,
+    computed from its answers with the same rule (two queries)."""
+    summary = (run.summary or {}).get("personas", {})
+    stored = {
+        persona: (block.get("consistency") or {}).get("variant_scores") or {}
+        for persona, block in summary.items()
+        if personas is None or persona in personas
+    }
+    if any(stored.values()):
+        return stored
+    answers = answers_frame(run=run)
+    if personas is not None:
+        answers = answers[answers["persona"].isin(personas)]
+    if answers.empty:
+        return {}
+    entries = item_set_entries(item_set=run.item_set)
+    entries = entries[entries["family"] == family]
+    scores = {}
+    for persona, of_persona in answers.groupby("persona", sort=True):
+        per_variant = portraits.variant_portraits(
+            portraits.informative_answers(of_persona), entries
+        )
+        scores[persona] = {
+            variant: {
+                f"{family}:{dimension}": value
+                for dimension, value in zip(part["dimension"], part["centred"], strict=True)
+                if pd.notna(value)
+            }
+            for variant, part in per_variant.groupby("variant")
+        }
+    return scores
+
+
+ITEM_ANSWER_COLUMNS = [
+    "run_id", "model", "kind", "status", "persona", "variant", "state", "rating", "raw_text",
+]  # fmt: skip
+
+
+def item_answers(*, item_id: int) -> pd.DataFrame:
+    """Every stored answer to one item across runs (:data:`ITEM_ANSWER_COLUMNS`, one query;
+    ``rating`` as stored, also for invalid answers: compare ``state``)."""
+    rows = Response.objects.filter(item_id=item_id).values_list(
+        "run_id",
+        "run__model_config__name",
+        "run__kind",
+        "run__status",
+        "persona",
+        "variant",
+        "state",
+        "rating",
+        "raw_text",
+    )
+    return pd.DataFrame.from_records(list(rows), columns=ITEM_ANSWER_COLUMNS)

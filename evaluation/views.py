@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.roles import admin_required, is_admin, researcher_required
 from survey.instruments import dimensions as dims
 
-from . import portraits, selectors, services
+from . import lifecycle, portraits, selectors
+from .errors import EvaluationError, RunNotFound
 from .forms import ModelConfigurationForm, RunForm
 from .models import EvaluationRun, ModelConfiguration, PortraitScore
 
@@ -56,7 +56,7 @@ def run_new(request):
         data = form.cleaned_data
         set_name, set_version = data["template_set"]
         try:
-            run = services.create_run(
+            run = lifecycle.create_run(
                 model_config=data["model_config"],
                 item_set=data["item_set"],
                 variants=data["variants"],
@@ -72,23 +72,23 @@ def run_new(request):
                 label=data["label"],
                 created_by=request.user,
             )
-        except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
+        except EvaluationError as exc:
+            form.add_error(None, str(exc))
         else:
-            _start(request, run)
+            _queue(request, lifecycle.start_run, run.pk)
             return redirect("evaluation:run", pk=run.pk)
     status = 400 if request.method == "POST" else 200  # refused: errors shown, nothing stored
     return render(request, "evaluation/run_form.html", {"form": form}, status=status)
 
 
-def _start(request, run: EvaluationRun, resume: bool = False) -> None:
+def _queue(request, operation, run_id: int) -> None:
+    """Start or resume the run, saying on the next page what happened."""
     try:
-        (services.resume_run if resume else services.start_run)(run=run)
-    except services.QueueUnavailable as exc:
+        operation(run_id=run_id)
+    except RunNotFound as exc:
+        raise Http404(str(exc)) from None
+    except EvaluationError as exc:
         messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, "Run queued: workers are answering.")
 
@@ -118,7 +118,7 @@ def run_detail(request, pk: int):
         {
             "run": run,
             "progress": selectors.progress(run=run),
-            "stalled": services.is_stalled(run=run),
+            "stalled": run.is_stalled(),
             "families": families,
             "problems": problems,
             "chart": chart,
@@ -156,20 +156,19 @@ def run_progress(request, pk: int):
 @researcher_required
 @require_POST
 def run_cancel(request, pk: int):
-    run = get_object_or_404(EvaluationRun, pk=pk)
-    if services.cancel_run(run=run):
-        messages.success(request, "Run cancelled; the answers so far are kept.")
-    else:
+    try:
+        lifecycle.cancel_run(run_id=pk)
+    except RunNotFound as exc:
+        raise Http404(str(exc)) from None
+    except EvaluationError:
         messages.error(request, "The run is not active.")
+    else:
+        messages.success(request, "Run cancelled; the answers so far are kept.")
     return redirect("evaluation:run", pk=pk)
 
 
 @researcher_required
 @require_POST
 def run_resume(request, pk: int):
-    run = get_object_or_404(EvaluationRun.objects.select_related("model_config"), pk=pk)
-    if run.kind == EvaluationRun.Kind.REFERENCE:
-        messages.error(request, "A reference run has nothing to ask.")
-    else:
-        _start(request, run, resume=run.status != EvaluationRun.Status.DRAFT)
+    _queue(request, lifecycle.resume_run, pk)
     return redirect("evaluation:run", pk=pk)

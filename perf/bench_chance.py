@@ -76,10 +76,10 @@ def run_case(label, padded, scores, permutations, seed, *, compare=True):
     result = correlate(padded, scores)
     selected = considered & (np.nan_to_num(result.r, nan=-2) > 0.3)
     replication, split_seconds = timed(
-        lambda: split_half_replication(padded, scores, paper, 0.3, selected, n_splits=20, seed=seed)
+        lambda: split_half_replication(padded, scores, paper, 0.3, selected, n_splits=10, seed=seed)
     )
     print(
-        f"  split-half, 20 splits        {split_seconds:8.2f} s   {replication.mean:.1%} of "
+        f"  split-half, 10 splits        {split_seconds:8.2f} s   {replication.mean:.1%} of "
         f"{replication.selected} pairs selected in both halves"
     )
     if not compare:

@@ -10,8 +10,8 @@ Data: the paper's release (569 participants, 317-item / 626-pair validated set) 
 else a synthetic study of 600 participants on a 300-item set; the paper's three models are
 imported as reference runs when the release is there; then live runs up to ``--models``
 models and ``--persona-runs`` persona runs (two personas each), all stored as answers and
-scored by ``evaluation.services.score_run`` exactly as real runs are; 120 participants with
-demographics for the bias view.
+scored by ``evaluation.lifecycle.score_run`` exactly as real runs are; 120 participants with
+demographics (rating a third of the item set's items) for the bias view.
 
 Each page is requested ``--repeat`` times in-process with Django's test client as a logged-in
 researcher (the time is the whole request: middleware, view, queries, template); the script
@@ -54,8 +54,10 @@ def build_data(*, release: Path | None, n_models: int, n_persona_runs: int, seed
         study_slug = "valueportrait-2025"
     else:
         human_study = StudyFactory(slug="synthetic", title="Synthetic panel", status="closed")
-        builders.participants_with_scores(study=human_study, n=600, rng=rng)
+        people = builders.participants_with_scores(study=human_study, n=600, rng=rng)
         item_set = builders.small_item_set(study=human_study, items_per_value=30)
+        # About 40 of the 300 items each, like the release's participants.
+        builders.participant_ratings(item_set=item_set, people=people, rng=rng, share=0.13)
         reference = []
         study_slug = "synthetic"
     print(f"  humans and item set ready in {time.perf_counter() - started:.1f} s")
@@ -93,17 +95,20 @@ def build_data(*, release: Path | None, n_models: int, n_persona_runs: int, seed
     print(f"  {n_persona_runs} persona runs in {time.perf_counter() - started:.1f} s")
 
     panel = StudyFactory(slug="demographic-panel", title="Demographic panel", status="closed")
-    builders.participants_with_scores(
+    panel_people = builders.participants_with_scores(
         study=panel,
         n=120,
         rng=rng,
         demographics=lambda i: {"gender": ("female", "male")[i % 2], "age": 20 + i % 50},
     )
+    # The bias page scores each group on the persona run's items: the panel rates a third.
+    builders.participant_ratings(item_set=item_set, people=panel_people, rng=rng, share=0.3)
     persona_run = EvaluationRun.objects.exclude(personas=[]).order_by("-id").first()
     plain_run = EvaluationRun.objects.filter(personas=[]).order_by("-id").first()
     item_id = item_set.entries.values_list("item_id", flat=True).first()
     return {
         "study": study_slug,
+        "item_set": item_set.pk,
         "persona_run": persona_run.pk,
         "plain_run": plain_run.pk,
         "item": item_id,
@@ -120,6 +125,7 @@ def existing_ids() -> dict:
     plain_run = EvaluationRun.objects.filter(personas=[]).order_by("-id").first()
     return {
         "study": study.slug,
+        "item_set": persona_run.item_set_id,
         "persona_run": persona_run.pk,
         "plain_run": plain_run.pk,
         "item": plain_run.item_set.entries.values_list("item_id", flat=True).first(),
@@ -230,6 +236,11 @@ def main() -> int:
                 f"/api/v1/persona-comparisons/?run={ids['persona_run']}&study=demographic-panel",
             ),
             ("API human-distributions", f"/api/v1/human-distributions/?study={ids['study']}"),
+            (
+                "API human-portraits",
+                "/api/v1/human-portraits/?study=demographic-panel"
+                f"&item_set={ids['item_set']}&group_by=gender",
+            ),
         ]
         if args.profile:
             profile(client, dict(pages)[args.profile])

@@ -53,8 +53,8 @@ def main() -> None:
 
     from benchmark.models import Correlation, ValidatedItem, ValidatedItemSet
     from benchmark.selectors import published_run
-    from evaluation import services
-    from evaluation.models import EvaluationRun, ModelConfiguration
+    from evaluation import lifecycle
+    from evaluation.models import ModelConfiguration
     from survey.models import Study
     from tests.evaluation.fake_provider import FakeProvider
 
@@ -117,15 +117,15 @@ def main() -> None:
         ]
         try:
             time.sleep(4)  # workers up
-            run = services.create_run(
+            run = lifecycle.create_run(
                 model_config=config, item_set=item_set, use_cache=False, batch_size=args.batch_size,
                 label="benchmark",
             )  # fmt: skip
             started = time.monotonic()
-            services.start_run(run=run)
+            lifecycle.start_run(run_id=run.pk)
             while True:
                 run.refresh_from_db()
-                if run.status not in EvaluationRun.ACTIVE:
+                if not run.is_active:
                     break
                 time.sleep(0.1)
             wall = time.monotonic() - started

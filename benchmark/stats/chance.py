@@ -139,11 +139,19 @@ def permuted_correlations(
     of the sums, far below 1e-12), for permutations within the strata of
     ``profile_permutations``, which keep every pair's raters.
     """
+    for r, _ in _permuted_blocks(ratings, scores, permutations, method):
+        yield r
+
+
+def _permuted_blocks(ratings, scores, permutations, method):
+    """``(r, p)`` blocks; p is None where ``p_values`` derives it from r and n (Spearman,
+    Pearson) and Kendall's own p (it depends on ties, not only on r and n)."""
     scores = np.asarray(scores, dtype=float)
     permutations = np.asarray(permutations, dtype=np.int64)
     if method == "kendall":
         for perm in permutations:
-            yield correlate(ratings, scores[perm], "kendall").r[None]
+            result = correlate(ratings, scores[perm], "kendall")
+            yield result.r[None], result.p[None]
         return
     if method not in ("spearman", "pearson"):
         raise ValueError(f"unknown method {method!r}")
@@ -181,23 +189,20 @@ def permuted_correlations(
             undefined = (g.cxx == 0) | (g.n < 2) | (cyy_items == 0)
             r = np.where(undefined | np.isnan(r), np.nan, np.clip(r, -1.0, 1.0))
             out[:, :, g.dims] = np.moveaxis(r, 1, 2)
-        yield out
+        yield out, None
 
 
 def p_values(r: np.ndarray, n: np.ndarray, method: str) -> np.ndarray:
     """Two-sided p of r with n raters, as the run computes it (Spearman t, Pearson beta).
 
-    Kendall's p depends on ties beyond r and n; it is approximated by the normal
-    approximation without tie correction (only used for FDR rules under permutation).
+    Kendall's p depends on the ties, not only on r and n: callers pass the p that
+    ``correlate`` computed instead.
     """
     if method == "spearman":
         return spearman_p(r, n)
     if method == "pearson":
         return pearson_p(r, n)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = 3 * r * np.sqrt(n * (n - 1)) / np.sqrt(2 * (2 * n + 5))
-    return np.where(n >= 2, 2 * stats.norm.sf(np.abs(z)), np.nan)
+    raise ValueError(f"the p of {method!r} is not a function of r and n; pass p")
 
 
 def approximate_ci(
@@ -323,8 +328,8 @@ def chance_selections(
     perms = profile_permutations(scores, n_permutations, seed)
     n = correlate_n(ratings, scores)
     counts = []
-    for r in permuted_correlations(ratings, scores, perms, method):
-        counts.append(criterion.counts(r, criterion.eligible(r, n, method), thresholds))
+    for r, p in _permuted_blocks(ratings, scores, perms, method):
+        counts.append(criterion.counts(r, criterion.eligible(r, n, method, p=p), thresholds))
     return ChanceEstimate(thresholds, np.concatenate(counts), n_permutations, seed)
 
 

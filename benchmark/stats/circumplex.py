@@ -4,7 +4,9 @@ For an item correlated with the ten values in circle order, its *best-matching v
 the one with the largest r. The circular structure holds when both neighbours of that value
 on the circle correlate positively and the values opposite it (circular distance 4 or 5 of
 10) correlate negatively. ``fit`` is the Pearson correlation of the item's r with
-cos(2π·distance/10) from its best value: near 1 for a clean sinusoid around the circle.
+cos(2π·distance/10) from its best value over the values whose r is defined (a missing r
+leaves its column out of both the centring and the normalisation): near 1 for a clean
+sinusoid around the circle; NaN when fewer than two r are defined or one side is constant.
 """
 
 from __future__ import annotations
@@ -44,11 +46,16 @@ def circular_structure(r: np.ndarray) -> CircularStructure:
     neighbours_positive = np.where(neighbours, r > 0, True).all(axis=1) & defined
     opposites_negative = np.where(opposites, r < 0, True).all(axis=1) & defined
     pattern = np.cos(2 * np.pi * distance / size)
+    # Pearson r over the defined values only: both the item's r and the cosine pattern are
+    # centred and normalised over the same positions (a missing r drops its pattern value).
+    present = ~np.isnan(r)
+    count = present.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # items without any r stay NaN
-        rc = r - np.nanmean(r, axis=1, keepdims=True)
-        pc = pattern - pattern.mean(axis=1, keepdims=True)
-        fit = np.nansum(rc * pc, axis=1) / np.sqrt(np.nansum(rc**2, axis=1) * (pc**2).sum(axis=1))
+        rc = np.where(present, r - np.nanmean(r, axis=1, keepdims=True), 0.0)
+        pattern_mean = np.where(present, pattern, 0.0).sum(axis=1, keepdims=True) / count
+        pc = np.where(present, pattern - pattern_mean, 0.0)
+        fit = (rc * pc).sum(axis=1) / np.sqrt((rc**2).sum(axis=1) * (pc**2).sum(axis=1))
     fit[~defined] = np.nan
     return CircularStructure(
         best=best,

@@ -82,3 +82,12 @@ def standardised_alpha(matrix: np.ndarray, min_pairs: int = 10) -> tuple[float, 
         return float("nan"), float("nan"), 0
     mean_r = float(r[upper].mean())
     return float(k * mean_r / (1 + (k - 1) * mean_r)), mean_r, int(upper.sum())
+
+
+def most_shared_respondents(matrix: np.ndarray) -> int:
+    """The largest number of respondents any two items (columns) have in common (0 for k < 2)."""
+    present = ~np.isnan(np.asarray(matrix, dtype=float))
+    if present.shape[1] < 2:
+        return 0
+    common = present.T.astype(np.int64) @ present.astype(np.int64)
+    return int(common[np.triu_indices(present.shape[1], k=1)].max())

@@ -6,6 +6,7 @@ Production (``config.settings.production``) removes the defaults that must not e
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "axes",
     "core",
     "survey",
     "benchmark",
@@ -67,6 +69,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes' backend first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -202,7 +212,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Scopes "user" (per user or token) and "anon" (per client address): core/throttling.py.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.UserThrottle",
+        "core.throttling.AnonymousThrottle",
+    ],
 }
+# API requests allowed per user (token or session) and per anonymous client address, in
+# DRF's syntax (count/second|minute|hour|day); beyond them 429 with Retry-After. A script
+# paging through an export at 1,000 rows a page stays far below the user rate.
+API_USER_RATE = env("API_USER_RATE", default="120/minute")
+API_ANON_RATE = env("API_ANON_RATE", default="20/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Value Portrait API",
     "DESCRIPTION": "Studies, validated item sets, evaluation runs and model portraits.",
@@ -232,7 +252,25 @@ EVALUATION_LOCAL_THREADS = env.int("EVALUATION_LOCAL_THREADS", default=1)
 # because many participants can share one university or mobile-carrier address.
 SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")
 # Behind a reverse proxy, name the header holding the client address, e.g. HTTP_X_REAL_IP.
+# The survey's entry limit, the API throttles and the login lockout all use it
+# (core.throttling.client_address).
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+
+# Login attempts (django-axes) on /accounts/login/ and /admin/login/: after
+# AXES_FAILURE_LIMIT failures for one username from one client address, that pair is locked
+# out for AXES_COOLOFF_MINUTES (each further attempt restarts the wait). The lock is per
+# username *and* address, so someone guessing a researcher's password from elsewhere never
+# locks the researcher out. A success resets the count. Failed attempts (username, address)
+# are kept in the database until the cool-off ends; successful logins are not logged.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "core.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "core.throttling.login_lockout_response"
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,

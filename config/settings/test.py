@@ -19,3 +19,11 @@ WHITENOISE_USE_FINDERS = True
 # Every test client comes from 127.0.0.1; the entry rate limit has its own tests, which set
 # their own rate.
 SURVEY_ENTRY_RATE = "100000/m"
+
+# Tests send many API requests from one user and one address; the throttles' own tests
+# (tests/core/test_throttling.py) restore the real rates.
+API_USER_RATE = "100000/minute"
+API_ANON_RATE = "100000/minute"
+# Django's test client logs in without a request, which django-axes refuses; the login
+# limit's own tests (tests/core/test_login_limits.py) turn it on.
+AXES_ENABLED = False

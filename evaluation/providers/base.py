@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 MAX_RETRY_AFTER_SECONDS = 300.0
 
@@ -262,7 +263,6 @@ def call_with_retries(
     Waits ``Retry-After`` when the provider gave it (at least the backoff otherwise).
     Returns ``(answer, attempts)``; re-raises the last error when retries run out.
     """
-    from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception()

@@ -44,7 +44,7 @@ def _snapshot(directory: str) -> str:
 def _load(directory: str, threads: int):
     with _LOAD_LOCK:
         if directory not in _MODELS:
-            try:
+            try:  # inside: torch and transformers are the optional 'local' extra
                 import torch
                 from transformers import AutoModelForCausalLM, AutoTokenizer
             except ImportError as exc:

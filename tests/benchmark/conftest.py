@@ -4,16 +4,22 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from benchmark.models import StudyAnalysisSettings
 from survey.instruments import dimensions as dims
 from survey.models import ItemRating, Participant, ParticipantScore
 from tests.factories import ItemFactory, ParticipantFactory, StudyFactory
+
+SMALL_STUDY_MINIMUMS = {"min_raters_per_pair": 10, "min_reliability_respondents": 10}
 
 
 @pytest.fixture
 def small_study(db):
     """6 items × 10 Schwartz values; 14 completed raters (one flagged), 1 still in progress.
 
-    Item k's ratings follow Power for k = 0, 1 (r > 0.3), the rest are noise.
+    Item k's ratings follow Power for k = 0, 1 (r > 0.3), the rest are noise. Its 13
+    counted raters are below the default minimums (20), so the study's analysis settings
+    lower the raters-per-pair and reliability minimums to 10 (``SMALL_STUDY_MINIMUMS``) for
+    the tests of the selection and export mechanics.
     """
     return build_small_study()
 
@@ -42,6 +48,7 @@ def build_small_study():
             value = int(np.clip(np.round(3.5 + signal + rng.normal()), 1, 6))
             ratings.append(ItemRating(participant=p, item=item, rating=value))
     ItemRating.objects.bulk_create(ratings)
+    StudyAnalysisSettings.objects.create(study=study, **SMALL_STUDY_MINIMUMS)
     return study
 
 

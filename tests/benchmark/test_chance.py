@@ -247,3 +247,20 @@ def test_split_half_replication_counts_pairs_both_halves_select_again():
 def test_correlate_n_counts_raters_with_a_score():
     ratings, _, scores = ragged_data()
     np.testing.assert_array_equal(correlate_n(ratings, scores), correlate(ratings, scores).n)
+
+
+def test_kendall_fdr_under_permutation_uses_kendalls_own_p():
+    ratings, _, scores = ragged_data(n_items=6, signal=3.0)
+    criterion = Criterion(considered=np.ones((6, 5), dtype=bool), mode="abs", fdr_alpha=0.5)
+    estimate = chance_selections(
+        ratings, scores, criterion, [0.0], method="kendall", n_permutations=3, seed=2
+    )
+    from benchmark.stats.multiple import adjust_p
+
+    expected = []
+    for perm in profile_permutations(scores, 3, seed=2):
+        result = correlate(ratings, scores[perm], "kendall")
+        expected.append(int(((adjust_p(result.p) < 0.5) & (np.abs(result.r) > 0)).sum()))
+    np.testing.assert_array_equal(estimate.counts[:, 0], expected)
+    with pytest.raises(ValueError, match="pass p"):
+        criterion.eligible(np.zeros((6, 5)), np.full((6, 5), 10), "kendall")

@@ -4,6 +4,7 @@ runs, shown on the pages, in the API and in export_items."""
 import json
 import warnings
 from io import StringIO
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -213,3 +214,16 @@ def test_on_the_release_about_a_third_of_the_paper_selection_is_chance(imported_
     assert bounded["expected_chance_selections"]["mean"] <= 0.1 * bounded["selected"]
     assert bounded["selected"] < 626
     assert "paper preset (r pos 0.3): 626 pairs selected" in output.getvalue()
+
+
+def test_an_admin_queues_a_runs_estimate_from_its_page(client, small_study):
+    run = recompute_now(study=small_study)
+    url = reverse("benchmark:estimate_chance", args=[small_study.slug, run.pk])
+    _login(client, "adm", ADMINS_GROUP)
+    with mock.patch("benchmark.tasks.estimate_chance.delay") as delay:
+        response = client.post(url)
+    assert response.status_code == 302
+    delay.assert_called_once_with(run.pk)
+    with mock.patch("benchmark.tasks.estimate_chance.delay", side_effect=OSError("broker down")):
+        response = client.post(url, follow=True)
+    assert "The task queue is unreachable" in response.content.decode()

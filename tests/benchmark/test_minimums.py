@@ -3,13 +3,28 @@ settings that store them and ``minimums_for``."""
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.template import Context, Template
 
 from benchmark import minimums as mins
-from benchmark.minimums import Minimums, TooFew, api_fields, checked, enough, too_few
+from benchmark.minimums import (
+    Minimums,
+    TooFew,
+    TooFewToSelect,
+    api_fields,
+    api_json,
+    checked,
+    enough,
+    refuse_thin_selection,
+    thin_pairs,
+    too_few,
+    withhold_thin_pairs,
+)
 from benchmark.models import StudyAnalysisSettings
 from benchmark.selectors import minimums_for
+from benchmark.stats.reliability import most_shared_respondents
 from tests.factories import StudyFactory
 
 
@@ -105,3 +120,57 @@ def test_admin_edits_the_minimums(db, client, django_user_model):
     for name in ("min_raters_per_pair", "min_reliability_respondents", "min_group_participants",
                  "min_percentile_humans", "min_items_per_dimension"):  # fmt: skip
         assert f'name="{name}"' in page.content.decode()
+
+
+def _pairs(n, r):
+    return pd.DataFrame({"n": n, "r": r, "p": [0.01] * len(n), "ci_low": [0.1] * len(n)})
+
+
+def test_thin_pairs_marks_known_counts_below_the_minimum_only():
+    assert thin_pairs([2, 19, 20, None, float("nan"), 50], 20).tolist() == [
+        True, True, False, False, False, False,
+    ]  # fmt: skip
+
+
+def test_withhold_thin_pairs_blanks_statistics_and_gives_the_reason():
+    out = withhold_thin_pairs(_pairs([2, 25, None], [1.0, 0.4, 0.35]), 20)
+    assert (
+        np.isnan(out.loc[0, "r"]) and np.isnan(out.loc[0, "p"]) and np.isnan(out.loc[0, "ci_low"])
+    )
+    assert out.loc[0, "r_reason"].startswith("too few raters: n = 2, at least 20 needed")
+    assert out.loc[0, "too_few"] == too_few(2, 20, "raters_per_pair")
+    assert out.loc[1, "r"] == 0.4 and out.loc[1, "r_reason"] is None
+    assert out.loc[2, "r"] == 0.35  # n not published: cannot be checked, left as published
+    empty = withhold_thin_pairs(pd.DataFrame(columns=["n", "r"]), 20)
+    assert list(empty.columns) == ["n", "r", "too_few", "r_reason"]
+
+
+def test_refuse_thin_selection_names_count_fewest_and_minimum():
+    refuse_thin_selection(_pairs([20, 30], [0.5, 0.4]), 20)  # nothing thin: no error
+    with pytest.raises(
+        TooFewToSelect, match=r"select 2 pair\(s\) with fewer than 20 raters \(fewest: n = 3\)"
+    ):
+        refuse_thin_selection(_pairs([3, 19, 40], [0.9, 0.5, 0.4]), 20)
+
+
+def test_api_json_replaces_every_too_few_by_null_and_reason():
+    stored = {
+        "Power": {
+            "k": 4,
+            "standardised_alpha": too_few(5, 20, "reliability_respondents").as_json(),
+            "blocks": [{"n": 5, "alpha": too_few(5, 20, "reliability_respondents").as_json()}],
+            "corrected_item_total": {"1/2": 0.4},
+        }
+    }
+    out = api_json(stored)["Power"]
+    assert out["k"] == 4 and out["standardised_alpha"] is None
+    assert out["standardised_alpha_reason"].startswith("too few respondents: n = 5")
+    assert out["blocks"][0]["alpha"] is None and "alpha_reason" in out["blocks"][0]
+    assert out["corrected_item_total"] == {"1/2": 0.4}
+
+
+def test_most_shared_respondents():
+    nan = np.nan
+    matrix = np.array([[1, 2, nan], [1, nan, 3], [2, 2, 3], [nan, 1, 1]], dtype=float)
+    assert most_shared_respondents(matrix) == 2
+    assert most_shared_respondents(matrix[:, :1]) == 0

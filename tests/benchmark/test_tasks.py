@@ -49,7 +49,7 @@ def test_request_enqueues_after_commit(small_study, django_capture_on_commit_cal
 def test_completions_trigger_a_recomputation_after_n(
     small_study, django_capture_on_commit_callbacks
 ):
-    StudyAnalysisSettings.objects.create(study=small_study, recompute_after_completions=2)
+    StudyAnalysisSettings.objects.filter(study=small_study).update(recompute_after_completions=2)
     with mock.patch("benchmark.tasks.recompute_correlations.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             participant_completed.send(sender=None, participant_id=1, study_id=small_study.pk)

@@ -1,7 +1,7 @@
 """Build dashboard data through the real models and the evaluation app's scoring service.
 
 Used by the dashboards' tests, the browser test and ``perf/bench_dashboards.py``. Model runs
-are stored as answers (``Response`` rows) and scored with ``evaluation.services.score_run``,
+are stored as answers (``Response`` rows) and scored with ``evaluation.lifecycle.score_run``,
 so portraits, per-variant spreads and summaries are exactly what a real run produces.
 """
 
@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from benchmark.models import CorrelationRun, ValidatedItem, ValidatedItemSet
 from dashboards.models import ModelCard
+from evaluation.lifecycle import score_run
 from evaluation.models import EvaluationRun, ModelConfiguration, Response
 from evaluation.personas import persona_key
-from evaluation.services import score_run
 from survey.instruments.dimensions import SCHWARTZ_VALUES
 from survey.models import Participant, ParticipantScore, Study
 

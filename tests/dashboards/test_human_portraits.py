@@ -182,7 +182,7 @@ def test_api_gives_the_same_portraits_with_reasons(rated_study, client):
 
 @pytest.mark.shared_data
 @pytest.mark.slow
-def test_release_humans_on_the_paper_preset(imported_release, release_dir):
+def test_release_humans_on_the_paper_preset(imported_release, release_dir, tmp_path):
     from benchmark.selectors import item_set_entries, published_run
     from benchmark.services import create_preset_item_set
     from survey.models import Study
@@ -231,3 +231,63 @@ def test_release_humans_on_the_paper_preset(imported_release, release_dir):
     assert (everyone.table["centred"] < everyone.table["ci_high"]).all()
     layout = PortraitLayout.from_entries(entries)
     assert len(layout.item_ids) == 317
+
+    # The command writes the same numbers; the release asked no demographic question that
+    # was answered, so grouping by gender adds no group.
+    out = tmp_path / "release-humans.json"
+    call_command(
+        "export_human_portraits", "--study", "valueportrait-2025", "--item-set",
+        str(item_set.pk), "--group-by", "gender", "--out", str(out),
+    )  # fmt: skip
+    exported = json.loads(out.read_text())
+    assert list(exported) == ["all"]
+    assert exported["all"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_model_uncertainty_on_the_bias_page_is_over_variants_and_repetitions(dashboard_data):
+    """Each (variant, repetition) of a persona is scored alone; the spread is over them."""
+    from dashboards import selectors
+    from evaluation.models import Response
+
+    run = dashboard_data.persona_run
+    answers = list(Response.objects.filter(run=run, persona="gender=woman"))
+    Response.objects.bulk_create(
+        Response(
+            run=run,
+            item_id=a.item_id,
+            variant=a.variant,
+            persona=a.persona,
+            repetition=1,
+            state=a.state,
+            rating=min(6.0, a.rating + (1 if a.item_id % 2 else 0)),
+            raw_text=a.raw_text,
+        )
+        for a in answers
+    )
+    spread = selectors.replicate_spread(
+        run=run, family="schwartz", personas=["gender=woman"]
+    ).set_index("dimension")
+    entries = pd.DataFrame.from_records(
+        list(run.item_set.entries.values_list("item_id", "family", "dimension")),
+        columns=["item_id", "family", "dimension"],
+    )
+    frame = pd.DataFrame.from_records(
+        list(
+            Response.objects.filter(run=run, persona="gender=woman").values_list(
+                "variant", "repetition", "item_id", "rating"
+            )
+        ),
+        columns=["variant", "repetition", "item_id", "rating"],
+    )
+    replicates = pd.DataFrame(
+        [
+            _pandas_portrait(part[["item_id", "rating"]], entries)
+            for _, part in frame.groupby(["variant", "repetition"])
+        ]
+    )
+    assert len(replicates) == 6  # three variants × two repetitions
+    power = spread.loc["Power"]
+    assert power["n"] == 6
+    assert power["mean"] == pytest.approx(replicates["Power"].mean(), abs=1e-12)
+    assert power["sd"] == pytest.approx(replicates["Power"].std(ddof=1), abs=1e-12)
+    assert power["se"] == pytest.approx(power["sd"] / np.sqrt(6), abs=1e-12)

@@ -136,7 +136,10 @@ def test_humans_vs_models_puts_models_on_the_humans_portrait_of_the_same_items(
     # The percentile among the people's own scores, in the table.
     gap_rows = {row["model"]: row["cells"] for row in response.context["gap_rows"]}
     columns = response.context["dimensions"]
-    score, gap, pct = gap_rows["gamma"][columns.index("Power")]
+    score, gap, pct, beyond = gap_rows["gamma"][columns.index("Power")]
+    power_row = everyone.table.set_index("dimension").loc["Power"]
+    assert beyond == (not power_row["ci_low"] <= score <= power_row["ci_high"])
+    assert gap == pytest.approx(score - power_row["centred"])
     assert pct == pytest.approx(
         stats.percentile_among(persons[["Power"]].to_numpy(), np.array([[score]]))[0, 0]
     )
@@ -302,7 +305,10 @@ def test_questionnaire_big_five_is_centred_within_person(researcher, dashboard_d
     box = _spec(response, "humans-questionnaire")["figure"]["data"][0]
     centred = raw - raw.mean(axis=1, keepdims=True)
     assert box["median"] == pytest.approx(np.median(centred, axis=0).tolist(), abs=1e-4)
-    assert "centred on their own mean" in response.content.decode()
+    body = response.content.decode()
+    assert "centred on their own mean" in body
+    # The small item set selects Schwartz values only: no portrait of traits, said so.
+    assert "No humans' portrait for this family on set-humans v1" in body
 
 
 def test_humans_as_violins_carry_every_counted_score(researcher, dashboard_data):

@@ -5,8 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluation import services
-from evaluation.execution import execute_units
+from evaluation import lifecycle
 from evaluation.models import EvaluationRun, ModelConfiguration
 from evaluation.selectors import missing_units
 from tests.evaluation.factories import make_item_set
@@ -84,10 +83,9 @@ def in_process(monkeypatch):
     def answer(run_id):
         run = EvaluationRun.objects.get(pk=run_id)
         EvaluationRun.objects.filter(pk=run_id).update(status=EvaluationRun.Status.RUNNING)
-        execute_units(run_id, missing_units(run=run))
-        services.finish_run_if_complete(run_id=run_id)
+        lifecycle.execute_batch(run_id=run_id, units=missing_units(run=run))
 
-    monkeypatch.setattr(services, "_publish", answer)
+    monkeypatch.setattr(lifecycle, "_publish", answer)
 
 
 def test_run_evaluation_options_and_progress_bar(in_process):

@@ -108,8 +108,7 @@ def test_missing_directory_is_a_clear_error(tmp_path):
 
 @pytest.mark.django_db
 def test_a_probability_run_on_the_local_model(tiny_model_dir):
-    from evaluation import services
-    from evaluation.execution import execute_units
+    from evaluation import lifecycle
     from evaluation.models import EvaluationRun
     from evaluation.selectors import missing_units
     from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
@@ -120,7 +119,7 @@ def test_a_probability_run_on_the_local_model(tiny_model_dir):
     )
 
     def run_with(floor):
-        run = services.create_run(
+        run = lifecycle.create_run(
             model_config=config,
             item_set=item_set,
             variants=["v1", "v1_reversed"],
@@ -131,8 +130,7 @@ def test_a_probability_run_on_the_local_model(tiny_model_dir):
         EvaluationRun.objects.filter(pk=run.pk).update(
             status="running", params=config.generation_params()
         )
-        assert execute_units(run.pk, missing_units(run=run)) == 4
-        services.finish_run_if_complete(run_id=run.pk)
+        assert lifecycle.execute_batch(run_id=run.pk, units=missing_units(run=run)) == 4
         run.refresh_from_db()
         assert run.status == "done"
         return run

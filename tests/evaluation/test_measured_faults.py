@@ -11,8 +11,7 @@ import math
 
 import pytest
 
-from evaluation import services
-from evaluation.execution import execute_units
+from evaluation import lifecycle
 from evaluation.models import EvaluationRun
 from evaluation.parsing import option_probabilities, parse_phrase
 from evaluation.prompts import SCALE_LABELS
@@ -49,8 +48,10 @@ def test_reasoning_models_get_max_completion_tokens(model_id):
     item_set = make_item_set(n_items=2)
     with FakeProvider() as server:
         config = ModelConfigurationFactory(base_url=server.url("openai"), model_id=model_id)
-        run = _running(services.create_run(model_config=config, item_set=item_set, variants=["v1"]))
-        execute_units(run.pk, missing_units(run=run))
+        run = _running(
+            lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"])
+        )
+        lifecycle.execute_batch(run_id=run.pk, units=missing_units(run=run))
         payload = server.requests[-1]["payload"]
     assert run.responses.filter(state="failed").count() == 0
     assert "max_tokens" not in payload and payload["max_completion_tokens"] == 16

@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
-from evaluation import services
+from evaluation import lifecycle
+from evaluation.errors import InvalidRunSettings, QueueUnavailable
 from evaluation.models import EvaluationRun, ModelConfiguration, Response
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
 
@@ -27,16 +28,16 @@ def researcher(client):
 def queued(monkeypatch):
     """Publishing succeeds without a broker; the calls are recorded."""
     published = []
-    monkeypatch.setattr(services, "_publish", published.append)
+    monkeypatch.setattr(lifecycle, "_publish", published.append)
     return published
 
 
 @pytest.fixture
 def no_queue(monkeypatch):
     def fail(run_id):
-        raise services.QueueUnavailable("The task queue is unavailable: cannot reach Redis.")
+        raise QueueUnavailable("The task queue is unavailable: cannot reach Redis.")
 
-    monkeypatch.setattr(services, "_publish", fail)
+    monkeypatch.setattr(lifecycle, "_publish", fail)
 
 
 def test_pages_need_the_researcher_role(client):
@@ -229,7 +230,7 @@ def test_index_lists_runs_with_counts_in_a_fixed_number_of_queries(
     item_set = make_item_set(n_items=3)
     config = ModelConfigurationFactory()
     for _ in range(5):
-        run = services.create_run(model_config=config, item_set=item_set, variants=["v1", "v2"])
+        run = lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1", "v2"])
         Response.objects.create(
             run=run, item=item_set.entries.first().item, variant="v1", state="invalid"
         )
@@ -245,8 +246,8 @@ def test_an_active_run_is_re_queued_only_when_stalled(researcher, queued):
     from django.utils import timezone
 
     item_set = make_item_set(n_items=2)
-    run = services.create_run(model_config=ModelConfigurationFactory(), item_set=item_set)
-    services.start_run(run=run)
+    run = lifecycle.create_run(model_config=ModelConfigurationFactory(), item_set=item_set)
+    lifecycle.start_run(run_id=run.pk)
     Response.objects.create(
         run=run, item=item_set.entries.first().item, variant="v1", state="valid", rating=3
     )
@@ -261,14 +262,14 @@ def test_an_active_run_is_re_queued_only_when_stalled(researcher, queued):
 
 
 def test_persona_options_are_configurable(settings):
-    from django.core.exceptions import ValidationError
-
     item_set = make_item_set(n_items=2)
     config = ModelConfigurationFactory()
-    with pytest.raises(ValidationError, match="country must be one of"):
-        services.create_run(model_config=config, item_set=item_set, personas=[{"country": "Chile"}])
+    with pytest.raises(InvalidRunSettings, match="country must be one of"):
+        lifecycle.create_run(
+            model_config=config, item_set=item_set, personas=[{"country": "Chile"}]
+        )
     settings.EVALUATION_PERSONA_OPTIONS = {"country": ("Chile", "Peru")}
-    run = services.create_run(
+    run = lifecycle.create_run(
         model_config=config, item_set=item_set, personas=[{"country": "Chile"}]
     )
     assert run.personas == [{"country": "Chile"}]

@@ -129,3 +129,29 @@ def test_no_constant_variant_without_valid_answers():
     answers = _answers_by_variant({"v1": [np.nan] * 12})
     assert constant_variants(answers).empty
     assert informative_answers(answers).equals(answers)
+
+
+def test_replicate_portraits_score_each_variant_and_repetition_alone():
+    from evaluation.portraits import replicate_portraits
+
+    answers = pd.DataFrame(
+        [
+            # persona, variant, repetition, item, rating
+            ("", "v1", 0, 1, 6.0),
+            ("", "v1", 0, 3, 2.0),
+            ("", "v1", 1, 1, 4.0),
+            ("", "v1", 1, 3, 4.0),
+            ("", "v2", 0, 1, 5.0),
+            ("", "v2", 0, 3, np.nan),  # invalid
+        ],
+        columns=["persona", "variant", "repetition", "item_id", "rating"],
+    )
+    table = replicate_portraits(answers, ENTRIES).set_index(["variant", "repetition", "dimension"])
+    # v1 rep 0: Power = item 1 = 6, Hedonism = item 3 = 2; family mean (6 + 2) / 2 = 4.
+    assert table.loc[("v1", 0, "Power"), "centred"] == 2.0
+    assert table.loc[("v1", 0, "Hedonism"), "centred"] == -2.0
+    assert table.loc[("v1", 1, "Power"), "centred"] == 0.0
+    # v2: only item 1 rated -> Power 5 - 5, Hedonism unrated.
+    assert table.loc[("v2", 0, "Power"), "centred"] == 0.0
+    assert np.isnan(table.loc[("v2", 0, "Hedonism"), "centred"])
+    assert len(table) == 3 * 4  # every replicate × every dimension of the set

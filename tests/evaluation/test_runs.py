@@ -2,11 +2,10 @@
 test_worker.py): rows, idempotency, invalid answers, cache, params recorded, portraits."""
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from benchmark.selectors import item_set_entries
-from evaluation import portraits, services
-from evaluation.execution import execute_units
+from evaluation import lifecycle, portraits
+from evaluation.errors import InvalidRunSettings, QueueUnavailable
 from evaluation.models import CachedResponse, EvaluationRun, PortraitScore, Response
 from evaluation.prompts import SCALE_LABELS
 from evaluation.selectors import answers_frame, missing_units, progress, run_units
@@ -33,8 +32,7 @@ def _start_in_process(run):
 
 
 def _run_all(run):
-    written = execute_units(run.pk, missing_units(run=run))
-    services.finish_run_if_complete(run_id=run.pk)
+    written = lifecycle.execute_batch(run_id=run.pk, units=missing_units(run=run))
     run.refresh_from_db()
     return written
 
@@ -42,7 +40,7 @@ def _run_all(run):
 def test_a_run_answers_every_unit_once_and_scores_a_portrait(server):
     item_set = make_item_set(n_items=8)
     config = ModelConfigurationFactory(base_url=server.url("openai"))
-    run = services.create_run(
+    run = lifecycle.create_run(
         model_config=config, item_set=item_set, variants=["v1", "v1_reversed"], repetitions=1
     )
     _start_in_process(run)
@@ -61,7 +59,7 @@ def test_a_run_answers_every_unit_once_and_scores_a_portrait(server):
     # Running the same units again writes nothing (idempotent) and asks nothing.
     requests = server.request_count()
     EvaluationRun.objects.filter(pk=run.pk).update(status=EvaluationRun.Status.RUNNING)
-    assert execute_units(run.pk, run_units(run=run)) == 0
+    assert lifecycle.execute_batch(run_id=run.pk, units=run_units(run=run)) == 0
     assert server.request_count() == requests
     prog = progress(run=run)
     assert (prog["expected"], prog["answered"], prog["remaining"]) == (16, 16, 0)
@@ -71,7 +69,7 @@ def test_a_run_answers_every_unit_once_and_scores_a_portrait(server):
 def test_invalid_answers_are_retried_then_stored_and_counted(server):
     item_set = make_item_set(n_items=4)
     config = ModelConfigurationFactory(base_url=server.url("openai"))
-    run = services.create_run(
+    run = lifecycle.create_run(
         model_config=config,
         item_set=item_set,
         variants=["v2"],
@@ -96,7 +94,7 @@ def test_a_reask_is_a_follow_up_naming_the_allowed_phrases(server):
     item_set = make_item_set(n_items=4)
     config = ModelConfigurationFactory(base_url=server.url("openai"))
     run = _start_in_process(
-        services.create_run(model_config=config, item_set=item_set, variants=["v2_reversed"])
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v2_reversed"])
     )
     target = item_set.entries.order_by("item_id").first().item
     server.invalid_for = (target.text,)  # the item's own prompt gets an unreadable answer
@@ -116,20 +114,20 @@ def test_cache_makes_a_second_run_free_and_can_be_switched_off(server):
     item_set = make_item_set(n_items=6)
     config = ModelConfigurationFactory(base_url=server.url("openai"))
     first = _start_in_process(
-        services.create_run(model_config=config, item_set=item_set, variants=["v3"])
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v3"])
     )
     _run_all(first)
     asked = server.request_count()
     assert CachedResponse.objects.count() == 6
     second = _start_in_process(
-        services.create_run(model_config=config, item_set=item_set, variants=["v3"])
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v3"])
     )
     _run_all(second)
     assert server.request_count() == asked  # free
     assert second.responses.filter(cached=True).count() == 6
     assert progress(run=second)["cached"] == 6
     uncached = _start_in_process(
-        services.create_run(
+        lifecycle.create_run(
             model_config=config, item_set=item_set, variants=["v3"], use_cache=False
         )
     )
@@ -141,7 +139,7 @@ def test_client_errors_fail_fast_and_resume_retries_them(server):
     item_set = make_item_set(n_items=2)
     config = ModelConfigurationFactory(base_url=server.url("openai"), max_retries=1)
     run = _start_in_process(
-        services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"])
     )
     server.script("400", "400")
     _run_all(run)
@@ -159,7 +157,7 @@ def test_client_errors_fail_fast_and_resume_retries_them(server):
 def test_probability_scoring_and_personas(server):
     item_set = make_item_set(n_items=4)
     config = ModelConfigurationFactory(base_url=server.url("openai"), top_logprobs=10)
-    run = services.create_run(
+    run = lifecycle.create_run(
         model_config=config,
         item_set=item_set,
         variants=["v1", "v1_reversed"],
@@ -186,22 +184,22 @@ def test_probability_scoring_and_personas(server):
 def test_run_validation_messages():
     item_set = make_item_set(n_items=2)
     config = ModelConfigurationFactory()
-    with pytest.raises(ValidationError, match="unknown variant"):
-        services.create_run(model_config=config, item_set=item_set, variants=["v9"])
-    with pytest.raises(ValidationError, match="top log-probabilities"):
-        services.create_run(model_config=config, item_set=item_set, scoring="probability")
-    with pytest.raises(ValidationError, match="age must be one of"):
-        services.create_run(model_config=config, item_set=item_set, personas=[{"age": "7"}])
+    with pytest.raises(InvalidRunSettings, match="unknown variant"):
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v9"])
+    with pytest.raises(InvalidRunSettings, match="top log-probabilities"):
+        lifecycle.create_run(model_config=config, item_set=item_set, scoring="probability")
+    with pytest.raises(InvalidRunSettings, match="age must be one of"):
+        lifecycle.create_run(model_config=config, item_set=item_set, personas=[{"age": "7"}])
 
 
 def test_cancelled_run_asks_nothing(server):
     item_set = make_item_set(n_items=3)
     config = ModelConfigurationFactory(base_url=server.url("openai"))
     run = _start_in_process(
-        services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"])
     )
-    assert services.cancel_run(run=run)
-    assert execute_units(run.pk, run_units(run=run)) == 0
+    assert lifecycle.cancel_run(run_id=run.pk)
+    assert lifecycle.execute_batch(run_id=run.pk, units=run_units(run=run)) == 0
     assert server.request_count() == 0
 
 
@@ -210,13 +208,13 @@ def test_starting_without_a_broker_says_the_queue_is_unavailable(monkeypatch):
     from config.celery import app
 
     item_set = make_item_set(n_items=2)
-    run = services.create_run(model_config=ModelConfigurationFactory(), item_set=item_set)
+    run = lifecycle.create_run(model_config=ModelConfigurationFactory(), item_set=item_set)
     # Nothing listens on port 1.
     monkeypatch.setattr(
-        services, "broker_connection", lambda: app.connection_for_write("redis://127.0.0.1:1/0")
+        lifecycle, "broker_connection", lambda: app.connection_for_write("redis://127.0.0.1:1/0")
     )
-    with pytest.raises(services.QueueUnavailable, match="task queue is unavailable.*Redis"):
-        services.start_run(run=run)
+    with pytest.raises(QueueUnavailable, match="task queue is unavailable.*Redis"):
+        lifecycle.start_run(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == EvaluationRun.Status.DRAFT and "unavailable" in run.error
 
@@ -225,7 +223,7 @@ def test_answers_below_the_probability_floor_are_invalid_and_shown(server, clien
     item_set = make_item_set(n_items=4)
     config = ModelConfigurationFactory(base_url=server.url("openai"), top_logprobs=10)
     run = _start_in_process(
-        services.create_run(
+        lifecycle.create_run(
             model_config=config,
             item_set=item_set,
             variants=["v1"],
@@ -261,7 +259,7 @@ def test_a_lower_floor_keeps_more_answers(server):
     item_set = make_item_set(n_items=2)
     config = ModelConfigurationFactory(base_url=server.url("openai"), top_logprobs=10)
     run = _start_in_process(
-        services.create_run(
+        lifecycle.create_run(
             model_config=config, item_set=item_set, variants=["v1"], scoring="probability",
             min_valid_probability=0.0001, invalid_retries=0,
         )
@@ -275,16 +273,16 @@ def test_repetitions_are_cached_apart_and_resume_from_the_cache(server):
     item_set = make_item_set(n_items=2)
     config = ModelConfigurationFactory(base_url=server.url("openai"), temperature=0.8)
     first = _start_in_process(
-        services.create_run(
+        lifecycle.create_run(
             model_config=config, item_set=item_set, variants=["v1"], repetitions=2, batch_size=1
         )
     )
     for unit in missing_units(run=first):  # batches one after another, as workers take them
-        execute_units(first.pk, [unit])
+        lifecycle.execute_batch(run_id=first.pk, units=[unit])
     assert server.request_count() == 4 and CachedResponse.objects.count() == 4
     # A run with one more repetition pays only for the new one.
     second = _start_in_process(
-        services.create_run(model_config=config, item_set=item_set, variants=["v1"], repetitions=3)
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"], repetitions=3)
     )
     _run_all(second)
     assert server.request_count() == 6
@@ -301,7 +299,7 @@ def test_cache_entries_expire_when_the_setting_says_so(server, settings):
 
     def run_once():
         run = _start_in_process(
-            services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+            lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"])
         )
         _run_all(run)
         return run
@@ -327,7 +325,7 @@ def test_each_answer_records_the_snapshot_and_a_run_with_two_says_so(client):
     with FakeProvider(snapshots=("fake-2025-01-01", "fake-2025-03-01")) as fake:
         config = ModelConfigurationFactory(base_url=fake.url("openai"))
         run = _start_in_process(
-            services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+            lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"])
         )
         _run_all(run)
         prompts = {r["payload"]["messages"][-1]["content"] for r in fake.requests}
@@ -353,7 +351,7 @@ def test_a_template_answered_with_one_rating_is_left_out_and_shown(client):
     with FakeProvider(fixed_answer={"word for word": 6}) as fake:  # v2's instruction
         config = ModelConfigurationFactory(base_url=fake.url("openai"))
         run = _start_in_process(
-            services.create_run(model_config=config, item_set=item_set, variants=["v1", "v2"])
+            lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1", "v2"])
         )
         _run_all(run)
     assert run.status == EvaluationRun.Status.DONE

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from evaluation import services
+from evaluation import lifecycle
 from evaluation.models import EvaluationRun, Response
 from evaluation.selectors import progress
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
@@ -42,7 +42,7 @@ def test_a_run_completes_with_the_right_rows_after_injected_failures(clean_queue
         )
         # Re-asks repeat the prompt here, so the item that always gets an unreadable answer
         # ends invalid (a follow-up turn would be answered: test_runs.py tests that).
-        run = services.create_run(
+        run = lifecycle.create_run(
             model_config=config,
             item_set=item_set,
             variants=["v1", "v2_reversed"],
@@ -53,7 +53,7 @@ def test_a_run_completes_with_the_right_rows_after_injected_failures(clean_queue
         server.invalid_for = (invalid_item.text,)
         server.script("429", "500", "hang", "malformed", "empty", "think", "500")
         worker = workers("w1")
-        services.start_run(run=run)
+        lifecycle.start_run(run_id=run.pk)
         _wait_for(run, lambda r: r.status == EvaluationRun.Status.DONE, worker=worker)
 
         rows = list(Response.objects.filter(run=run).select_related("item"))
@@ -75,14 +75,14 @@ def test_a_run_completes_with_the_right_rows_after_injected_failures(clean_queue
 
         # A second run of the same model and items is served from the cache: free.
         asked = server.request_count()
-        again = services.create_run(
+        again = lifecycle.create_run(
             model_config=config,
             item_set=item_set,
             variants=["v1", "v2_reversed"],
             batch_size=4,
             reask_follow_up=False,
         )
-        services.start_run(run=again)
+        lifecycle.start_run(run_id=again.pk)
         _wait_for(again, lambda r: r.status == EvaluationRun.Status.DONE, worker=worker)
         # Only the invalid item is asked again (re-asks after an unparseable answer are
         # cached per attempt too, so not even those).
@@ -96,11 +96,11 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_completes(clean_queue, 
         config = ModelConfigurationFactory(
             base_url=server.url("openai"), timeout_seconds=5.0, max_concurrency=4
         )
-        run = services.create_run(
+        run = lifecycle.create_run(
             model_config=config, item_set=item_set, variants=["v1", "v1_reversed"], batch_size=4
         )
         first = workers("first")
-        services.start_run(run=run)
+        lifecycle.start_run(run_id=run.pk)
         _wait_for(run, lambda r: r.responses.count() >= 6, worker=first, timeout=60)
         first.kill()
         killed_at = run.responses.count()

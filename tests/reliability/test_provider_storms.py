@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation import services
-from evaluation.execution import execute_units
+from evaluation import lifecycle
 from evaluation.models import EvaluationRun, Response
 from evaluation.selectors import missing_units, progress
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
@@ -28,8 +27,7 @@ def run_in_process(run: EvaluationRun) -> EvaluationRun:
     EvaluationRun.objects.filter(pk=run.pk).update(
         status=EvaluationRun.Status.RUNNING, params=run.model_config.generation_params()
     )
-    execute_units(run.pk, missing_units(run=run))
-    services.finish_run_if_complete(run_id=run.pk)
+    lifecycle.execute_batch(run_id=run.pk, units=missing_units(run=run))
     run.refresh_from_db()
     return run
 
@@ -43,7 +41,7 @@ def test_storms_beyond_the_retry_budget_are_counted_then_resumed_once():
         config = ModelConfigurationFactory(
             base_url=server.url("openai"), max_retries=2, timeout_seconds=0.5, max_concurrency=1
         )
-        run = services.create_run(
+        run = lifecycle.create_run(
             model_config=config, item_set=make_item_set(n_items=N_ITEMS), variants=["v1"]
         )
         # One request at a time, so the storms hit units in order (concurrent units would

@@ -21,7 +21,8 @@ from django.test import override_settings
 
 from benchmark.models import CorrelationRun, StudyAnalysisSettings
 from config.celery import app
-from evaluation import services
+from evaluation import lifecycle
+from evaluation.errors import QueueUnavailable
 from evaluation.models import EvaluationRun
 from survey.models import Participant
 from tests.evaluation.factories import ModelConfigurationFactory
@@ -74,11 +75,11 @@ def test_a_participant_completes_a_study_while_redis_is_down(redis_down):
 
 @pytest.mark.django_db(transaction=True)
 def test_starting_a_run_with_redis_down_says_the_queue_is_unavailable(redis_down):
-    run = services.create_run(
+    run = lifecycle.create_run(
         model_config=ModelConfigurationFactory(), item_set=make_item_set(n_items=2)
     )
-    with pytest.raises(services.QueueUnavailable) as refused:
-        services.start_run(run=run)
+    with pytest.raises(QueueUnavailable) as refused:
+        lifecycle.start_run(run_id=run.pk)
     assert "task queue is unavailable" in str(refused.value)
     assert "Redis" in str(refused.value)
     run.refresh_from_db()
@@ -91,11 +92,11 @@ def test_starting_a_run_with_redis_down_says_the_queue_is_unavailable(redis_down
 def test_a_run_refused_while_redis_was_down_queues_once_redis_is_back(redis_down, settings):
     import redis
 
-    run = services.create_run(
+    run = lifecycle.create_run(
         model_config=ModelConfigurationFactory(), item_set=make_item_set(n_items=2)
     )
-    with pytest.raises(services.QueueUnavailable):
-        services.start_run(run=run)
+    with pytest.raises(QueueUnavailable):
+        lifecycle.start_run(run_id=run.pk)
     # Redis is back (the real server of REDIS_URL).
     real = os.environ["REDIS_URL"]
     app.conf.broker_url = real
@@ -103,7 +104,7 @@ def test_a_run_refused_while_redis_was_down_queues_once_redis_is_back(redis_down
     client = redis.Redis.from_url(real)
     before = client.llen(queue)
     try:
-        started = services.start_run(run=run)
+        started = lifecycle.start_run(run_id=run.pk)
         assert started.status == EvaluationRun.Status.QUEUED
         assert client.llen(queue) == before + 1
     finally:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from benchmark.models import CorrelationRun, PairExclusion, ValidatedItemSet
 from benchmark.services import recompute_now
-from evaluation import services as evaluation_services
+from evaluation import lifecycle as evaluation_lifecycle
 from evaluation.models import EvaluationRun, ModelConfiguration
 from tests.benchmark.conftest import build_small_study
 from tests.conftest import REQUIRE_SERVICES
@@ -133,7 +133,7 @@ def test_model_configuration_form_never_fails(admin, fields):
 @FUZZ
 @given(fields=form_data(RUN_FIELDS), real_ids=st.booleans())
 def test_run_form_never_fails(admin, fields, real_ids, monkeypatch):
-    monkeypatch.setattr(evaluation_services, "_publish", lambda run_id: None)  # no broker
+    monkeypatch.setattr(evaluation_lifecycle, "_publish", lambda run_id: None)  # no broker
     if real_ids:
         fields.setdefault("model_config", str(ModelConfigurationFactory().pk))
         fields.setdefault("item_set", str(make_item_set(n_items=2).pk))

@@ -22,8 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.management import call_command
 
-from evaluation import services
-from evaluation.execution import execute_units
+from evaluation import lifecycle
 from evaluation.models import EvaluationRun, ModelConfiguration
 from evaluation.selectors import missing_units
 from tests.dashboards.helpers import make_user
@@ -51,12 +50,11 @@ def all_logs(caplog):
 
 
 def run_against(config: ModelConfiguration, item_set) -> EvaluationRun:
-    run = services.create_run(model_config=config, item_set=item_set, variants=["v1"])
+    run = lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"])
     EvaluationRun.objects.filter(pk=run.pk).update(
         status=EvaluationRun.Status.RUNNING, params=config.generation_params()
     )
-    execute_units(run.pk, missing_units(run=run))
-    services.finish_run_if_complete(run_id=run.pk)
+    lifecycle.execute_batch(run_id=run.pk, units=missing_units(run=run))
     run.refresh_from_db()
     return run
 

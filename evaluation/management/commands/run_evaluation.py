@@ -1,14 +1,14 @@
 import time
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from benchmark.models import ValidatedItemSet
-from evaluation.models import EvaluationRun, ModelConfiguration
+from evaluation.errors import EvaluationError
+from evaluation.lifecycle import create_run, start_run
+from evaluation.models import ModelConfiguration
 from evaluation.personas import PersonaError, parse_persona_key
 from evaluation.selectors import progress
-from evaluation.services import QueueUnavailable, create_run, start_run
 
 
 class Command(BaseCommand):
@@ -75,10 +75,8 @@ class Command(BaseCommand):
                 template_set_version=opts["template_set_version"],
                 label=opts["label"],
             )
-            start_run(run=run)
-        except (ValidationError, PersonaError) as exc:
-            raise CommandError("; ".join(getattr(exc, "messages", [str(exc)]))) from None
-        except QueueUnavailable as exc:
+            run = start_run(run_id=run.pk)
+        except (EvaluationError, PersonaError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"run #{run.pk} queued ({progress(run=run)['expected']} answers to get)")
         if opts["wait"]:
@@ -98,7 +96,7 @@ class Command(BaseCommand):
                 bar.set_postfix_str(
                     f"{state['status']}, {state['invalid']} invalid, {state['failed']} failed"
                 )
-                if run.status not in EvaluationRun.ACTIVE:
+                if not run.is_active:
                     break
                 time.sleep(poll_seconds)
         self.stdout.write(
