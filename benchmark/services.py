@@ -120,7 +120,9 @@ def create_item_set(
             rule = dataclasses.replace(rule, exclusions=tuple(rule.exclusions) + extra)
     minimums = minimums_for(study=run.study)
     frame = full_correlation_frame(run=run)
-    select_pairs(frame, rule)  # a rule the run cannot take (e.g. FDR without p) fails first
+    first = select_pairs(frame, rule)  # a rule the run cannot take (e.g. FDR) fails first
+    if rule.max_chance_share is None:  # refused before seconds of permutations, not after
+        refuse_thin_selection(first, minimums.raters_per_pair)
     rule, chance = item_set_chance(
         run=run, rule=rule, frame=frame, n_permutations=chance_permutations
     )
