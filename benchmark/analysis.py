@@ -93,7 +93,7 @@ def resolve_id_collisions(
 def prepare_inputs(
     *,
     participants: list[ParticipantRecord],
-    ratings: list[tuple[int, int, int]],
+    ratings,
     item_ids: list[int],
     item_groups: dict[int, int | None],
     scores: list[tuple[int, str, str, float]],
@@ -101,9 +101,11 @@ def prepare_inputs(
 ) -> AnalysisInputs:
     """Build the analysis matrices.
 
-    ``ratings``: (participant_id, item_id, rating); ``item_ids``: the study's item pool (row
-    order of the result); ``item_groups``: item_id -> release survey group (None for live
-    studies); ``scores``: (participant_id, family, dimension, score).
+    ``ratings``: rows (participant_id, item_id, rating), a list or an (n, 3) array, in a
+    fixed order (it becomes the order of each item's raters in the matrices); ``item_ids``:
+    the study's item pool (row order of the result); ``item_groups``: item_id -> release
+    survey group (None for live studies); ``scores``: (participant_id, family, dimension,
+    score).
     """
     by_id = {p.id: p for p in participants}
     excluded_people: dict[int, str] = {}

@@ -22,7 +22,7 @@ from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
 
 logger = logging.getLogger(__name__)
 KENDALL_BOOTSTRAP_CAP = 50
-STALE_RUN_AFTER = timedelta(hours=1)  # the release takes ~15 s with 200 bootstrap replicates
+STALE_RUN_AFTER = timedelta(hours=1)  # the release takes ~2 s with 200 bootstrap replicates
 
 
 @transaction.atomic
