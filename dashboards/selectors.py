@@ -156,7 +156,7 @@ class ModelFilters:
             date_to=date("date_to"),
             released_from=date("released_from"),
             released_to=date("released_to"),
-            item_set=int(item_set) if item_set.isdigit() else None,
+            item_set=int(item_set) if item_set.isascii() and item_set.isdigit() else None,
             kind=query.get("kind", "") if query.get("kind", "") in ("live", "reference") else "",
             models=tuple(m for m in query.getlist("model") if m),
         )
