@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from survey.counting import exclusion_reason
 from survey.instruments import dimensions as dims
 
 from .stats.correlation import PaddedRatings
 
-COUNTED_STATUSES = ("completed", "imported")
 COLLISION_RULE = (
     "id collision: the value profile belongs to the survey group whose other participant ids "
     "enclose this id; ratings given in other groups have no profile of their own and are "
@@ -93,7 +93,7 @@ def resolve_id_collisions(
 def prepare_inputs(
     *,
     participants: list[ParticipantRecord],
-    ratings: list[tuple[int, int, int]],
+    ratings,
     item_ids: list[int],
     item_groups: dict[int, int | None],
     scores: list[tuple[int, str, str, float]],
@@ -101,17 +101,18 @@ def prepare_inputs(
 ) -> AnalysisInputs:
     """Build the analysis matrices.
 
-    ``ratings``: (participant_id, item_id, rating); ``item_ids``: the study's item pool (row
-    order of the result); ``item_groups``: item_id -> release survey group (None for live
-    studies); ``scores``: (participant_id, family, dimension, score).
+    ``ratings``: rows (participant_id, item_id, rating), a list or an (n, 3) array, in a
+    fixed order (it becomes the order of each item's raters in the matrices); ``item_ids``:
+    the study's item pool (row order of the result); ``item_groups``: item_id -> release
+    survey group (None for live studies); ``scores``: (participant_id, family, dimension,
+    score).
     """
     by_id = {p.id: p for p in participants}
     excluded_people: dict[int, str] = {}
     for p in participants:
-        if p.status not in COUNTED_STATUSES:
-            excluded_people[p.id] = f"not completed (status {p.status})"
-        elif exclude_flagged and p.flags:
-            excluded_people[p.id] = "quality flags: " + ", ".join(sorted(p.flags))
+        reason = exclusion_reason(status=p.status, flags=p.flags, exclude_flagged=exclude_flagged)
+        if reason:
+            excluded_people[p.id] = reason
     owners = resolve_id_collisions(participants)
 
     # One vectorised pass over all ratings (a large study has about a million); only the

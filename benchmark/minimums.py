@@ -106,6 +106,7 @@ class TooFew:
             "n": self.n,
             "required": self.required,
             "what": self.what,
+            "why": self.why,
             "reason": self.reason,
         }
 
@@ -118,14 +119,8 @@ class TooFew:
             n=int(data["n"]),
             required=int(data["required"]),
             what=str(data.get("what", "people")),
-            why=_why_from_reason(data),
+            why=str(data.get("why", "")),
         )
-
-
-def _why_from_reason(data: dict) -> str:
-    reason = str(data.get("reason", ""))
-    start, end = reason.find("("), reason.rfind(")")
-    return reason[start + 1 : end] if 0 <= start < end else ""
 
 
 def too_few(n: int, required: int, minimum: str) -> TooFew:

@@ -180,8 +180,9 @@ def chance_line(chance: dict) -> dict:
     null, split = chance["expected_chance_selections"], chance["split_half_replication"]
     selected = chance["selected"]
     share = null.get("share_of_selection")
+    mean_sd = f"{null['mean']:.1f} ± {null['sd']:.1f}"
     text = (
-        f"{selected} pairs selected; {null['mean']:.1f} ± {null['sd']:.1f} (mean ± SD) expected "
+        f"{selected} pairs selected; {mean_sd} (mean ± SD) expected "
         f"by chance over {null['permutations']} permutations of whole value profiles "
         f"(seed {null['seed']})"
     )
@@ -208,6 +209,8 @@ def chance_line(chance: dict) -> dict:
         "selected": selected,
         "mean": null["mean"],
         "sd": null["sd"],
+        "mean_sd": mean_sd,
+        "permutations": null["permutations"],
         "share": share,
         "replicated": split.get("share"),
     }

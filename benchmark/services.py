@@ -22,7 +22,7 @@ from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
 
 logger = logging.getLogger(__name__)
 KENDALL_BOOTSTRAP_CAP = 50
-STALE_RUN_AFTER = timedelta(hours=1)  # the release takes ~15 s with 200 bootstrap replicates
+STALE_RUN_AFTER = timedelta(hours=1)  # the release takes ~2 s with 200 bootstrap replicates
 
 
 @transaction.atomic
@@ -120,7 +120,9 @@ def create_item_set(
             rule = dataclasses.replace(rule, exclusions=tuple(rule.exclusions) + extra)
     minimums = minimums_for(study=run.study)
     frame = full_correlation_frame(run=run)
-    select_pairs(frame, rule)  # a rule the run cannot take (e.g. FDR without p) fails first
+    first = select_pairs(frame, rule)  # a rule the run cannot take (e.g. FDR) fails first
+    if rule.max_chance_share is None:  # refused before seconds of permutations, not after
+        refuse_thin_selection(first, minimums.raters_per_pair)
     rule, chance = item_set_chance(
         run=run, rule=rule, frame=frame, n_permutations=chance_permutations
     )

@@ -136,7 +136,10 @@ def study_detail(request, slug):
         {
             "study": study,
             "runs": study.correlation_runs.select_related("created_by")[:50],
-            "item_sets": study.item_sets.select_related("correlation_run", "created_by")[:50],
+            "item_sets": [
+                (item_set, pages.chance_line(item_set.chance))
+                for item_set in study.item_sets.select_related("correlation_run", "created_by")[:50]
+            ],
             "settings": analysis_settings(study=study),
             "exclusions": PairExclusion.objects.filter(study=study).select_related(
                 "item__scenario", "created_by"

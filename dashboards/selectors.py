@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from benchmark.selectors import item_set_entries
 from evaluation import selectors as evaluation_selectors
@@ -26,7 +26,6 @@ from . import stats
 from .models import ModelCard
 
 DASHBOARD_FAMILIES: tuple[str, ...] = (dims.SCHWARTZ, dims.HIGHER_ORDER, dims.BIG_FIVE)
-HUMAN_STATUSES = (Participant.Status.COMPLETED, Participant.Status.IMPORTED)
 PREFERRED_STUDY = "valueportrait-2025"
 PORTRAIT_BASES = ("answer", "probability")  # preference order when a run has both
 
@@ -57,19 +56,11 @@ def pick_study(slug: str | None, studies: list[Study]) -> Study | None:
     return studies[0] if studies else None
 
 
-def _counted_participants(study: Study) -> Q:
-    """Participants whose scores enter the statistics (completed; unflagged if the study says)."""
-    condition = Q(participant__study=study, participant__status__in=HUMAN_STATUSES)
-    if study.exclude_flagged_participants:
-        condition &= ~Q(participant__quality_flags__has_key="flags") | Q(
-            participant__quality_flags__flags=[]
-        )
-    return condition
-
-
 def human_scores(*, study: Study, family: str) -> pd.DataFrame:
     """Participants × dimensions of ``family`` (index: participant id), one query."""
-    rows = ParticipantScore.objects.filter(_counted_participants(study), family=family)
+    rows = ParticipantScore.objects.filter(
+        participant__in=Participant.objects.counted(study), family=family
+    )
     frame = pd.DataFrame.from_records(
         list(rows.values_list("participant_id", "dimension", "score")),
         columns=["participant_id", "dimension", "score"],

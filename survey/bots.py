@@ -1,29 +1,34 @@
-"""Scripted participants (in the spirit of oTree's bots) driving the real pages.
+"""Scripted participants (in the spirit of oTree's bots) driving the declared steps.
 
-A ``SurveyBot`` uses Django's test client: it follows redirects the way a browser does,
-reads each page to decide what to answer (including the attention checks' instructed
-answers, taken from the page text) and records what it did, so tests can check the
-database against the bot's own log. ``manage.py survey_bots STUDY`` runs them against a
-study before it opens (in a transaction that is rolled back).
+A ``SurveyBot`` plays a study through the real views with Django's test client, following
+redirects as a browser does. It does not read the HTML: each page is a ``TemplateResponse``
+whose context names the step (``survey.steps``) and the place the participant is at, and the
+bot answers with ``(step, data)`` submissions (``submit``) to that step's URL, as oTree's
+``Submission``; ``must_fail=True`` (oTree's ``SubmissionMustFail``) expects the flow to
+refuse it and nothing to move. Attention checks are answered from the page's data (the
+value the participant was told to pick), so the bot can be told to fail some. The bot logs
+what it answered, so that tests can check the database against it. ``manage.py
+survey_bots STUDY`` runs bots against a study before it opens (rolled back).
 """
 
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
-from html import unescape
 
 from django.test import Client
+from django.urls import reverse
 
-from survey import scale
+from survey import scale, steps
+from survey.selectors.progress import Place
 
-POSITION = re.compile(r'data-page="item" data-position="(\d+)"')
-ATTENTION = re.compile(r'class="attention-text">(.*?)</p>', re.S)
-QUESTIONNAIRE = re.compile(r'data-page="questionnaire" data-instrument="([a-z0-9_]+)"')
-QUESTION = re.compile(r'name="q(\d+)" value="(\d+)"')
-TOKEN = re.compile(r'name="token" value="([^"]+)"')
-ARRIVAL = re.compile(r'name="arrival" value="([^"]+)"')
+DEMOGRAPHICS = {
+    "age": 34,
+    "gender": "female",
+    "country": "United Kingdom",
+    "education": "undergraduate",
+    "first_language": "English",
+}
 
 
 def bot_client(*, host: str = "localhost", https: bool = False) -> Client:
@@ -41,6 +46,10 @@ def bot_client(*, host: str = "localhost", https: bool = False) -> Client:
     return Client(**environ)
 
 
+class SubmissionRefused(AssertionError):
+    """A submission the bot expected to be stored was refused (or the reverse)."""
+
+
 @dataclass
 class SurveyBot:
     slug: str
@@ -50,16 +59,28 @@ class SurveyBot:
     log: list[tuple] = field(default_factory=list)
     last: object = None
     arrival: str = ""
+    form: dict = field(default_factory=dict)  # the context of the last step page shown
 
-    # --- navigation -------------------------------------------------------------------
+    # --- what the current page is ------------------------------------------------------
 
     def get(self, url: str, **params):
-        self.last = self.client.get(url, params, follow=True)
-        return self.last
+        return self.shown(self.client.get(url, params, follow=True))
 
-    def post(self, url: str, data: dict, **kwargs):
-        self.last = self.client.post(url, data, follow=True, **kwargs)
-        return self.last
+    def post(self, url: str, data: dict, *, follow: bool = True, **kwargs):
+        return self.shown(self.client.post(url, data, follow=follow, **kwargs))
+
+    def shown(self, response):
+        """Note the page the participant now sees. A step's page is also remembered as the
+        form being answered: after a refusal (an error page) it is still the one to submit."""
+        self.last = response
+        if "here" in self.context:
+            self.form = self.context
+        return response
+
+    @property
+    def context(self) -> dict:
+        """The data the current page was rendered from (empty for a non-template answer)."""
+        return getattr(self.last, "context_data", None) or {}
 
     @property
     def html(self) -> str:
@@ -67,17 +88,39 @@ class SurveyBot:
 
     @property
     def page(self) -> str:
-        match = re.search(r'data-page="([a-z-]+)"', self.html)
-        return match.group(1) if match else ""
+        """The current page's name (its ``data-page``): a step's or an ending's, or "message"."""
+        return self.context.get("page_name", "")
+
+    @property
+    def place(self) -> Place | None:
+        """Where the participant is (the first step not complete, or their ending)."""
+        return self.context.get("place")
 
     @property
     def path(self) -> str:
         return self.last.request["PATH_INFO"]
 
     def token(self) -> str:
-        return unescape(TOKEN.search(self.html).group(1))
+        return self.context.get("token") or self.client.session[f"survey_token:{self.slug}"]
 
-    # --- steps ------------------------------------------------------------------------
+    # --- submissions -------------------------------------------------------------------
+
+    def submit(self, step: steps.Step, data: dict, *, must_fail: bool = False):
+        """Post ``data`` to ``step`` at the page shown, following redirects as a browser does;
+        check it was stored (a redirect onwards) or, with ``must_fail``, refused (a 4xx)."""
+        if step is steps.CONSENT:
+            url = reverse(f"survey:{step.post_url_name}", args=[self.slug])
+        else:
+            url = step.url(self.slug, self.form["here"])
+            data = {"token": self.form["token"], **data}
+        response = self.post(url, data)
+        refused = not response.redirect_chain and response.status_code >= 400
+        if refused != must_fail:
+            raise SubmissionRefused(
+                f"{step.name} {data}: status {response.status_code}, "
+                f"expected {'a refusal' if must_fail else 'it stored'}"
+            )
+        return response
 
     def arrive(self, **params):
         return self.get(f"/s/{self.slug}/", **params)
@@ -85,64 +128,55 @@ class SurveyBot:
     def consent(self, agree: bool = True, *, resend: bool = False):
         """Answer the consent page (``resend``: post the previous form again, a double click)."""
         if not resend:
-            self.arrival = unescape(ARRIVAL.search(self.html).group(1))
-        return self.post(
-            f"/s/{self.slug}/consent/",
-            {"arrival": self.arrival, "choice": "agree" if agree else "decline"},
-        )
+            self.arrival = self.context["arrival"]
+        choice = "agree" if agree else "decline"
+        return self.submit(steps.CONSENT, {"arrival": self.arrival, "choice": choice})
 
     def demographics(self, **answers):
-        data = {
-            "age": 34,
-            "gender": "female",
-            "country": "United Kingdom",
-            "education": "undergraduate",
-            "first_language": "English",
-        }
-        data.update(answers)
-        data["token"] = self.token()
-        return self.post(self.path, data)
+        return self.submit(steps.DEMOGRAPHICS, {**DEMOGRAPHICS, **answers})
 
-    def answer_current_item(self, value: int | None = None):
-        position = int(POSITION.search(self.html).group(1))
-        check = ATTENTION.search(self.html)
-        if check:
-            text = unescape(check.group(1))
-            label = re.search(r"\u201c(.+?)\u201d", text).group(1)
-            value = scale.value_of(label)
+    def item_answer(self, value: int | None = None) -> dict:
+        """The answer to the item page shown: the instructed value at an attention check
+        (a wrong one while ``fail_checks`` lasts), else ``value`` or a random rating."""
+        position = self.context["position"]
+        if self.context["is_attention_check"]:
+            value = self.context["expected_value"]
             if self.fail_checks > 0:
                 self.fail_checks -= 1
-                value = value % 6 + 1
+                value = value % scale.MAX + 1
             self.log.append(("check", position, value))
         else:
-            value = value or self.rng.randint(1, 6)
+            value = value or self.rng.randint(scale.MIN, scale.MAX)
             self.log.append(("item", position, value))
-        return self.post(
-            f"/s/{self.slug}/item/{position}/",
-            {"token": self.token(), "value": value, "elapsed_ms": 1500},
-        )
+        return {"value": value, "elapsed_ms": 1500}
+
+    def answer_current_item(self, value: int | None = None):
+        return self.submit(steps.ITEMS, self.item_answer(value))
+
+    def questionnaire_answer(self, skip: int = 0) -> dict:
+        values = [value for value, _ in self.context["scale"]]
+        data: dict = {"elapsed_ms": 5000}
+        for question in self.context["questions"][skip:]:
+            data[f"q{question['number']}"] = self.rng.choice(values)
+            self.log.append(("q", self.context["instrument"].code, question["number"]))
+        return data
 
     def answer_questionnaire_page(self, skip: int = 0):
-        numbers = sorted({int(n) for n, _ in QUESTION.findall(self.html)})
-        values = sorted({int(v) for _, v in QUESTION.findall(self.html)})
-        data = {"token": self.token(), "elapsed_ms": 5000}
-        for number in numbers[skip:]:
-            data[f"q{number}"] = self.rng.choice(values)
-            self.log.append(("q", QUESTIONNAIRE.search(self.html).group(1), number))
-        return self.post(self.path, data)
+        # A page left partly unanswered is refused with a note (and the answers given kept).
+        return self.submit(
+            steps.QUESTIONNAIRES, self.questionnaire_answer(skip), must_fail=skip > 0
+        )
 
-    def run_to_end(self, max_steps: int = 500):
-        """Answer whatever page comes until the study ends."""
+    def run_to_end(self, max_steps: int = 500) -> str:
+        """Answer whatever step comes until the study ends; returns the ending's page name."""
+        answer = {
+            steps.CONSENT.page: self.consent,
+            steps.DEMOGRAPHICS.page: self.demographics,
+            steps.ITEMS.page: self.answer_current_item,
+            steps.QUESTIONNAIRES.page: self.answer_questionnaire_page,
+        }
         for _ in range(max_steps):
-            page = self.page
-            if page == "item":
-                self.answer_current_item()
-            elif page == "questionnaire":
-                self.answer_questionnaire_page()
-            elif page == "demographics":
-                self.demographics()
-            elif page == "consent":
-                self.consent()
-            else:
-                return page
+            if self.page not in answer:
+                return self.page
+            answer[self.page]()
         raise AssertionError("the bot did not reach the end of the study")

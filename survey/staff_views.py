@@ -17,9 +17,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.roles import admin_required, is_admin, researcher_required
-from survey import selectors
 from survey.models import Participant, Study
-from survey.services import flow
+from survey.selectors import exports
+from survey.selectors.monitor import monitor_data
+from survey.services import ending
 from survey.tabular import rows_to_csv
 
 FORMATS = ("csv", "json")
@@ -79,7 +80,7 @@ def change_status(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def monitor(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    data = selectors.monitor_data(study=study)
+    data = monitor_data(study=study)
     by_status = data["participants"]["by_status"]
     median = data["median_completion_seconds"]
     return render(
@@ -98,7 +99,7 @@ def monitor(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def monitor_json(request: HttpRequest, slug: str) -> JsonResponse:
     study = get_object_or_404(Study, slug=slug)
-    return JsonResponse(selectors.monitor_data(study=study))
+    return JsonResponse(monitor_data(study=study))
 
 
 @researcher_required
@@ -106,8 +107,8 @@ def monitor_json(request: HttpRequest, slug: str) -> JsonResponse:
 def recompute_flags(request: HttpRequest, slug: str) -> HttpResponse:
     """Mark expired sessions timed out and recompute every finished participant's flags."""
     study = get_object_or_404(Study, slug=slug)
-    expired = flow.expire_stale(study=study)
-    n = flow.recompute_quality(study=study)
+    expired = ending.expire_stale(study=study)
+    n = ending.recompute_quality(study=study)
     messages.success(
         request, f"Flags recomputed for {n} participants; {expired} sessions timed out."
     )
@@ -132,7 +133,7 @@ def table_response(rows: list[dict], *, fmt: str, filename: str) -> HttpResponse
 def export_ratings(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     return table_response(
-        selectors.rating_rows(study=study), fmt=fmt, filename=f"{study.slug}-ratings"
+        exports.rating_rows(study=study), fmt=fmt, filename=f"{study.slug}-ratings"
     )
 
 
@@ -141,7 +142,7 @@ def export_ratings(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
 def export_participants(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     return table_response(
-        selectors.participant_rows(study=study), fmt=fmt, filename=f"{study.slug}-participants"
+        exports.participant_rows(study=study), fmt=fmt, filename=f"{study.slug}-participants"
     )
 
 
@@ -153,7 +154,7 @@ def export_participants_raw(request: HttpRequest, slug: str, fmt: str) -> HttpRe
         raise PermissionDenied("Raw participant ids need the view_raw_participant_ids permission.")
     study = get_object_or_404(Study, slug=slug)
     return table_response(
-        selectors.participant_rows(study=study, raw_ids=True),
+        exports.participant_rows(study=study, raw_ids=True),
         fmt=fmt,
         filename=f"{study.slug}-participants-raw",
     )
@@ -170,9 +171,7 @@ def include_flagged_param(request: HttpRequest) -> bool | None:
 @require_GET
 def export_release_survey(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    data = selectors.release_survey_json(
-        study=study, include_flagged=include_flagged_param(request)
-    )
+    data = exports.release_survey_json(study=study, include_flagged=include_flagged_param(request))
     response = HttpResponse(json.dumps(data), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="survey.json"'
     return response
@@ -182,7 +181,7 @@ def export_release_survey(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def export_release_value(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    data = selectors.release_value_json(study=study, include_flagged=include_flagged_param(request))
+    data = exports.release_value_json(study=study, include_flagged=include_flagged_param(request))
     response = HttpResponse(json.dumps(data), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="value.json"'
     return response

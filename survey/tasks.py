@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from survey.services import flow
+from survey.services import ending
 
 
 @shared_task(name="survey.expire_stale_sessions")
@@ -15,4 +15,4 @@ def expire_stale_sessions() -> int:
     the sweep keeps participant statuses current for the monitor and exports. Safe to run
     twice or concurrently (one conditional UPDATE). Schedule it with celery beat if wanted.
     """
-    return flow.expire_stale()
+    return ending.expire_stale()

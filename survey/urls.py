@@ -1,25 +1,26 @@
-"""Participant pages, mounted at ``/s/``: ``/s/<study-slug>/...``."""
+"""Participant pages, mounted at ``/s/``: ``/s/<study-slug>/...``.
+
+The step and ending pages are generated from the declared flow (``survey.steps``)."""
 
 from django.urls import path
 
-from . import views
+from . import item_views, steps, views
 
 app_name = "survey"
 
 urlpatterns = [
     path("<slug:slug>/", views.entry, name="entry"),
-    path("<slug:slug>/consent/", views.consent_view, name="consent"),
+    path("<slug:slug>/consent/", views.consent, name="consent"),
     path("<slug:slug>/next/", views.next_step, name="next"),
-    path("<slug:slug>/about-you/", views.demographics, name="demographics"),
-    path("<slug:slug>/item/<int:position>/", views.item, name="item"),
-    path(
-        "<slug:slug>/questionnaire/<str:code>/<int:page>/",
-        views.questionnaire,
-        name="questionnaire",
+    *(
+        path(f"<slug:slug>/{step.route}", views.step_page, {"step_name": step.name}, step.url_name)
+        for step in steps.PAGE_SEQUENCE
+        if step.route
     ),
-    path("<slug:slug>/answer/", views.answer, name="answer"),
+    path("<slug:slug>/answer/", item_views.answer, name="answer"),
     path("<slug:slug>/stop/", views.stop, name="stop"),
-    path("<slug:slug>/done/", views.done, name="done"),
-    path("<slug:slug>/return/", views.screened_out, name="screened_out"),
-    path("<slug:slug>/ended/", views.ended, name="ended"),
+    *(
+        path(f"<slug:slug>/{end.route}", views.ending_page, {"ending_name": end.name}, end.url_name)
+        for end in steps.ENDINGS
+    ),
 ]

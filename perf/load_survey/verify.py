@@ -89,8 +89,8 @@ def stored_answers(slugs: list[str]) -> tuple[dict[tuple, int], int]:
 def balance(slug: str) -> tuple[int, float, int, int]:
     """(items, ideal, min, max) of each pool item's load: completed plus still-leased ratings.
 
-    This is the quantity the balanced assignment equalises (``survey.services.flow.
-    item_loads``); after a run cut short it also covers participants still in progress.
+    This is the quantity the balanced assignment equalises (``Study.item_loads``); after a
+    run cut short it also covers participants still in progress.
     """
     from django.db.models import Q
 

@@ -17,7 +17,7 @@ against 0.6 ms for a trivial view; this one about 2 ms). They are the portable s
 
 The guarantees are the flow's: the same answer twice stores one row (the rating's unique
 constraint and the upsert), a changed rating replaces the value, an attention check's first
-answer is final, and a bad request raises ``FlowError`` before anything is written.
+answer is final, and a bad request raises a ``survey.errors`` error before anything is written.
 """
 
 from __future__ import annotations
@@ -32,18 +32,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from survey import scale
+from survey.errors import ForgedToken, NotInStudy, NotYourTurn
 from survey.models import Assignment, ItemRating, Participant, Study
-from survey.services.flow import (
-    LAST_SEEN_RESOLUTION,
-    FlowError,
-    InvalidToken,
-    ensure_answerable,
-    parse_response_time,
-    parse_value,
-    read_token,
-    screen_out,
-    time_out,
-)
+from survey.services.ending import ensure_answerable, screen_out, time_out
+from survey.services.responses import LAST_SEEN_RESOLUTION, parse_response_time, parse_value
+from survey.tokens import read_token
 
 SUPPORTED_VENDORS = ("postgresql", "sqlite")
 
@@ -149,7 +142,7 @@ def answer_item(
     A rating may be changed while the session is in progress (one row, updated); an
     attention check's first answer is final. A missing or forged token, a token of another
     study, answering past the first unanswered position, a position not assigned, a value
-    outside 1-6 or a finished session raise ``FlowError``; nothing is written then.
+    outside 1-6 or a finished session raise ``survey.errors`` errors; nothing is written then.
     """
     participant_id, study_id = read_token(token)
     value = parse_value(raw_value, low=scale.MIN, high=scale.MAX)
@@ -163,10 +156,10 @@ def answer_item(
         cursor.execute(sql.read, [db_now, position, participant_id, position])
         rows = cursor.fetchall()
     if not rows:
-        raise InvalidToken("This session no longer exists. Please open the study link again.")
+        raise ForgedToken("This session no longer exists. Please open the study link again.")
     actual_study_id, actual_slug, status, expired = rows[0][:4]
     if actual_study_id != study_id or actual_slug != slug:
-        raise InvalidToken("This session token belongs to another study.")
+        raise ForgedToken("This session token belongs to another study.")
     timed_out = status == Participant.Status.IN_PROGRESS and bool(expired)
     if timed_out:
         time_out(participant_id=participant_id)
@@ -177,10 +170,10 @@ def answer_item(
         if row[4] is not None
     ]
     if not assignments or assignments[0].position != position:
-        raise FlowError("This question is not part of your study.", status=404)
+        raise NotInStudy("This question is not part of your study.")
     target, first_other_open = assignments[0], assignments[1] if len(assignments) > 1 else None
     if first_other_open is not None and first_other_open.position < position:
-        raise FlowError("Please answer the earlier questions first.", status=409)
+        raise NotYourTurn("Please answer the earlier questions first.")
     next_position = first_other_open.position if first_other_open else None
     if target.kind == Assignment.Kind.ATTENTION:
         return answer_attention_check(

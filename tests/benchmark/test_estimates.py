@@ -162,6 +162,8 @@ def test_pages_api_and_export_show_the_estimate_next_to_the_count(client, small_
     item_set = small_study.item_sets.get()
     page = client.get(reverse("benchmark:item_set", args=[small_study.slug, item_set.pk]))
     assert f"{expected['mean']:.1f} ± {expected['sd']:.1f}" in page.content.decode()
+    study_page = client.get(reverse("benchmark:study", args=[small_study.slug])).content.decode()
+    assert f"{expected['mean']:.1f} ± {expected['sd']:.1f}" in study_page
 
     client.logout()
     _login(client, "res", RESEARCHERS_GROUP)

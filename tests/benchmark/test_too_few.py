@@ -6,11 +6,14 @@ hundreds of pairs with r = ±1 (two raters), froze an item set from them and pri
 the API gives null with a reason, and freezing is refused.
 """
 
+import csv
 import json
+from io import StringIO
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from benchmark.minimums import TooFewToSelect
@@ -165,3 +168,22 @@ def test_item_set_reliability_below_the_minimum_is_too_few(admin, small_study):
     api_block = next(iter(api["reliability"].values()))["blocks"][0]
     assert api_block["alpha"] is None
     assert api_block["alpha_reason"].startswith(f"too few respondents: n = {n}")
+
+
+def test_commands_export_too_few_and_refuse_to_freeze(two_person_study, tmp_path):
+    recompute_now(study=two_person_study)
+    target = tmp_path / "corr.csv"
+    call_command(
+        "export_correlations", "--study", two_person_study.slug, "--format", "csv",
+        "--out", str(target), stdout=StringIO(),
+    )  # fmt: skip
+    rows = list(csv.DictReader(target.open()))
+    assert rows and all(row["r"] == "" and row["n"] == "2" for row in rows)
+    assert all(row["r_reason"].startswith("too few raters: n = 2") for row in rows)
+    with pytest.raises(CommandError, match="fewer than 20 raters"):
+        call_command(
+            "export_items", "--study", two_person_study.slug, "--threshold", "0.3",
+            "--mode", "pos", "--format", "csv", "--out", str(tmp_path / "items.csv"),
+            stdout=StringIO(),
+        )  # fmt: skip
+    assert not ValidatedItemSet.objects.exists()

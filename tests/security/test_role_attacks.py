@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from benchmark.models import CorrelationRun
 from evaluation.models import EvaluationRun
 from survey.models import Assignment, ItemRating, Participant, Study
-from survey.services.flow import TOKEN_SALT
+from survey.tokens import TOKEN_SALT
 from tests.dashboards.helpers import make_user
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
 from tests.survey.bots import SurveyBot

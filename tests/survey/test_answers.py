@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from survey.models import Assignment, ItemRating, Participant
 from survey.services.answers import statements
-from survey.services.flow import LAST_SEEN_RESOLUTION
+from survey.services.responses import LAST_SEEN_RESOLUTION
 from tests.conftest import PROJECT_DIR
 
 from .bots import SurveyBot

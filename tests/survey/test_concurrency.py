@@ -14,8 +14,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from survey import errors
 from survey.models import Assignment, ItemRating, Participant
-from survey.services import flow
+from survey.services import ending, enrolment
+from survey.tokens import make_token
 
 from .study_setup import make_study
 
@@ -48,9 +50,9 @@ def run_parallel(n: int, work) -> list:
 
 
 def arrive(study, i: int):
-    return flow.consent(
+    return enrolment.consent(
         study=study,
-        arrival=flow.Arrival(external_id=f"PID{i:03d}", origin="prolific", session_id=f"S{i}"),
+        arrival=enrolment.Arrival(external_id=f"PID{i:03d}", origin="prolific", session_id=f"S{i}"),
         agreed=True,
         rng=np.random.default_rng(i),
     )
@@ -84,7 +86,7 @@ def test_fifty_parallel_arrivals_get_balanced_items():
 def test_fifty_parallel_arrivals_never_over_assign_a_full_study():
     study = make_study(n_items=20, items_per_participant=5, target_ratings_per_item=10)
     results = run_parallel(50, lambda i: arrive(study, i))
-    full = [r for r in results if isinstance(r, flow.StudyFull)]
+    full = [r for r in results if isinstance(r, errors.StudyFull)]
     other_errors = [r for r in results if isinstance(r, Exception) and r not in full]
     assert not other_errors, other_errors
     assert len(full) == 10
@@ -98,9 +100,11 @@ def test_same_participant_arriving_in_parallel_is_one_participant():
     results = run_parallel(
         10,
         lambda i: (
-            flow.consent(
+            enrolment.consent(
                 study=study,
-                arrival=flow.Arrival(external_id="PID-TWIN", origin="prolific", session_id="S"),
+                arrival=enrolment.Arrival(
+                    external_id="PID-TWIN", origin="prolific", session_id="S"
+                ),
                 agreed=True,
             ).pk
         ),
@@ -116,7 +120,7 @@ def test_parallel_double_submission_stores_one_rating():
     participant = arrive(study, 1)
     participant.demographics = {"age": 30}
     participant.save()
-    token = flow.make_token(participant)
+    token = make_token(participant_id=participant.pk, study_id=participant.study_id)
     url = f"/s/{study.slug}/item/1/"
 
     def submit(i: int) -> int:
@@ -158,7 +162,7 @@ def test_parallel_completion_completes_and_signals_once():
     participant_completed.connect(handler)
     try:
         results = run_parallel(
-            8, lambda i: flow.complete(participant=Participant.objects.get(pk=participant.pk))
+            8, lambda i: ending.complete(participant=Participant.objects.get(pk=participant.pk))
         )
     finally:
         participant_completed.disconnect(handler)

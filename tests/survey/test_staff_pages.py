@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from release import reader as release
 from survey.models import Participant, Study
-from survey.services import flow
+from survey.services import ending
 
 from .bots import SurveyBot
 from .study_setup import make_study
@@ -179,7 +179,7 @@ def test_recompute_flags_marks_stale_sessions(finished_study):
     )
     assert response.status_code == 302
     assert Participant.objects.filter(status="timed_out").count() == 1
-    assert flow.expire_stale(study=finished_study) == 0
+    assert ending.expire_stale(study=finished_study) == 0
 
 
 def test_csv_exports_neutralise_formulas_typed_by_participants(finished_study):

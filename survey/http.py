@@ -1,0 +1,81 @@
+"""HTTP helpers of the participant pages: the refusals' statuses, the error page, the
+participant a request names (token in the form, else in the session)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+
+from survey import errors
+from survey.models import Participant, Study
+from survey.selectors.progress import participant_from_token
+from survey.tokens import make_token
+
+# The HTTP status of each refusal (the most specific class wins).
+STATUS_OF: dict[type[errors.FlowError], int] = {
+    errors.FlowError: 400,
+    errors.BadAnswer: 400,
+    errors.ForgedToken: 403,
+    errors.NotInStudy: 404,
+    errors.NotYourTurn: 409,
+    errors.SessionEnded: 409,
+    errors.StudyClosed: 409,
+    errors.Incomplete: 409,
+}
+
+
+@dataclass(frozen=True)
+class StudyHeading:
+    """What a page's heading and links need of the study (the item page reads no more)."""
+
+    slug: str
+    title: str
+
+
+def http_status(error: errors.FlowError) -> int:
+    return next(STATUS_OF[c] for c in type(error).__mro__ if c in STATUS_OF)
+
+
+def session_key(slug: str) -> str:
+    return f"survey_token:{slug}"
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def error_response(request: HttpRequest, study: Study | None, error: errors.FlowError):
+    status = http_status(error)
+    if wants_json(request):
+        return JsonResponse({"ok": False, "error": error.message}, status=status)
+    context = {
+        "study": study,
+        "page_name": "message",
+        "heading": "We could not do that",
+        "message": error.message,
+        # Only someone with a session can continue (a refused newcomer has none).
+        "show_continue": study is not None
+        and not isinstance(error, errors.ForgedToken)
+        and session_key(study.slug) in request.session,
+    }
+    return TemplateResponse(request, "survey/message.html", context, status=status)
+
+
+def message(request: HttpRequest, study: Study, text: str) -> HttpResponse:
+    context = {"study": study, "page_name": "message", "heading": study.title, "message": text}
+    return TemplateResponse(request, "survey/message.html", context)
+
+
+def participant_of(request: HttpRequest, study: Study) -> Participant:
+    """The participant the request's token names (the form's, else the session's);
+    ``ForgedToken`` without a valid one."""
+    token = request.POST.get("token") if request.method == "POST" else None
+    token = token or request.session.get(session_key(study.slug))
+    return participant_from_token(token=token, study=study)
+
+
+def remember(request: HttpRequest, participant: Participant) -> None:
+    token = make_token(participant_id=participant.pk, study_id=participant.study_id)
+    request.session[session_key(participant.study.slug)] = token
