@@ -24,6 +24,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from benchmark.minimums import api_fields
+from benchmark.models import ValidatedItemSet
 from core.api_fields import NameLookupField
 from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
@@ -286,7 +287,9 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
             raise ValidationError({"field": f"Must be one of: {', '.join(demo.FIELDS)}."})
         family = _family(params)
         study = _study_by_slug(params.get("study") or run.item_set.study.slug)
-        result = selectors.persona_comparison(run=run, study=study, family=family, field=field)
+        result = human_selectors.persona_comparison(
+            run=run, study=study, family=family, field=field
+        )
         comparison = result["comparison"]
         departures = result["departures"]
         return Response(
@@ -368,8 +371,6 @@ class HumanPortraitViewSet(viewsets.ViewSet):
         responses=HumanPortraitsSerializer,
     )
     def list(self, request):
-        from benchmark.models import ValidatedItemSet
-
         params = request.query_params
         slug = params.get("study", "")
         if not slug:
