@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from survey.counting import exclusion_reason
 from survey.instruments import dimensions as dims
 
 from .stats.correlation import PaddedRatings
 
-COUNTED_STATUSES = ("completed", "imported")
 COLLISION_RULE = (
     "id collision: the value profile belongs to the survey group whose other participant ids "
     "enclose this id; ratings given in other groups have no profile of their own and are "
@@ -110,10 +110,9 @@ def prepare_inputs(
     by_id = {p.id: p for p in participants}
     excluded_people: dict[int, str] = {}
     for p in participants:
-        if p.status not in COUNTED_STATUSES:
-            excluded_people[p.id] = f"not completed (status {p.status})"
-        elif exclude_flagged and p.flags:
-            excluded_people[p.id] = "quality flags: " + ", ".join(sorted(p.flags))
+        reason = exclusion_reason(status=p.status, flags=p.flags, exclude_flagged=exclude_flagged)
+        if reason:
+            excluded_people[p.id] = reason
     owners = resolve_id_collisions(participants)
 
     # One vectorised pass over all ratings (a large study has about a million); only the

@@ -145,6 +145,18 @@ def progress(*, run: EvaluationRun) -> dict:
     }
 
 
+def model_configurations() -> list[ModelConfiguration]:
+    """Every model configuration, by name (one query)."""
+    return list(ModelConfiguration.objects.order_by("name"))
+
+
+def problem_answers(*, run: EvaluationRun, limit: int = 50) -> list[Response]:
+    """The run's first ``limit`` invalid or failed answers, with their items (one query)."""
+    return list(
+        run.responses.exclude(state=Response.State.VALID).select_related("item__scenario")[:limit]
+    )
+
+
 def model_snapshots(*, run: EvaluationRun) -> list[dict]:
     """The model versions the provider reported for the run's answers, most answers first
     (``""``: not reported, e.g. imported outputs or failed calls)."""

@@ -23,7 +23,7 @@ def index(request):
         "evaluation/index.html",
         {
             "runs": selectors.runs_with_counts(limit=200),
-            "configs": ModelConfiguration.objects.all(),
+            "configs": selectors.model_configurations(),
             "can_configure": is_admin(request.user),
         },
     )
@@ -95,9 +95,9 @@ def _queue(request, operation, run_id: int) -> None:
 
 @researcher_required
 def run_detail(request, pk: int):
-    run = get_object_or_404(
-        EvaluationRun.objects.select_related("model_config", "item_set", "created_by"), pk=pk
-    )
+    run = selectors.run_for_page(run_id=pk)
+    if run is None:
+        raise Http404("no such evaluation run")
     scores = list(run.scores.all())
     families = []
     for family in dims.FAMILIES:
@@ -106,7 +106,7 @@ def run_detail(request, pk: int):
             order = {d: i for i, d in enumerate(dims.FAMILIES[family])}
             rows.sort(key=lambda s: (s.persona, s.basis, order.get(s.dimension, 99)))
             families.append((dims.FAMILY_LABELS[family], rows))
-    problems = run.responses.exclude(state="valid").select_related("item__scenario")[:50]
+    problems = selectors.problem_answers(run=run, limit=50)
     chart = [
         {"dimension": dims.label(s.dimension), "centred": s.centred}
         for s in scores

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from survey import scale
+from survey import counting, scale
 from survey.instruments import dimensions as dims
 
 from .instruments import Instrument
@@ -264,8 +264,8 @@ class Participant(models.Model):
         LINK = "link", "Plain link"
         IMPORTED = "imported", "Imported"
 
-    # Answered everything: completed here, or imported from a release.
-    FINISHED_STATUSES = (Status.COMPLETED, Status.IMPORTED)
+    # Answered everything: completed here, or imported from a release (survey.counting).
+    FINISHED_STATUSES = counting.FINISHED_STATUSES
 
     # Indexed by the unique (study, external_id).
     study = models.ForeignKey(

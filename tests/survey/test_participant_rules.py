@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from survey import scale
+from survey import counting, scale
 from survey.models import Participant
 from tests.factories import ParticipantFactory, StudyFactory
 
@@ -103,3 +103,30 @@ def test_study_rules():
         holder.assignments.create(position=position, item=item, expires_at=holder.expires_at)
     assert not study.has_room()
     assert study.has_room(now=timezone.now() + timedelta(hours=2))  # the leases have run out
+
+
+@pytest.mark.parametrize("exclude_flagged", [True, False])
+def test_the_database_rule_and_the_pure_rule_count_the_same_people(exclude_flagged):
+    study = StudyFactory(exclude_flagged_participants=exclude_flagged)
+    flag_sets = [{}, {"flags": []}, {"flags": ["speeder"]}, {"total_seconds": 12.0}]
+    for status in Participant.Status:
+        for flags in flag_sets:
+            ParticipantFactory(study=study, status=status, quality_flags=flags)
+    pure = {
+        p
+        for p in study.participants.all()
+        if counting.exclusion_reason(
+            status=p.status, flags=p.flags, exclude_flagged=exclude_flagged
+        )
+        is None
+    }
+    assert set(Participant.objects.counted(study)) == pure
+    # Two finished statuses × the four flag sets, less the flagged one when it is excluded.
+    assert len(pure) == 2 * (3 if exclude_flagged else 4)
+    assert (
+        counting.exclusion_reason(status="completed", flags=["speeder"], exclude_flagged=True)
+        == "quality flags: speeder"
+    )
+    assert counting.exclusion_reason(status="returned", flags=[], exclude_flagged=False) == (
+        "not completed (status returned)"
+    )
