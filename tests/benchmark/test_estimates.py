@@ -168,6 +168,7 @@ def test_pages_api_and_export_show_the_estimate_next_to_the_count(client, small_
     page = client.get(run_page).content.decode()
     null = run.chance["paper_rule"]["expected_chance_selections"]
     assert "How many selected pairs are chance" in page
+    assert "Paper preset (valueportrait-2025): r &gt; 0.3" in page
     assert f"{null['mean']:.1f} ± {null['sd']:.1f} (mean ± SD) expected by chance" in page
 
     target = tmp_path / "items.json"
