@@ -17,15 +17,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from survey import scale
 from survey.instruments.keys import load_key
 from survey.models import Assignment, Instrument, Item, ItemRating, Participant, Scenario, Study
 from survey.selectors.progress import Place
+from survey.sql import sql_names
 
-SUPPORTED_VENDORS = ("postgresql", "sqlite")
 SCALE_AS_TEXT = tuple((str(value), label) for value, label in scale.CHOICES)
 
 
@@ -103,18 +102,7 @@ class ItemPage:
 @functools.cache
 def statement(vendor: str) -> str:
     """The page's SQL for one database vendor, from the models' names (built once)."""
-    if vendor not in SUPPORTED_VENDORS:
-        raise ImproperlyConfigured(
-            f"The survey's item page supports {', '.join(SUPPORTED_VENDORS)}, not {vendor}."
-        )
-    q = connection.ops.quote_name
-
-    def table(model) -> str:
-        return q(model._meta.db_table)
-
-    def col(model, name: str) -> str:
-        return q(model._meta.get_field(name).column)
-
+    table, col = sql_names(vendor, used_by="item page")
     P, S, A, It, C, R = Participant, Study, Assignment, Item, Scenario, ItemRating
     links = Study.instruments.through
     link_study = col(links, "study")

@@ -26,7 +26,6 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,9 +35,8 @@ from survey.errors import ForgedToken, NotInStudy, NotYourTurn
 from survey.models import Assignment, ItemRating, Participant, Study
 from survey.services.ending import ensure_answerable, screen_out, time_out
 from survey.services.responses import LAST_SEEN_RESOLUTION, parse_response_time, parse_value
+from survey.sql import sql_names
 from survey.tokens import read_token
-
-SUPPORTED_VENDORS = ("postgresql", "sqlite")
 
 
 @dataclass(frozen=True)
@@ -59,18 +57,7 @@ class Statements:
 @functools.cache
 def statements(vendor: str) -> Statements:
     """The hot path's SQL for one database vendor, from the models' names (built once)."""
-    if vendor not in SUPPORTED_VENDORS:
-        raise ImproperlyConfigured(
-            f"The survey's answer path supports {', '.join(SUPPORTED_VENDORS)}, not {vendor}."
-        )
-    q = connection.ops.quote_name
-
-    def table(model) -> str:
-        return q(model._meta.db_table)
-
-    def col(model, name: str) -> str:
-        return q(model._meta.get_field(name).column)
-
+    table, col = sql_names(vendor, used_by="answer path")
     P, S, A, R = Participant, Study, Assignment, ItemRating
     read = (
         f"SELECT p.{col(P, 'study')}, s.{col(S, 'slug')}, p.{col(P, 'status')}, "

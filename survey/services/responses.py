@@ -19,6 +19,7 @@ from survey.errors import BadAnswer, NotInStudy, NotYourTurn
 from survey.models import Assignment, Instrument, InstrumentResponse, PageTiming, Participant
 from survey.selectors.progress import has_open_items, needs_demographics
 from survey.services.ending import require_in_progress
+from survey.sql import sql_names
 
 # "Last seen" is for the staff's monitor; a minute's resolution spares a write per answer.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -59,15 +60,12 @@ def page_answered(*, participant: Participant, page: str) -> None:
 def item_shown_statement() -> str:
     """``item_shown``'s UPDATE, from the model's names (built once: the ORM's compilation of
     it cost the item page more than the statement itself)."""
-    q = connection.ops.quote_name
-    column = {
-        name: q(Assignment._meta.get_field(name).column)
-        for name in ("shown_at", "participant", "position")
-    }
+    table, col = sql_names(connection.vendor, used_by="item page")
+    A = Assignment
     return (
-        f"UPDATE {q(Assignment._meta.db_table)} SET {column['shown_at']} = %s "
-        f"WHERE {column['participant']} = %s AND {column['position']} = %s "
-        f"AND {column['shown_at']} IS NULL"
+        f"UPDATE {table(A)} SET {col(A, 'shown_at')} = %s "
+        f"WHERE {col(A, 'participant')} = %s AND {col(A, 'position')} = %s "
+        f"AND {col(A, 'shown_at')} IS NULL"
     )
 
 
