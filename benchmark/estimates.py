@@ -156,6 +156,7 @@ def estimate_chance(
         method=run.method,
         n_splits=n_splits,
         seed=seed,
+        with_chance=True,
     )
     mean, sd = float(estimate.mean[0]), float(estimate.sd[0])
     result = {
@@ -176,6 +177,11 @@ def estimate_chance(
             "splits": n_splits,
             "seed": seed,
             "selected_on_grid": replication.selected,
+            "chance_share": _rounded(replication.chance_mean),
+            "chance_share_means": (
+                "the share of the pairs the rule selects in permuted data (one permutation "
+                "of whole value profiles per split) that both halves select again"
+            ),
         },
     }
     if rule.ci_bound is not None:

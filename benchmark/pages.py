@@ -190,8 +190,13 @@ def chance_line(chance: dict) -> dict:
     if split.get("share") is not None:
         text += (
             f" {split['share']:.0%} of the selected pairs are selected again in both halves "
-            f"of a random split of each item's raters (mean of {split['splits']} splits)."
+            f"of a random split of each item's raters (mean of {split['splits']} splits)"
         )
+        if split.get("chance_share") is not None:
+            text += (
+                f"; of the pairs selected by chance in permuted data, {split['chance_share']:.0%}"
+            )
+        text += "."
     if "selected_with_approximate_ci" in chance:
         text += (
             f" The CI criterion is approximated under permutation (Fisher z); with that "

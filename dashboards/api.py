@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from django.core.validators import slug_re
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -23,6 +24,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from benchmark.minimums import api_fields
+from benchmark.models import ValidatedItemSet
 from core.api_fields import NameLookupField
 from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
@@ -54,6 +56,14 @@ def _study(params) -> Study:
     study = selectors.pick_study(slug, studies)
     if study is None:
         raise NotFound("No study has participant scores yet.")
+    return study
+
+
+def _study_by_slug(slug: str) -> Study:
+    """The study with this slug; 404 for any other text (never sent to the database: a
+    slug with a NUL byte is not a query PostgreSQL can run)."""
+    if slug_re.fullmatch(slug) is None or not (study := Study.objects.filter(slug=slug).first()):
+        raise NotFound(f"No study {slug!r}.")
     return study
 
 
@@ -268,7 +278,7 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
     def list(self, request):
         params = request.query_params
         run_id = params.get("run", "")
-        if not run_id.isdigit():
+        if not (run_id.isascii() and run_id.isdigit()):
             raise ValidationError({"run": "Give the id of a finished run with personas."})
         run = selectors.run_with_context(run_id=int(run_id))
         if run is None or run.status != "done" or not run.personas:
@@ -277,11 +287,10 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
         if field not in demo.FIELDS:
             raise ValidationError({"field": f"Must be one of: {', '.join(demo.FIELDS)}."})
         family = _family(params)
-        slug = params.get("study") or run.item_set.study.slug
-        study = Study.objects.filter(slug=slug).first()
-        if study is None:
-            raise NotFound(f"No study {slug!r}.")
-        result = selectors.persona_comparison(run=run, study=study, family=family, field=field)
+        study = _study_by_slug(params.get("study") or run.item_set.study.slug)
+        result = human_selectors.persona_comparison(
+            run=run, study=study, family=family, field=field
+        )
         comparison = result["comparison"]
         departures = result["departures"]
         return Response(
@@ -363,19 +372,15 @@ class HumanPortraitViewSet(viewsets.ViewSet):
         responses=HumanPortraitsSerializer,
     )
     def list(self, request):
-        from benchmark.models import ValidatedItemSet
-
         params = request.query_params
         slug = params.get("study", "")
         if not slug:
             raise ValidationError({"study": "Give a study slug."})
-        study = Study.objects.filter(slug=slug).first()
-        if study is None:
-            raise NotFound(f"No study {slug!r}.")
+        study = _study_by_slug(slug)
         item_set = None
         raw_set = params.get("item_set", "").strip()
         if raw_set:
-            if not raw_set.isdigit():
+            if not (raw_set.isascii() and raw_set.isdigit()):
                 raise ValidationError({"item_set": "Give an item set id."})
             item_set = ValidatedItemSet.objects.filter(pk=int(raw_set)).first()
             if item_set is None:

@@ -26,6 +26,7 @@ from benchmark.minimums import Minimums, TooFew, checked, too_few
 from benchmark.models import ValidatedItemSet
 from benchmark.portrait_rule import PortraitLayout
 from benchmark.selectors import analysis_settings, item_set_entries
+from evaluation.personas import parse_persona_key
 from survey.models import ItemRating, Participant, Study
 
 from . import demographics as demo
@@ -399,3 +400,92 @@ def percentile_cells(persons: pd.DataFrame, points: pd.DataFrame, minimums) -> p
         index=points.index,
         dtype=object,
     )
+
+
+def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
+    """Model-as-persona vs the human portrait of the participants of each group on ``field``,
+    both on the items' scale (the run's item set, the same portrait rule).
+
+    The model's point estimate is its stored persona portrait; its uncertainty is the spread
+    over prompt variants and repetitions (:func:`replicate_spread`). The humans' side is
+    the group's portrait (each item's mean rating in the group) with its bootstrap SE and
+    interval over participants (:mod:`dashboards.human_selectors`); a group or dimension
+    rated by fewer participants than the study's minimum per group is not compared, and
+    listed with its "too few" instead. Returns ``{"comparison", "departures", "groups":
+    {group: n_participants}, "too_few": {group: TooFew}, "withheld": DataFrame,
+    "personas": {persona_key: group}}``.
+    """
+    portraits = selectors.persona_portraits(run=run, family=family)
+    personas = {key: parse_persona_key(key) for key in sorted(set(portraits.get("persona", [])))}
+    # Every persona that names the field; one that also names other fields (a woman aged
+    # 30-44) is compared with the participants who match all of them.
+    by_group = {
+        key: demo.persona_label(personas[key], first=field)
+        for key in demo.single_field_personas(personas, field=field)
+    }
+    empty = {
+        "comparison": pd.DataFrame(),
+        "departures": pd.DataFrame(),
+        "groups": {},
+        "too_few": {},
+        "withheld": pd.DataFrame(),
+        "personas": by_group,
+        "min_group_participants": None,
+    }
+    if not by_group:
+        return empty
+    spread = selectors.replicate_spread(run=run, family=family, personas=list(by_group))
+    model = portraits[portraits["persona"].isin(by_group)][["persona", "dimension", "centred"]]
+    model = model.merge(
+        spread[["persona", "dimension", "se", "n"]], on=["persona", "dimension"], how="left"
+    )
+    n_replicates = model["n"].fillna(1).astype(int)
+    t = stats.sps.t.ppf(0.5 + stats.CONFIDENCE / 2, np.maximum(n_replicates - 1, 1))
+    half = np.where(n_replicates > 1, t * model["se"], np.nan)
+    model = model.assign(
+        group=model["persona"].map(by_group),
+        mean=model["centred"],
+        n=n_replicates,
+        ci_low=model["centred"] - half,
+        ci_high=model["centred"] + half,
+    )
+
+    data = human_ratings(study=study, item_set=run.item_set)
+    results = {
+        by_group[key]: group_result(
+            data,
+            demo.matching_participants(data.demographics, personas[key]).to_numpy(),
+            label=by_group[key],
+        )
+        for key in by_group
+    }
+    humans = pd.concat(
+        [r.table[r.table["family"] == family].assign(group=label) for label, r in results.items()],
+        ignore_index=True,
+    ).rename(columns={"centred": "mean", "n_raters": "n"})
+    groups = {label: r.n_participants for label, r in sorted(results.items())}
+    too_few = {label: r.too_few for label, r in sorted(results.items()) if r.too_few}
+    withheld = humans[humans["reason"].notna()][["group", "dimension", "withheld", "reason"]]
+    comparable = humans[humans["reason"].isna()]
+    if comparable.empty:
+        return {
+            **empty,
+            "groups": groups,
+            "too_few": too_few,
+            "withheld": withheld,
+            "min_group_participants": data.minimums.group_participants,
+        }
+    comparison = stats.compare_profiles(model, comparable)
+    order = {d: i for i, d in enumerate(selectors.dimensions_of(family))}
+    comparison = comparison.sort_values(
+        ["group", "dimension"], key=lambda s: s.map(order) if s.name == "dimension" else s
+    ).reset_index(drop=True)
+    return {
+        "comparison": comparison,
+        "departures": stats.largest_departures(comparison, top=8),
+        "groups": groups,
+        "too_few": too_few,
+        "withheld": withheld.reset_index(drop=True),
+        "personas": by_group,
+        "min_group_participants": data.minimums.group_participants,
+    }

@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
 
-from benchmark.selectors import item_set_entries
+from benchmark.minimums import withhold_thin_pairs
+from benchmark.models import Correlation
+from benchmark.selectors import item_set_entries, raters_minimum_by_study
 from evaluation import selectors as evaluation_selectors
 from evaluation.portraits import informative_answers, replicate_portraits
 from survey.instruments import dimensions as dims
 from survey.models import Item, ItemRating, Participant, ParticipantScore, Study
 
-from . import demographics as demo
 from . import stats
 from .models import ModelCard
 
@@ -139,7 +140,7 @@ class ModelFilters:
         open_raw = query.get("open", "")
         item_set = query.get("item_set", "").strip()
         sweep = query.get("sweep", "").strip()
-        if sweep and not sweep.isdigit():
+        if sweep and not (sweep.isascii() and sweep.isdigit()):
             errors.append("sweep: not a sweep id")
         filters = cls(
             provider=query.get("provider", "").strip(),
@@ -151,8 +152,8 @@ class ModelFilters:
             date_to=date("date_to"),
             released_from=date("released_from"),
             released_to=date("released_to"),
-            item_set=int(item_set) if item_set.isdigit() else None,
-            sweep=int(sweep) if sweep.isdigit() else None,
+            item_set=int(item_set) if item_set.isascii() and item_set.isdigit() else None,
+            sweep=int(sweep) if sweep.isascii() and sweep.isdigit() else None,
             kind=query.get("kind", "") if query.get("kind", "") in ("live", "reference") else "",
             models=tuple(m for m in query.getlist("model") if m),
         )
@@ -377,106 +378,11 @@ def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
-def persona_comparison(*, run, study: Study, family: str, field: str) -> dict:
-    """Model-as-persona vs the human portrait of the participants of each group on ``field``,
-    both on the items' scale (the run's item set, the same portrait rule).
-
-    The model's point estimate is its stored persona portrait; its uncertainty is the spread
-    over prompt variants and repetitions (:func:`replicate_spread`). The humans' side is
-    the group's portrait (each item's mean rating in the group) with its bootstrap SE and
-    interval over participants (:mod:`dashboards.human_selectors`); a group or dimension
-    rated by fewer participants than the study's minimum per group is not compared, and
-    listed with its "too few" instead. Returns ``{"comparison", "departures", "groups":
-    {group: n_participants}, "too_few": {group: TooFew}, "withheld": DataFrame,
-    "personas": {persona_key: group}}``.
-    """
-    from evaluation.personas import parse_persona_key
-
-    from . import human_selectors  # it imports this module
-
-    portraits = persona_portraits(run=run, family=family)
-    personas = {key: parse_persona_key(key) for key in sorted(set(portraits.get("persona", [])))}
-    # Every persona that names the field; one that also names other fields (a woman aged
-    # 30-44) is compared with the participants who match all of them.
-    by_group = {
-        key: demo.persona_label(personas[key], first=field)
-        for key in demo.single_field_personas(personas, field=field)
-    }
-    empty = {
-        "comparison": pd.DataFrame(),
-        "departures": pd.DataFrame(),
-        "groups": {},
-        "too_few": {},
-        "withheld": pd.DataFrame(),
-        "personas": by_group,
-        "min_group_participants": None,
-    }
-    if not by_group:
-        return empty
-    spread = replicate_spread(run=run, family=family, personas=list(by_group))
-    model = portraits[portraits["persona"].isin(by_group)][["persona", "dimension", "centred"]]
-    model = model.merge(
-        spread[["persona", "dimension", "se", "n"]], on=["persona", "dimension"], how="left"
-    )
-    n_replicates = model["n"].fillna(1).astype(int)
-    t = stats.sps.t.ppf(0.5 + stats.CONFIDENCE / 2, np.maximum(n_replicates - 1, 1))
-    half = np.where(n_replicates > 1, t * model["se"], np.nan)
-    model = model.assign(
-        group=model["persona"].map(by_group),
-        mean=model["centred"],
-        n=n_replicates,
-        ci_low=model["centred"] - half,
-        ci_high=model["centred"] + half,
-    )
-
-    data = human_selectors.human_ratings(study=study, item_set=run.item_set)
-    results = {
-        by_group[key]: human_selectors.group_result(
-            data,
-            demo.matching_participants(data.demographics, personas[key]).to_numpy(),
-            label=by_group[key],
-        )
-        for key in by_group
-    }
-    humans = pd.concat(
-        [r.table[r.table["family"] == family].assign(group=label) for label, r in results.items()],
-        ignore_index=True,
-    ).rename(columns={"centred": "mean", "n_raters": "n"})
-    groups = {label: r.n_participants for label, r in sorted(results.items())}
-    too_few = {label: r.too_few for label, r in sorted(results.items()) if r.too_few}
-    withheld = humans[humans["reason"].notna()][["group", "dimension", "withheld", "reason"]]
-    comparable = humans[humans["reason"].isna()]
-    if comparable.empty:
-        return {
-            **empty,
-            "groups": groups,
-            "too_few": too_few,
-            "withheld": withheld,
-            "min_group_participants": data.minimums.group_participants,
-        }
-    comparison = stats.compare_profiles(model, comparable)
-    order = {d: i for i, d in enumerate(dimensions_of(family))}
-    comparison = comparison.sort_values(
-        ["group", "dimension"], key=lambda s: s.map(order) if s.name == "dimension" else s
-    ).reset_index(drop=True)
-    return {
-        "comparison": comparison,
-        "departures": stats.largest_departures(comparison, top=8),
-        "groups": groups,
-        "too_few": too_few,
-        "withheld": withheld.reset_index(drop=True),
-        "personas": by_group,
-        "min_group_participants": data.minimums.group_participants,
-    }
-
-
 # --- Items ---------------------------------------------------------------------------------
 
 
 def item_rating_counts(*, item: Item, study: Study | None = None) -> list[int]:
     """How many participants gave each rating 1..6 (aggregated in the database)."""
-    from django.db.models import Count
-
     ratings = ItemRating.objects.filter(item=item)
     if study is not None:
         ratings = ratings.filter(participant__study=study)
@@ -520,10 +426,6 @@ def item_correlations(*, item: Item) -> pd.DataFrame:
     """The item's correlations in every finished correlation run, as the benchmark reports
     them: a pair with fewer raters than its study's minimum has r and p blanked and a
     ``too_few`` / ``r_reason`` saying why."""
-    from benchmark.minimums import withhold_thin_pairs
-    from benchmark.models import Correlation
-    from benchmark.selectors import raters_minimum_by_study
-
     columns = ["run_id", "kind", "study", "study_id", "family", "dimension", "r", "p", "n"]
     rows = Correlation.objects.filter(item=item, run__status="done").values_list(
         "run_id", "run__kind", "run__study__slug", "run__study_id", "family", "dimension",

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from benchmark.models import CorrelationRun
 from core.roles import researcher_required
 from evaluation import selectors as evaluation_selectors
 from survey import scale
@@ -303,7 +304,9 @@ def bias(request: HttpRequest) -> HttpResponse:
         "study": study,
     }
     if run is not None and study is not None:
-        result = selectors.persona_comparison(run=run, study=study, family=family, field=field)
+        result = human_selectors.persona_comparison(
+            run=run, study=study, family=family, field=field
+        )
         comparison = result["comparison"]
         context.update(
             {
@@ -342,8 +345,6 @@ def _heatmap_url(study) -> str:
     newest computed run), or its index."""
     if study is None:
         return reverse("benchmark:index")
-    from benchmark.models import CorrelationRun
-
     runs = list(
         study.correlation_runs.filter(status=CorrelationRun.Status.DONE)
         .order_by("-created_at")

@@ -3,9 +3,11 @@ participant a request names (token in the form, else in the session)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
 from survey import errors
@@ -79,3 +81,20 @@ def participant_of(request: HttpRequest, study: Study) -> Participant:
 def remember(request: HttpRequest, participant: Participant) -> None:
     token = make_token(participant_id=participant.pk, study_id=participant.study_id)
     request.session[session_key(participant.study.slug)] = token
+
+
+def for_participant(view):
+    """Call ``view(request, study, participant, **kwargs)`` for the participant the request
+    names (the one participant-or-error lookup of the pages); without a valid token the
+    refusal's page answers instead."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
+        study = get_object_or_404(Study, slug=slug)
+        try:
+            participant = participant_of(request, study)
+        except errors.FlowError as error:
+            return error_response(request, study, error)
+        return view(request, study, participant, **kwargs)
+
+    return wrapper

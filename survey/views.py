@@ -22,7 +22,14 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from survey import errors, steps
-from survey.http import error_response, message, participant_of, remember, session_key, wants_json
+from survey.http import (
+    error_response,
+    for_participant,
+    message,
+    remember,
+    session_key,
+    wants_json,
+)
 from survey.item_views import post_item_answer, show_item
 from survey.models import Participant, Study
 from survey.selectors.progress import Place, find_participant, participant_from_token, progress
@@ -165,13 +172,9 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def next_step(request: HttpRequest, slug: str) -> HttpResponse:
+@for_participant
+def next_step(request: HttpRequest, study: Study, participant: Participant) -> HttpResponse:
     """Send the participant to their place; complete the study when all is answered."""
-    study = get_object_or_404(Study, slug=slug)
-    try:
-        participant = participant_of(request, study)
-    except errors.FlowError as error:
-        return error_response(request, study, error)
     return go_on(request, study, participant)
 
 
@@ -185,11 +188,17 @@ def step_page(request: HttpRequest, slug: str, step_name: str, **where) -> HttpR
         shown = show_item(request, slug, where["position"])
         if shown is not None:
             return shown
-    study = get_object_or_404(Study, slug=slug)
+    return generic_step_page(request, slug, step=step, where=where)
+
+
+@for_participant
+def generic_step_page(
+    request: HttpRequest, study: Study, participant: Participant, *, step: steps.Step, where
+) -> HttpResponse:
+    slug = study.slug
     status, submitted = 200, None
     try:
         here = step.here(study, **where)
-        participant = participant_of(request, study)
         current = steps.locate(participant)
         if request.method == "POST":
             if step.guard_post and not step.reached(study, here, current):
@@ -215,29 +224,26 @@ def step_page(request: HttpRequest, slug: str, step_name: str, **where) -> HttpR
 
 
 @require_POST
-def stop(request: HttpRequest, slug: str) -> HttpResponse:
+@for_participant
+def stop(request: HttpRequest, study: Study, participant: Participant) -> HttpResponse:
     """The participant stops: their items go back to the pool."""
-    study = get_object_or_404(Study, slug=slug)
-    try:
-        participant = participant_of(request, study)
-    except errors.FlowError as error:
-        return error_response(request, study, error)
     ending.return_study(participant=participant)
-    return redirect(steps.ENDED.url(slug))
+    return redirect(steps.ENDED.url(study.slug))
 
 
 @require_GET
-def ending_page(request: HttpRequest, slug: str, ending_name: str) -> HttpResponse:
+@for_participant
+def ending_page(
+    request: HttpRequest, study: Study, participant: Participant, *, ending_name: str
+) -> HttpResponse:
     """The page of one of the ``ENDINGS``; anyone elsewhere is sent to their place."""
     end = steps.BY_NAME[ending_name]
-    study = get_object_or_404(Study, slug=slug)
     try:
-        participant = participant_of(request, study)
         place = steps.locate(participant)
     except errors.FlowError as error:
         return error_response(request, study, error)
     if place.step != end.name:
-        return redirect(steps.url_of(slug, place))
+        return redirect(steps.url_of(study.slug, place))
     context = {
         "study": study,
         "participant": participant,

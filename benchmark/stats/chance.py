@@ -359,16 +359,34 @@ def split_halves(ratings: PaddedRatings, rng: np.random.Generator):
 
 @dataclass(frozen=True)
 class Replication:
-    """Per split: selected pairs that both halves select again, as a share of ``selected``."""
+    """Per split: selected pairs that both halves select again, as a share of ``selected``;
+    ``chance_shares``: the same share for the pairs the rule selects in permuted data (one
+    permutation per split, the same halves), or None when not computed."""
 
     shares: np.ndarray
     selected: int
     n_splits: int
     seed: int
+    chance_shares: np.ndarray | None = None
 
     @property
     def mean(self) -> float:
         return float(self.shares.mean()) if self.selected else float("nan")
+
+    @property
+    def chance_mean(self) -> float:
+        if self.chance_shares is None or np.isnan(self.chance_shares).all():
+            return float("nan")
+        return float(np.nanmean(self.chance_shares))
+
+
+def _selected_in_both(halves, scores, criterion, threshold, method, pairs):
+    both = pairs.copy()
+    for half in halves:
+        result = correlate(half, scores, method)
+        eligible = criterion.eligible(result.r, result.n, method, p=result.p)
+        both &= eligible & (criterion.strength(result.r) > threshold)
+    return both
 
 
 def split_half_replication(
@@ -381,10 +399,17 @@ def split_half_replication(
     method: str = "spearman",
     n_splits: int = 20,
     seed: int = 0,
+    with_chance: bool = False,
 ) -> Replication:
     """Share of the ``selected`` pairs (bool, items × dims) that the rule at ``threshold``
     selects in *both* halves of a random split of each item's raters, for ``n_splits``
-    seeded splits (halves have about half the raters, so their r are noisier)."""
+    seeded splits (halves have about half the raters, so their r are noisier).
+
+    With ``with_chance``, the baseline to read it against: in split k the profiles are
+    permuted (``profile_permutations(scores, n_splits, seed)[k]``), the rule selects pairs
+    by chance on the whole data, and the share of those that both halves (the same halves)
+    select again is recorded — chance pairs replicate too, as the halves share their
+    chance association with the whole."""
     if n_splits < 1:
         raise ValueError("n_splits must be at least 1")
     rng = np.random.default_rng(seed)
@@ -392,13 +417,27 @@ def split_half_replication(
     selected = np.asarray(selected, dtype=bool)
     total = int(selected.sum())
     shares = np.empty(n_splits)
+    chance_shares = np.full(n_splits, np.nan) if with_chance else None
+    perms = profile_permutations(scores, n_splits, seed) if with_chance else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # constant halves give NaN r
-        for k in range(n_splits):  # one whole-matrix correlation per half and split
-            both = selected.copy()
-            for half in split_halves(ratings, rng):
-                result = correlate(half, scores, method)
-                eligible = criterion.eligible(result.r, result.n, method, p=result.p)
-                both &= eligible & (criterion.strength(result.r) > threshold)
+        for k in range(n_splits):  # whole-matrix correlations per half and split
+            halves = split_halves(ratings, rng)
+            both = _selected_in_both(halves, scores, criterion, threshold, method, selected)
             shares[k] = both.sum() / total if total else np.nan
-    return Replication(shares=shares, selected=total, n_splits=n_splits, seed=seed)
+            if with_chance:
+                permuted = scores[perms[k]]
+                whole = correlate(ratings, permuted, method)
+                chosen = criterion.eligible(whole.r, whole.n, method, p=whole.p) & (
+                    criterion.strength(whole.r) > threshold
+                )
+                again = _selected_in_both(halves, permuted, criterion, threshold, method, chosen)
+                if chosen.any():
+                    chance_shares[k] = again.sum() / chosen.sum()
+    return Replication(
+        shares=shares,
+        selected=total,
+        n_splits=n_splits,
+        seed=seed,
+        chance_shares=chance_shares,
+    )

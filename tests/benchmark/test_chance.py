@@ -264,3 +264,31 @@ def test_kendall_fdr_under_permutation_uses_kendalls_own_p():
     np.testing.assert_array_equal(estimate.counts[:, 0], expected)
     with pytest.raises(ValueError, match="pass p"):
         criterion.eligible(np.zeros((6, 5)), np.full((6, 5), 10), "kendall")
+
+
+def test_split_half_replication_of_chance_selections_uses_the_same_halves_on_permuted_data():
+    ratings, matrix, scores = ragged_data(seed=4, signal=2.0)
+    result = correlate(ratings, scores)
+    criterion = Criterion(considered=np.ones(result.r.shape, dtype=bool), mode="abs")
+    selected = criterion.eligible(result.r, result.n, "spearman") & (np.abs(result.r) > 0.2)
+    plain = split_half_replication(ratings, scores, criterion, 0.2, selected, n_splits=5, seed=8)
+    both = split_half_replication(
+        ratings, scores, criterion, 0.2, selected, n_splits=5, seed=8, with_chance=True
+    )
+    np.testing.assert_array_equal(both.shares, plain.shares)  # the same halves
+    assert plain.chance_shares is None and np.isnan(plain.chance_mean)
+    rng = np.random.default_rng(8)
+    expected = []
+    for perm in profile_permutations(scores, 5, seed=8):
+        halves = split_halves(ratings, rng)
+        r = reference_r(matrix, scores, perm)
+        chosen = np.abs(np.nan_to_num(r)) > 0.2
+        again = chosen.copy()
+        for half in halves:
+            dense = np.full(matrix.shape, np.nan)
+            filled = half.raters >= 0
+            dense[half.raters[filled], np.nonzero(filled)[0]] = half.values[filled]
+            again &= np.abs(np.nan_to_num(reference_r(dense, scores, perm))) > 0.2
+        expected.append(again.sum() / chosen.sum())
+    np.testing.assert_allclose(both.chance_shares, expected, atol=1e-12)
+    assert both.chance_mean == pytest.approx(np.mean(expected), abs=1e-12)

@@ -17,16 +17,23 @@ from benchmark.estimates import DEFAULT_SEED, estimate_chance
 from benchmark.models import CorrelationRun
 from benchmark.selection import PRESETS, SelectionRule
 from benchmark.selectors import analysis_inputs, published_run
-from benchmark.services import create_item_set, create_preset_item_set, recompute_now
+from benchmark.services import (
+    create_item_set,
+    create_preset_item_set,
+    exclude_pair,
+    recompute_now,
+)
 from benchmark.stats.chance import profile_permutations
 from benchmark.tasks import estimate_chance as estimate_chance_task
 from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
 from survey.instruments import dimensions as dims
+from survey.models import Item
 from tests.factories import ItemFactory, ParticipantFactory, StudyFactory
 
 
-def reference_chance_counts(study, threshold, n_permutations, seed, families):
-    """scipy per pair per permutation on the study's counted raters (the slow reference)."""
+def reference_chance_counts(study, threshold, n_permutations, seed, families, excluded=()):
+    """scipy per pair per permutation on the study's counted raters (the slow reference);
+    ``excluded``: (item_id, dimension) pairs never counted."""
     inputs = analysis_inputs(study=study)
     filled = inputs.ratings.raters >= 0
     counts = []
@@ -38,9 +45,12 @@ def reference_chance_counts(study, threshold, n_permutations, seed, families):
             for i in range(inputs.ratings.n_items):
                 raters = inputs.ratings.raters[i, filled[i]]
                 ratings = inputs.ratings.values[i, filled[i]]
-                for d, (family, _) in enumerate(inputs.dimensions):
+                item_id = int(inputs.item_ids[i])
+                for d, (family, dimension) in enumerate(inputs.dimensions):
                     y = scores[raters, d]
                     keep = ~np.isnan(y)
+                    if (item_id, dimension) in excluded:
+                        continue
                     if family in families and keep.sum() > 2:
                         count += stats.spearmanr(ratings[keep], y[keep]).statistic > threshold
             counts.append(count)
@@ -50,9 +60,17 @@ def reference_chance_counts(study, threshold, n_permutations, seed, families):
 def test_a_frozen_item_set_carries_its_chance_estimate_equal_to_a_scipy_loop(small_study):
     run = recompute_now(study=small_study)
     rule = SelectionRule(threshold=0.3, mode="pos")
+    items = list(small_study.item_pool.order_by("id"))
+    excluded = {(items[2].pk, "Power"), (items[3].pk, "Hedonism")}  # admin exclusions
+    for item_id, dimension in excluded:
+        exclude_pair(
+            study=small_study, item=Item.objects.get(pk=item_id), dimension=dimension, reason="t"
+        )
     item_set = create_item_set(run=run, rule=rule, name="small", chance_permutations=30)
     chance = item_set.chance
-    expected = reference_chance_counts(small_study, 0.3, 30, DEFAULT_SEED, rule.families)
+    expected = reference_chance_counts(small_study, 0.3, 30, DEFAULT_SEED, rule.families, excluded)
+    unexcluded = reference_chance_counts(small_study, 0.3, 30, DEFAULT_SEED, rule.families)
+    assert unexcluded.sum() > expected.sum()  # the exclusions matter in these permutations
     null = chance["expected_chance_selections"]
     assert (null["permutations"], null["seed"]) == (30, DEFAULT_SEED)
     assert null["mean"] == pytest.approx(expected.mean(), abs=0.005)
@@ -60,8 +78,12 @@ def test_a_frozen_item_set_carries_its_chance_estimate_equal_to_a_scipy_loop(sma
     assert chance["selected"] == item_set.entries.count() > 0
     split = chance["split_half_replication"]
     assert 0 <= split["share"] <= 1 and split["splits"] == 10
-    again = estimate_chance(run=run, rule=rule, n_permutations=30)
-    assert again["expected_chance_selections"] == null  # seeded: the same numbers
+    plain = estimate_chance(run=run, rule=rule, n_permutations=30, n_splits=2)
+    assert plain["expected_chance_selections"]["mean"] == pytest.approx(
+        unexcluded.mean(), abs=0.005
+    )
+    again = estimate_chance(run=run, rule=rule, n_permutations=30, n_splits=2)
+    assert again == {**plain, "seconds": again["seconds"]}  # seeded: the same numbers
 
 
 def test_a_rule_bounding_the_chance_share_freezes_the_lowest_threshold_that_does(small_study):

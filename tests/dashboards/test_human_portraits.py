@@ -172,6 +172,12 @@ def test_api_gives_the_same_portraits_with_reasons(rated_study, client):
     assert client.get(url, {"study": "nope"}).status_code == 404
     assert client.get(url, {"study": "rated", "item_set": "x"}).status_code == 400
     assert client.get(url).status_code == 400
+    # Text that is no slug or no number is refused, never sent to the database.
+    assert client.get(url, {"study": "rated\x00"}).status_code == 404
+    assert client.get(url, {"study": "rated", "item_set": "²"}).status_code == 400
+    persona = reverse("persona-comparison-list")
+    assert client.get(persona, {"run": "²"}).status_code == 400
+    assert client.get(reverse("humans-vs-models-list"), {"item_set": "²"}).status_code == 200
     client.logout()
     client_as(client, "nobody")
     assert client.get(url, {"study": "rated"}).status_code == 403
