@@ -19,9 +19,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from .minimums import too_few
 from .models import CorrelationRun
 from .selection import PRESETS, SelectionRule, select_pairs
-from .selectors import analysis_inputs, full_correlation_frame
+from .selectors import analysis_inputs, full_correlation_frame, minimums_for
 from .stats.chance import (
     Criterion,
     approximate_ci,
@@ -105,12 +106,15 @@ def _rounded(value: float, digits: int = 3) -> float | None:
 
 
 def _study_inputs(run: CorrelationRun):
+    """The study's analysis inputs, refused (``ChanceUnavailable``) below the study's minimum
+    raters per pair: with a handful of profiles there are only a few distinct permutations
+    (two raters: two), and no pair from so few raters is selectable anyway."""
     inputs = analysis_inputs(study=run.study)
     usable = ~np.isnan(inputs.scores).all(axis=1) if inputs.scores.size else np.array([])
-    if not len(inputs.dimensions) or usable.sum() < 2:
-        raise ChanceUnavailable(
-            f"too few raters with value profiles (n = {int(usable.sum())}): nothing to permute"
-        )
+    required = max(2, minimums_for(study=run.study).raters_per_pair)
+    if not len(inputs.dimensions) or usable.sum() < required:
+        shortfall = too_few(int(usable.sum()), required, "raters_per_pair")
+        raise ChanceUnavailable(f"{shortfall.reason}; too few value profiles to permute")
     return inputs
 
 

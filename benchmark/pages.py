@@ -233,6 +233,10 @@ def run_chance(chance: dict) -> dict:
         entry = chance.get(key) or {}
         if "rule" in entry:
             rule = entry["rule"]
-            label = f"{label}: r {rule['mode']} {rule['threshold']:g}"
+            t = rule["threshold"]
+            label += (
+                ": "
+                + {"pos": f"r > {t:g}", "neg": f"r < −{t:g}", "abs": f"|r| > {t:g}"}[rule["mode"]]
+            )
         rules.append({"label": label, **chance_line(entry)})
     return {"summary": None, "rules": rules}

@@ -5,7 +5,8 @@
 - ``evaluation-runs``: read with ``progress`` (researchers); researchers POST a run to
   create and start it (201; 503 with a clear message when the task queue is unavailable),
   ``POST .../cancel/`` and ``POST .../resume/``; ``GET .../responses/`` (paged answers) and
-  ``GET .../portrait/`` (scores, summary).
+  ``GET .../portrait/`` (scores, summary), ``GET .../answers/?as=jsonl|parquet`` (every
+  stored answer, one row each, streamed: :mod:`evaluation.answer_logs`).
 - ``sweeps``: researchers POST a sweep file as JSON (the keys of ``run_sweep``'s TOML) to
   create and start its runs (201 with what was started and skipped; 400 naming the bad key,
   nothing created); GET lists sweeps with their progress.
@@ -13,7 +14,11 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+import tempfile
+
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
@@ -22,7 +27,7 @@ from benchmark.models import ValidatedItemSet
 from core.api_fields import NameLookupField
 from core.roles import IsResearcher
 
-from . import lifecycle, selectors, sweeps
+from . import answer_logs, lifecycle, selectors, sweeps
 from .errors import (
     EvaluationError,
     InvalidRunSettings,
@@ -51,6 +56,34 @@ def _refused(exc: EvaluationError, run_id: int | None = None) -> ApiResponse:
         if run is not None:
             body["run"] = RunSerializer(run).data
     return ApiResponse(body, status=ERROR_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST))
+
+
+# A parquet file is written whole before it is sent (its footer comes last): in memory up to
+# this size, beyond it in a temporary file.
+PARQUET_SPOOL_BYTES = 32 * 1024 * 1024
+ANSWER_LOG_TYPES = {
+    "jsonl": "application/jsonl; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+def _answer_log_response(run: EvaluationRun, kind: str):
+    """The run's answer log as a download: JSON Lines streamed chunk by chunk, parquet
+    written (a row group per chunk) to a spooled file and streamed from it."""
+    frames = selectors.answer_log_frames(run=run)
+    filename = f"run-{run.pk}-answers.{kind}"
+    if kind == "jsonl":
+        response = StreamingHttpResponse(
+            answer_logs.jsonl_chunks(frames), content_type=ANSWER_LOG_TYPES[kind]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    spool = tempfile.SpooledTemporaryFile(max_size=PARQUET_SPOOL_BYTES)
+    answer_logs.write_parquet(frames, spool)
+    spool.seek(0)
+    return FileResponse(
+        spool, as_attachment=True, filename=filename, content_type=ANSWER_LOG_TYPES[kind]
+    )
 
 
 class ModelConfigurationSerializer(serializers.ModelSerializer):
@@ -186,6 +219,38 @@ class EvaluationRunViewSet(
             rows = rows.filter(state=state)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ResponseSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "as",
+                str,
+                enum=list(ANSWER_LOG_TYPES),
+                description="jsonl (default, streamed) or parquet",
+            )
+        ],
+        responses={
+            (200, ANSWER_LOG_TYPES["jsonl"]): OpenApiResponse(
+                OpenApiTypes.STR, description="One JSON object per line and answer."
+            ),
+            (200, ANSWER_LOG_TYPES["parquet"]): OpenApiResponse(
+                OpenApiTypes.BINARY, description="One parquet file."
+            ),
+        },
+        description="Every stored answer of the run (valid, invalid and failed), one row each: "
+        "prompt, raw text, parse, rating, probabilities, model snapshot, tokens, latency, "
+        "cost. The columns are listed in the dataset card of `manage.py export_answers "
+        "--format hf`.",
+    )
+    @action(detail=True, methods=["get"])
+    def answers(self, request, pk=None):
+        kind = request.query_params.get("as", "jsonl")
+        if kind not in ANSWER_LOG_TYPES:
+            return ApiResponse(
+                {"detail": f"'as' must be one of {', '.join(ANSWER_LOG_TYPES)}, not {kind!r}"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return _answer_log_response(self.get_object(), kind)
 
     @action(detail=True, methods=["get"], serializer_class=PortraitScoreSerializer)
     def portrait(self, request, pk=None):

@@ -6,7 +6,9 @@ selectors, not evaluation's models.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import hashlib
+import json
+from collections.abc import Collection, Iterator
 from datetime import date, timedelta
 
 import pandas as pd
@@ -18,12 +20,19 @@ from django.utils import timezone
 from benchmark.models import ValidatedItem, ValidatedItemSet
 from benchmark.selectors import item_set_entries
 from evaluation import portraits
-from evaluation.personas import PERSONA_OPTIONS
+from evaluation.personas import PERSONA_OPTIONS, parse_persona_key
 from evaluation.sensitivity import sensitivity
-from evaluation.units import Unit, all_units
+from evaluation.units import Unit, all_units, build_prompt
 from survey.models import Item
 
-from .models import EvaluationRun, ModelConfiguration, PortraitScore, Response, Sweep
+from .models import (
+    EvaluationRun,
+    ModelConfiguration,
+    PortraitScore,
+    PromptTemplate,
+    Response,
+    Sweep,
+)
 
 ANSWER_COLUMNS = [
     "item_id",
@@ -584,3 +593,157 @@ def sweep_runs(*, sweep_id: int) -> list[EvaluationRun]:
         .annotate(answered=Count("responses", filter=~Q(responses__state=Response.State.FAILED)))
         .order_by("id")
     )
+# --- Per-answer logs ------------------------------------------------------------------------
+# Column of the log: the stored answer's field it is read from.
+ANSWER_LOG_VALUES = {
+    "response_id": "id",
+    "run_id": "run_id",
+    "model_snapshot": "model_snapshot",
+    "item_id": "item_id",
+    "variant": "variant",
+    "persona": "persona",
+    "repetition": "repetition",
+    "prompt_sha256": "prompt_sha256",
+    "raw_text": "raw_text",
+    "reasoning": "reasoning",
+    "invalid_answers": "invalid_answers",
+    "state": "state",
+    "rating": "rating",
+    "label": "label",
+    "parse_method": "parse_method",
+    "reason": "error",
+    "several_options": "several_options",
+    "attempts": "attempts",
+    "option_probabilities": "option_probabilities",
+    "valid_mass": "valid_mass",
+    "expected_rating": "expected_rating",
+    "reference_rating": "reference_rating",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "latency_ms": "latency_ms",
+    "cached": "cached",
+    "request_params": "request_params",
+    "answered_at": "created_at",
+}
+ANSWER_LOG_CHUNK = 5000
+
+
+def _probabilities(stored: dict | None) -> list[float] | None:
+    """P(rating 1..6) out of a stored ``option_probabilities`` (``None``: not scored so)."""
+    if not stored or not stored.get("probabilities"):
+        return None
+    return [stored["probabilities"].get(str(rating)) for rating in range(1, 7)]
+
+
+class _PromptBook:
+    """The run's prompts rebuilt from its templates, each (item, variant, persona) once."""
+
+    def __init__(self, run: EvaluationRun):
+        digits = run.scoring == EvaluationRun.Scoring.PROBABILITY
+        self.templates = {
+            (variant, style): digit_text if digits else text
+            for variant, style, text, digit_text in PromptTemplate.objects.filter(
+                set_name=run.template_set, set_version=run.template_set_version
+            ).values_list("variant", "style", "text", "digit_text")
+        }
+        self.prompts: dict[tuple, tuple[str | None, str]] = {}
+
+    def lookup(self, key: tuple, item: dict) -> tuple[str | None, str]:
+        """``(prompt text or None without a template, its sha256 or '')``."""
+        if key not in self.prompts:
+            _, variant, persona = key
+            template = self.templates.get((variant, item["style"]))
+            text = (
+                build_prompt(
+                    template,
+                    title=item["title"],
+                    scenario=item["scenario_text"],
+                    response=item["text"],
+                    persona=parse_persona_key(persona),
+                )
+                if template
+                else None
+            )
+            self.prompts[key] = (text, hashlib.sha256(text.encode()).hexdigest() if text else "")
+        return self.prompts[key]
+
+
+def answer_log_frames(
+    *, run: EvaluationRun, chunk_size: int = ANSWER_LOG_CHUNK
+) -> Iterator[pd.DataFrame]:
+    """Every stored answer of ``run`` (valid, invalid and failed), ``chunk_size`` rows a frame
+    in id order, with the columns of :data:`evaluation.answer_logs.ANSWER_LOG_FIELDS`.
+
+    Reads plain values in keyset-paged chunks (never all model objects at once): per chunk
+    one query for the answers and one for their items; the run's templates and the item
+    set's dimensions once. The prompt is rebuilt from the run's template and compared with
+    the hash of the prompt that was sent."""
+    config = run.model_config
+    dimensions: dict[int, list[str]] = {}
+    for item_id, family, dimension in run.item_set.entries.order_by(
+        "item_id", "family", "dimension"
+    ).values_list("item_id", "family", "dimension"):
+        dimensions.setdefault(item_id, []).append(f"{family}:{dimension}")
+    prompts = _PromptBook(run)
+    price_in = float(config.input_cost_per_million) / 1_000_000
+    price_out = float(config.output_cost_per_million) / 1_000_000
+    fields = list(ANSWER_LOG_VALUES.values())
+    last_id = 0
+    while True:
+        rows = list(
+            run.responses.filter(id__gt=last_id).order_by("id").values_list(*fields)[:chunk_size]
+        )
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        frame = pd.DataFrame.from_records(rows, columns=list(ANSWER_LOG_VALUES))
+        items = {
+            row["id"]: row
+            for row in Item.objects.filter(id__in=set(frame["item_id"])).values(
+                "id",
+                "option_id",
+                "text",
+                "scenario_id",
+                external=F("scenario__external_id"),
+                title=F("scenario__title"),
+                scenario_text=F("scenario__text"),
+                style=F("scenario__source__style"),
+            )
+        }
+        item_rows = [items[item_id] for item_id in frame["item_id"]]
+        frame["scenario_id"] = [str(i["external"] or i["scenario_id"]) for i in item_rows]
+        frame["option_id"] = [i["option_id"] for i in item_rows]
+        frame["item_code"] = frame["scenario_id"] + "/" + frame["option_id"].astype(str)
+        frame["dimensions"] = [dimensions.get(item_id, []) for item_id in frame["item_id"]]
+        rebuilt = [
+            prompts.lookup(key, item)
+            for key, item in zip(
+                zip(frame["item_id"], frame["variant"], frame["persona"], strict=True),
+                item_rows,
+                strict=True,
+            )
+        ]
+        frame["prompt_text"] = [text for text, _ in rebuilt]
+        sent = frame["prompt_sha256"].to_numpy()
+        frame["prompt_text_matches"] = pd.Series(
+            [
+                sha == stored if stored else None
+                for (_, sha), stored in zip(rebuilt, sent, strict=True)
+            ],
+            dtype=object,
+        )
+        frame["probabilities"] = frame.pop("option_probabilities").map(_probabilities)
+        frame["rating"] = (
+            frame["rating"].astype(float).where(frame["state"] == Response.State.VALID)
+        )
+        frame["cost_usd"] = frame["input_tokens"] * price_in + frame["output_tokens"] * price_out
+        frame["request_params"] = frame["request_params"].map(
+            lambda params: json.dumps(params or {}, sort_keys=True)
+        )
+        frame["run_id"] = run.pk
+        frame["model"] = config.name
+        frame["provider"] = config.provider
+        frame["model_id"] = config.model_id
+        frame["template_set"] = run.template_set
+        frame["template_set_version"] = run.template_set_version
+        yield frame

@@ -92,7 +92,7 @@ class Demographics(Step):
     template = "survey/demographics.html"
 
     def pending(self, participant, facts):
-        return Place(self.name) if needs_demographics(participant) else None
+        return Place(self.name) if needs_demographics(participant=participant) else None
 
     def form(self, participant: Participant, data=None) -> DemographicsForm:
         return DemographicsForm(data, fields=participant.study.demographic_fields)
@@ -165,7 +165,9 @@ class Questionnaires(Step):
         answered = facts.questionnaire_answers
         counted = dict(items=facts.items, questionnaire_answers=facts.n_questionnaire_answers)
         for instrument in participant.study.instruments_in_order():
-            for page, numbers in enumerate(instrument_pages(instrument, participant.study), 1):
+            for page, numbers in enumerate(
+                instrument_pages(instrument=instrument, study=participant.study), 1
+            ):
                 if not set(numbers) <= answered.get(instrument.pk, set()):
                     return Place(self.name, instrument=instrument.code, page=page, **counted)
         return None
@@ -175,7 +177,7 @@ class Questionnaires(Step):
 
     def here(self, study, *, code: str, page: int) -> Place:
         instrument = self.instrument(study, code)
-        if not 1 <= page <= len(instrument_pages(instrument, study)):
+        if not 1 <= page <= len(instrument_pages(instrument=instrument, study=study)):
             raise NotInStudy("This questionnaire page does not exist.")
         return Place(self.name, instrument=code, page=page)
 
@@ -197,7 +199,7 @@ class Questionnaires(Step):
 
     def numbers(self, study: Study, place: Place) -> tuple[Instrument, list[int], int]:
         instrument = self.instrument(study, place.instrument)
-        pages = instrument_pages(instrument, study)
+        pages = instrument_pages(instrument=instrument, study=study)
         return instrument, pages[place.page - 1], len(pages)
 
     def show(self, participant, here, current):

@@ -61,7 +61,7 @@ def find_participant(*, study: Study, external_id: str) -> Participant | None:
     return Participant.objects.filter(study=study, external_id=external_id).first()
 
 
-def has_lapsed(participant: Participant, *, now: datetime | None = None) -> bool:
+def has_lapsed(*, participant: Participant, now: datetime | None = None) -> bool:
     """True if the participant is in progress but their time limit has passed."""
     return (
         participant.status == Participant.Status.IN_PROGRESS
@@ -80,12 +80,12 @@ def item_counts(*, participant: Participant) -> ItemCounts:
     return ItemCounts(**totals)
 
 
-def instrument_pages(instrument: Instrument, study: Study) -> list[list[int]]:
+def instrument_pages(*, instrument: Instrument, study: Study) -> list[list[int]]:
     """The question numbers of each page of ``instrument`` in ``study``."""
     return paginate(instrument.key.item_numbers, study.questions_per_page)
 
 
-def needs_demographics(participant: Participant) -> bool:
+def needs_demographics(*, participant: Participant) -> bool:
     return bool(participant.study.demographic_fields) and not participant.demographics
 
 
@@ -145,14 +145,14 @@ def question_texts(
     )
 
 
-def has_open_items(participant: Participant) -> bool:
+def has_open_items(*, participant: Participant) -> bool:
     return participant.assignments.filter(answered_at__isnull=True).exists()
 
 
-def missing_answers(participant: Participant) -> list[str]:
+def missing_answers(*, participant: Participant) -> list[str]:
     """What is still unanswered (empty when the participant may complete)."""
     missing = []
-    if needs_demographics(participant):
+    if needs_demographics(participant=participant):
         missing.append("demographics")
     open_positions = list(
         participant.assignments.filter(answered_at__isnull=True).values_list("position", flat=True)

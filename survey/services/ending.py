@@ -28,7 +28,7 @@ def time_out(*, participant_id: int) -> None:
 
 def expire_if_due(*, participant: Participant, now: datetime | None = None) -> bool:
     """Mark an in-progress participant whose lease ran out as timed out (True if so)."""
-    if has_lapsed(participant, now=now):
+    if has_lapsed(participant=participant, now=now):
         time_out(participant_id=participant.pk)
         participant.status = Participant.Status.TIMED_OUT
         return True
@@ -136,7 +136,7 @@ def complete(*, participant: Participant) -> Participant:
         if locked.status == Participant.Status.COMPLETED:
             return locked
         require_in_progress(participant=locked)
-        missing = missing_answers(locked)
+        missing = missing_answers(participant=locked)
         if missing:
             raise Incomplete(
                 "Some answers are missing, so the study cannot be completed yet: "

@@ -107,7 +107,7 @@ def answer_questionnaire(
     require_in_progress(participant=participant)
     if all(i.pk != instrument.pk for i in participant.study.instruments_in_order()):
         raise NotInStudy("This questionnaire is not part of your study.")
-    if needs_demographics(participant) or has_open_items(participant):
+    if needs_demographics(participant=participant) or has_open_items(participant=participant):
         raise NotYourTurn("Please answer the earlier questions first.")
     key = instrument.key
     clean: dict[int, int] = {}

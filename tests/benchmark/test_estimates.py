@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from scipy import stats
 
+from benchmark import pages
 from benchmark.estimates import DEFAULT_SEED, estimate_chance
 from benchmark.models import CorrelationRun
 from benchmark.selection import PRESETS, SelectionRule
@@ -27,7 +28,7 @@ from benchmark.stats.chance import profile_permutations
 from benchmark.tasks import estimate_chance as estimate_chance_task
 from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
 from survey.instruments import dimensions as dims
-from survey.models import Item
+from survey.models import Item, ItemRating, ParticipantScore
 from tests.factories import ItemFactory, ParticipantFactory, StudyFactory
 
 
@@ -111,25 +112,25 @@ def test_a_bound_no_threshold_reaches_is_refused_with_the_numbers(small_study):
         create_item_set(run=run, rule=rule, name="never", chance_permutations=20)
 
 
-def test_a_study_without_value_profiles_has_no_estimate_and_says_why(db):
+def test_a_study_below_its_minimum_raters_has_no_estimate_and_says_why(db):
     items = [ItemFactory() for _ in range(3)]
     study = StudyFactory(items=items)
-    person = ParticipantFactory(study=study, status="completed")
-    from survey.models import ItemRating, ParticipantScore
-
-    ItemRating.objects.create(participant=person, item=items[0], rating=3)
-    ParticipantScore.objects.create(
-        participant=person, family=dims.SCHWARTZ, dimension="Power", score=0.5
-    )
+    for k in range(3):  # three people, six permutations; r = -1, so r > 0.3 selects nothing
+        person = ParticipantFactory(study=study, status="completed")
+        ItemRating.objects.create(participant=person, item=items[0], rating=k + 1)
+        ParticipantScore.objects.create(
+            participant=person, family=dims.SCHWARTZ, dimension="Power", score=-0.5 * k
+        )
     run = recompute_now(study=study)
     item_set = create_item_set(run=run, rule=SelectionRule(threshold=0.3), name="none")
-    assert item_set.chance == {
-        "unavailable": "too few raters with value profiles (n = 1): nothing to permute"
-    }
+    reason = item_set.chance["unavailable"]
+    assert reason.startswith("too few raters: n = 3, at least 20 needed")
+    assert reason.endswith("too few value profiles to permute")
     with pytest.raises(ValueError, match="cannot bound the chance share"):
         create_item_set(
             run=run, rule=SelectionRule(threshold=0.3, max_chance_share=0.1), name="none"
         )
+    assert "too few raters: n = 3" in pages.chance_line(item_set.chance)["text"]
 
 
 def test_the_task_stores_the_runs_estimate_once(small_study):
@@ -167,6 +168,7 @@ def test_pages_api_and_export_show_the_estimate_next_to_the_count(client, small_
     page = client.get(run_page).content.decode()
     null = run.chance["paper_rule"]["expected_chance_selections"]
     assert "How many selected pairs are chance" in page
+    assert "Paper preset (valueportrait-2025): r &gt; 0.3" in page
     assert f"{null['mean']:.1f} ± {null['sd']:.1f} (mean ± SD) expected by chance" in page
 
     target = tmp_path / "items.json"

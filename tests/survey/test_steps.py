@@ -3,11 +3,15 @@ one read, refusals mapped to statuses, and bots submitting ``(step, data)``."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
+import survey.selectors
 from survey import errors, steps
 from survey.http import STATUS_OF, http_status
 from survey.models import InstrumentResponse, ItemRating, Participant
@@ -116,3 +120,15 @@ def test_bot_submissions_that_must_fail_store_nothing():
     assert not InstrumentResponse.objects.exists() and bot.page == "message"
     bot.get(f"/s/{bot.slug}/next/")  # back from the error page to where the participant is
     assert bot.run_to_end() == "done"
+
+
+def test_no_read_module_imports_a_write_module():
+    for path in Path(survey.selectors.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = [
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        ]
+        assert not [m for m in imported if m and m.startswith("survey.services")], path
