@@ -593,6 +593,8 @@ def sweep_runs(*, sweep_id: int) -> list[EvaluationRun]:
         .annotate(answered=Count("responses", filter=~Q(responses__state=Response.State.FAILED)))
         .order_by("id")
     )
+
+
 # --- Per-answer logs ------------------------------------------------------------------------
 # Column of the log: the stored answer's field it is read from.
 ANSWER_LOG_VALUES = {
