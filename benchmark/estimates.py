@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from .minimums import too_few
+from .minimums import too_few, withhold_thin_pairs
 from .models import CorrelationRun
 from .selection import PRESETS, SelectionRule, select_pairs
 from .selectors import analysis_inputs, full_correlation_frame, minimums_for
@@ -75,11 +75,20 @@ def _on_grid(inputs, frame: pd.DataFrame, column: str, fill) -> np.ndarray:
     return grid
 
 
-def rule_criterion(*, inputs, frame: pd.DataFrame, rule: SelectionRule) -> Criterion:
-    """The rule in array form on the study's items × dimensions grid (see ``select_pairs``)."""
+def rule_criterion(
+    *, inputs, frame: pd.DataFrame, rule: SelectionRule, min_raters: int = 1
+) -> Criterion:
+    """The rule in array form on the study's items × dimensions grid (see ``select_pairs``).
+
+    Pairs with fewer than ``min_raters`` raters (``frame``'s ``n``) are not considered: they
+    cannot be selected in the data, so they are not counted as chance selections either
+    (a permutation keeps every pair's raters, hence its ``n``)."""
     considered = np.zeros((len(inputs.item_ids), len(inputs.dimensions)), dtype=bool)
     families = np.array([f in rule.families for f, _ in inputs.dimensions], dtype=bool)
     considered[:, families] = True
+    if "n" in frame:  # a run that states no n (a published one) withholds nothing
+        n = pd.to_numeric(frame["n"], errors="coerce").astype(float)
+        considered &= ~(_on_grid(inputs, frame.assign(n=n), "n", np.nan) < min_raters)
     if rule.exclusions:
         keys = frame.drop_duplicates("item_id").set_index(["scenario_external_id", "option_id"])
         ids = keys["item_id"]
@@ -135,10 +144,13 @@ def estimate_chance(
     run), ``ChanceUnavailable`` when the study has nothing to permute.
     """
     started = time.perf_counter()
-    frame = full_correlation_frame(run=run) if frame is None else frame
+    min_raters = minimums_for(study=run.study).raters_per_pair
+    frame = withhold_thin_pairs(
+        full_correlation_frame(run=run) if frame is None else frame, min_raters
+    )
     selected = select_pairs(frame, rule)
     inputs = _study_inputs(run) if inputs is None else inputs
-    criterion = rule_criterion(inputs=inputs, frame=frame, rule=rule)
+    criterion = rule_criterion(inputs=inputs, frame=frame, rule=rule, min_raters=min_raters)
     estimate = chance_selections(
         inputs.ratings,
         inputs.scores,
@@ -220,14 +232,17 @@ def chance_bounded_rule(
     """
     if not 0 < max_share < 1:
         raise ValueError("the chance share bound must be in (0, 1)")
-    frame = full_correlation_frame(run=run) if frame is None else frame
+    min_raters = minimums_for(study=run.study).raters_per_pair
+    frame = withhold_thin_pairs(
+        full_correlation_frame(run=run) if frame is None else frame, min_raters
+    )
     inputs = _study_inputs(run) if inputs is None else inputs
     start = math.ceil(round(rule.threshold / THRESHOLD_STEP, 9)) * THRESHOLD_STEP
     grid = np.unique(
         np.round(np.concatenate(([rule.threshold], np.arange(start, 0.995, THRESHOLD_STEP))), 6)
     )
     grid = grid[grid >= rule.threshold]
-    criterion = rule_criterion(inputs=inputs, frame=frame, rule=rule)
+    criterion = rule_criterion(inputs=inputs, frame=frame, rule=rule, min_raters=min_raters)
     estimate = chance_selections(
         inputs.ratings,
         inputs.scores,

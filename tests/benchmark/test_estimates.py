@@ -4,9 +4,11 @@ runs, shown on the pages, in the API and in export_items."""
 import json
 import warnings
 from io import StringIO
+from types import SimpleNamespace
 from unittest import mock
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
@@ -14,7 +16,7 @@ from django.urls import reverse
 from scipy import stats
 
 from benchmark import pages
-from benchmark.estimates import DEFAULT_SEED, estimate_chance
+from benchmark.estimates import DEFAULT_SEED, estimate_chance, rule_criterion
 from benchmark.models import CorrelationRun
 from benchmark.selection import PRESETS, SelectionRule
 from benchmark.selectors import analysis_inputs, published_run
@@ -253,3 +255,34 @@ def test_an_admin_queues_a_runs_estimate_from_its_page(client, small_study):
     with mock.patch("benchmark.tasks.estimate_chance.delay", side_effect=OSError("broker down")):
         response = client.post(url, follow=True)
     assert "The task queue is unreachable" in response.content.decode()
+
+
+def test_pairs_below_the_raters_minimum_are_not_counted_as_chance_selections():
+    """A pair the data cannot select (too few raters) is left out of every permutation's
+    count too; a permutation keeps each pair's raters, so its n is the data's."""
+    inputs = SimpleNamespace(
+        item_ids=np.array([11, 12]),
+        dimensions=[(dims.SCHWARTZ, "Benevolence"), (dims.SCHWARTZ, "Power")],
+    )
+    frame = pd.DataFrame(
+        {
+            "item_id": [11, 11, 12, 12],
+            "family": [dims.SCHWARTZ] * 4,
+            "dimension": ["Benevolence", "Power", "Benevolence", "Power"],
+            "n": [25, 25, 8, 25],
+        }
+    )
+    rule = SelectionRule(families=(dims.SCHWARTZ,))
+    considered = rule_criterion(inputs=inputs, frame=frame, rule=rule, min_raters=20).considered
+    assert considered.tolist() == [[True, True], [False, True]]
+    everything = rule_criterion(inputs=inputs, frame=frame, rule=rule, min_raters=1).considered
+    assert everything.all()
+
+
+def test_a_run_that_states_no_n_withholds_no_pair():
+    inputs = SimpleNamespace(item_ids=np.array([11]), dimensions=[(dims.SCHWARTZ, "Power")])
+    frame = pd.DataFrame(
+        {"item_id": [11], "family": [dims.SCHWARTZ], "dimension": ["Power"], "n": [None]}
+    )
+    rule = SelectionRule(families=(dims.SCHWARTZ,))
+    assert rule_criterion(inputs=inputs, frame=frame, rule=rule, min_raters=20).considered.all()
