@@ -1,14 +1,14 @@
 """Sweeps: one file starts runs for models × item sets × template sets × personas ×
 repetitions, skips runs done with the same parameters, creates nothing when invalid; the
-command, the API and the compare page's sweep filter. Runs are answered in-process by the
-fake provider (the worker path is test_worker.py's)."""
+command, the API and the compare page's sweep filter. Runs are answered by the fake provider
+in-process, and once by a real Celery worker (the command's ``--wait``)."""
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
 from evaluation import lifecycle
-from evaluation.errors import InvalidSweep
+from evaluation.errors import InvalidSweep, QueueUnavailable
 from evaluation.models import EvaluationRun, Response, Sweep
 from evaluation.selectors import missing_units, sweep_progress
 from evaluation.sweep_spec import SweepSpecError, parse_sweep
@@ -181,8 +181,6 @@ def test_an_invalid_sweep_creates_nothing(published):
 
 
 def test_a_queue_outage_leaves_the_runs_as_drafts_and_says_so(monkeypatch):
-    from evaluation.errors import QueueUnavailable
-
     def unavailable(run_id):
         raise QueueUnavailable("The task queue is unavailable: cannot reach Redis.")
 
@@ -294,3 +292,36 @@ def test_the_compare_page_shows_the_runs_of_the_chosen_sweep(client, server, pub
     assert 'id="sweep-runs"' in page and f'<option value="{sweep.sweep.pk}" selected>' in page
     bad = client.get("/dashboards/models/", {"sweep": "x"})
     assert "sweep: not a sweep id" in bad.content.decode()
+
+
+# --- with a real worker -------------------------------------------------------------------
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_is_answered_by_a_celery_worker_and_then_skipped(
+    clean_queue, workers, tmp_path, capsys
+):
+    with FakeProvider(latency=0.01, retry_after=0.1, hang_seconds=2.0) as server:
+        item_set = make_item_set(n_items=4)
+        models = [ModelConfigurationFactory(base_url=server.url("openai")) for _ in range(2)]
+        worker = workers("sweep-w1")
+        path = tmp_path / "sweep.toml"
+        path.write_text(
+            f'name = "by-worker"\nmodels = ["{models[0].name}", "{models[1].name}"]\n'
+            f'item_sets = [{item_set.pk}]\n[[template_sets]]\nvariants = ["v1", "v1_reversed"]\n'
+        )
+        # --wait returns once no run of the sweep is queued, running or being scored.
+        call_command("run_sweep", str(path), "--wait", "--poll-seconds", "0.2")
+        assert worker.process.poll() is None, "the worker died"
+        out = capsys.readouterr().out
+        assert "4 run(s) started" in out and "sweep done: 4 done; 16 of 16 answers" in out
+        sweep = Sweep.objects.get(name="by-worker")
+        state = sweep_progress(sweep=sweep)
+        assert state["status_counts"] == {"done": 4}, state
+        assert (state["units_answered"], state["units_expected"]) == (16, 16)
+        outcome_runs = sorted(state["run_ids"])
+        requests = server.request_count()
+        again = start_sweep(spec=_spec(models, item_set))
+        assert sorted(again.skipped_done) == outcome_runs and again.started == []
+        assert server.request_count() == requests

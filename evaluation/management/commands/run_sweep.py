@@ -1,9 +1,12 @@
+import time
 import tomllib
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from evaluation.errors import InvalidSweep
+from evaluation.models import EvaluationRun
 from evaluation.selectors import sweep_progress
 from evaluation.sweeps import start_sweep
 
@@ -17,6 +20,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the sweep file (.toml)")
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="draw a progress bar until no run of the sweep is queued, running or scoring",
+        )
+        parser.add_argument("--poll-seconds", type=float, default=2.0, help="how often --wait looks (seconds)")
 
     def handle(self, *args, **opts):
         path = Path(opts["path"])
@@ -40,9 +49,30 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"{len(outcome.not_started)} run(s) created but not queued: {outcome.queue_error}"
             )
-        state = sweep_progress(sweep=sweep)
+        self._report("progress", sweep_progress(sweep=sweep))
+        if opts["wait"]:
+            self._report("sweep done", self._wait(sweep, opts["poll_seconds"]))
+
+    def _report(self, heading: str, state: dict) -> None:
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(state["status_counts"].items()))
         self.stdout.write(
-            f"progress: {statuses}; {state['units_answered']} of {state['units_expected']} "
+            f"{heading}: {statuses}; {state['units_answered']} of {state['units_expected']} "
             f"answers ({state['units_failed']} failed)"
         )
+
+    def _wait(self, sweep, poll_seconds: float) -> dict:
+        """A progress bar over the sweep's answers until none of its runs is active."""
+        active = set(EvaluationRun.ACTIVE)
+        state = sweep_progress(sweep=sweep)
+        # The bar redraws one line in place: write to the raw stream (Django's wrapper would
+        # end every redraw with a newline).
+        stream = getattr(self.stdout, "_out", self.stdout)
+        with tqdm(total=state["units_expected"], unit="answer", file=stream) as bar:
+            while True:
+                state = sweep_progress(sweep=sweep)
+                bar.update(state["units_answered"] - bar.n)
+                counts = state["status_counts"]
+                bar.set_postfix_str(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+                if not active & set(counts):
+                    return state
+                time.sleep(poll_seconds)
