@@ -25,7 +25,9 @@ class Command(BaseCommand):
             action="store_true",
             help="draw a progress bar until no run of the sweep is queued, running or scoring",
         )
-        parser.add_argument("--poll-seconds", type=float, default=2.0, help="how often --wait looks (seconds)")
+        parser.add_argument(
+            "--poll-seconds", type=float, default=2.0, help="how often --wait looks (seconds)"
+        )
 
     def handle(self, *args, **opts):
         path = Path(opts["path"])
