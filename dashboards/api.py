@@ -94,6 +94,7 @@ MODEL_FILTER_PARAMS = [
         "item_set", int, description="Validated item set (default: the one most models ran on)"
     ),
     OpenApiParameter("kind", str, enum=["live", "reference"]),
+    OpenApiParameter("sweep", int, description="Only the runs of this sweep"),
     OpenApiParameter("model", str, many=True, description="Model names (repeatable)"),
 ]
 

@@ -108,6 +108,7 @@ class ModelFilters:
     released_to: dt.date | None = None
     item_set: int | None = None
     kind: str = ""  # "live" or "reference" (the paper's published runs)
+    sweep: int | None = None  # only the runs of this sweep
     models: tuple[str, ...] = field(default_factory=tuple)
     errors: tuple[str, ...] = field(default_factory=tuple)
 
@@ -138,6 +139,9 @@ class ModelFilters:
 
         open_raw = query.get("open", "")
         item_set = query.get("item_set", "").strip()
+        sweep = query.get("sweep", "").strip()
+        if sweep and not (sweep.isascii() and sweep.isdigit()):
+            errors.append("sweep: not a sweep id")
         filters = cls(
             provider=query.get("provider", "").strip(),
             family=query.get("model_family", "").strip(),
@@ -149,6 +153,7 @@ class ModelFilters:
             released_from=date("released_from"),
             released_to=date("released_to"),
             item_set=int(item_set) if item_set.isascii() and item_set.isdigit() else None,
+            sweep=int(sweep) if sweep.isascii() and sweep.isdigit() else None,
             kind=query.get("kind", "") if query.get("kind", "") in ("live", "reference") else "",
             models=tuple(m for m in query.getlist("model") if m),
         )
@@ -219,6 +224,7 @@ def portrait_scores(*, family: str, filters: ModelFilters | None = None) -> pd.D
         finished_to=filters.date_to,
         item_set_id=filters.item_set,
         kind=filters.kind,
+        sweep_id=filters.sweep,
     )
     merged = scores.merge(card_rows, on="model_id", how="left")
     for column in CARD_COLUMNS.values():
@@ -272,7 +278,7 @@ def model_matrix(latest: pd.DataFrame, *, family: str) -> pd.DataFrame:
 
 
 def model_choices() -> dict[str, list]:
-    """Distinct values for the filter bar (providers, model families, item sets)."""
+    """Distinct values for the filter bar (providers, model families, item sets, sweeps)."""
     return {
         "providers": evaluation_selectors.model_providers(),
         "model_families": list(
@@ -282,6 +288,7 @@ def model_choices() -> dict[str, list]:
             .distinct()
         ),
         "item_sets": evaluation_selectors.item_sets_with_runs(),
+        "sweeps": evaluation_selectors.sweep_choices(),
     }
 
 

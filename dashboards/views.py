@@ -116,6 +116,10 @@ def compare(request: HttpRequest) -> HttpResponse:
         "sensitivity": evaluation_selectors.sensitivity_ranking(
             run_ids=runs["run_id"].tolist() if len(runs) else []
         ),
+        # Every run of the chosen sweep, finished or not (the figures show the done ones).
+        "sweep_runs": (
+            evaluation_selectors.sweep_runs(sweep_id=filters.sweep) if filters.sweep else None
+        ),
     }
     if not matrix.empty:
         label = dims.FAMILY_LABELS[family]

@@ -8,6 +8,7 @@ from .models import (
     PortraitScore,
     PromptTemplate,
     Response,
+    Sweep,
 )
 
 
@@ -30,7 +31,15 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 class EvaluationRunAdmin(admin.ModelAdmin):
     list_display = ["id", "label", "kind", "model_config", "item_set", "status", "created_at"]
     list_filter = ["status", "kind", "model_config"]
-    readonly_fields = ["params", "summary", "started_at", "finished_at", "created_by"]
+    readonly_fields = [
+        "params", "summary", "started_at", "finished_at", "created_by", "parameters_fingerprint",
+    ]  # fmt: skip
+
+
+@admin.register(Sweep)
+class SweepAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "created_by", "created_at"]
+    readonly_fields = ["spec", "runs", "created_by", "created_at"]
 
 
 @admin.register(Response)

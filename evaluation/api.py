@@ -7,6 +7,9 @@
   ``POST .../cancel/`` and ``POST .../resume/``; ``GET .../responses/`` (paged answers) and
   ``GET .../portrait/`` (scores, summary), ``GET .../answers/?as=jsonl|parquet`` (every
   stored answer, one row each, streamed: :mod:`evaluation.answer_logs`).
+- ``sweeps``: researchers POST a sweep file as JSON (the keys of ``run_sweep``'s TOML) to
+  create and start its runs (201 with what was started and skipped; 400 naming the bad key,
+  nothing created); GET lists sweeps with their progress.
 """
 
 from __future__ import annotations
@@ -24,19 +27,21 @@ from benchmark.models import ValidatedItemSet
 from core.api_fields import NameLookupField
 from core.roles import IsResearcher
 
-from . import answer_logs, lifecycle, selectors
+from . import answer_logs, lifecycle, selectors, sweeps
 from .errors import (
     EvaluationError,
     InvalidRunSettings,
+    InvalidSweep,
     QueueUnavailable,
     RunNotFound,
     RunStateConflict,
 )
-from .models import EvaluationRun, ModelConfiguration, PortraitScore, Response
+from .models import EvaluationRun, ModelConfiguration, PortraitScore, Response, Sweep
 
 # How each refusal of the run lifecycle is answered.
 ERROR_STATUS = {
     InvalidRunSettings: status.HTTP_400_BAD_REQUEST,
+    InvalidSweep: status.HTTP_400_BAD_REQUEST,
     RunNotFound: status.HTTP_404_NOT_FOUND,
     RunStateConflict: status.HTTP_409_CONFLICT,
     QueueUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -262,6 +267,44 @@ class EvaluationRunViewSet(
         )
 
 
+class SweepSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Sweep
+        fields = ["id", "name", "spec", "created_by", "created_at", "progress"]
+
+    def get_progress(self, sweep) -> dict:
+        return selectors.sweep_progress(sweep=sweep)
+
+
+class SweepViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Sweeps: many runs from one file (see ``evaluation.sweep_spec`` for the keys)."""
+
+    queryset = Sweep.objects.select_related("created_by")
+    serializer_class = SweepSerializer
+    permission_classes = [IsResearcher]
+
+    def create(self, request, *args, **kwargs):
+        if not isinstance(request.data, dict):
+            return ApiResponse(
+                {"detail": "send the sweep as a JSON object"}, status=status.HTTP_400_BAD_REQUEST
+            )
+        try:
+            outcome = sweeps.start_sweep(spec=dict(request.data), created_by=request.user)
+        except EvaluationError as exc:
+            return _refused(exc)
+        body = SweepSerializer(outcome.sweep).data
+        body["outcome"] = outcome.as_dict()
+        return ApiResponse(body, status=status.HTTP_201_CREATED)
+
+
 def _run_id(pk: str) -> int:
     """The URL's run id; one that is not a number names no run."""
     if not str(pk).isdigit():
@@ -274,3 +317,4 @@ def register(router) -> None:
         "model-configurations", ModelConfigurationViewSet, basename="model-configuration"
     )
     router.register("evaluation-runs", EvaluationRunViewSet, basename="evaluation-run")
+    router.register("sweeps", SweepViewSet, basename="sweep")

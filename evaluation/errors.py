@@ -30,3 +30,8 @@ class RunStateConflict(EvaluationError):
 
 class QueueUnavailable(EvaluationError):
     """The task queue (broker) cannot be reached: nothing was queued."""
+
+
+class InvalidSweep(EvaluationError):
+    """A sweep file that cannot be run; the message names the bad key or combination.
+    Nothing of the sweep was created."""

@@ -114,7 +114,7 @@ def create_run(
         raise InvalidRunSettings("invalid retries must be between 0 and 10")
     if not 0 <= min_valid_probability <= 1:
         raise InvalidRunSettings("the minimum valid probability must be between 0 and 1")
-    return EvaluationRun.objects.create(
+    run = EvaluationRun(
         label=label,
         model_config=model_config,
         item_set=item_set,
@@ -131,6 +131,9 @@ def create_run(
         batch_size=batch_size,
         created_by=created_by,
     )
+    run.parameters_fingerprint = run.compute_fingerprint()
+    run.save()
+    return run
 
 
 # --- start, resume, cancel ----------------------------------------------------------------
@@ -178,10 +181,12 @@ def _start(run: EvaluationRun) -> EvaluationRun:
     previous = run.status
     if run.is_active:
         raise RunStateConflict("the run is already queued or running")
-    params = run.params or run.model_config.generation_params()
+    run.params = run.params or run.model_config.generation_params()
     updated = EvaluationRun.objects.filter(pk=run.pk, status=previous).update(
         status=Status.QUEUED,
-        params=params,
+        params=run.params,
+        # The parameters are frozen now: so is what "the same parameters" means for the run.
+        parameters_fingerprint=run.compute_fingerprint(),
         error="",
         started_at=run.started_at or timezone.now(),
         finished_at=None,

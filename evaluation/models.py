@@ -12,6 +12,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from benchmark.models import ValidatedItemSet
+from evaluation.fingerprints import parameters_fingerprint
 from evaluation.personas import persona_key
 from evaluation.providers import GenerationRequest
 from evaluation.providers.openai_compat import default_length_parameter
@@ -206,6 +207,10 @@ class EvaluationRunQuerySet(models.QuerySet):
         """Runs that asked the model as one or more personas."""
         return self.exclude(personas=[])
 
+    def with_parameters(self, fingerprint: str):
+        """Runs with the same parameters (:meth:`EvaluationRun.compute_fingerprint`)."""
+        return self.filter(parameters_fingerprint=fingerprint)
+
 
 class EvaluationRun(models.Model):
     """Model configuration × item set × prompt variants × personas × repetitions."""
@@ -286,6 +291,13 @@ class EvaluationRun(models.Model):
     summary = models.JSONField(
         default=dict, blank=True, help_text="Invalid counts, consistency, per-variant scores."
     )
+    parameters_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="What decides the answers, hashed: runs with equal fingerprints ask the same "
+        "(see evaluation.fingerprints).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -337,6 +349,24 @@ class EvaluationRun(models.Model):
             length_parameter=params.get("length_parameter"),
         )
 
+    def compute_fingerprint(self) -> str:
+        """The run's parameters fingerprint: its frozen generation parameters once started,
+        before that the model configuration's current ones (what starting would freeze)."""
+        return parameters_fingerprint(
+            model_config_id=self.model_config_id,
+            generation_params=self.params or self.model_config.generation_params(),
+            item_set_id=self.item_set_id,
+            template_set=self.template_set,
+            template_set_version=self.template_set_version,
+            variants=list(self.variants),
+            personas=list(self.personas),
+            repetitions=self.repetitions,
+            scoring=self.scoring,
+            invalid_retries=self.invalid_retries,
+            reask_follow_up=self.reask_follow_up,
+            min_valid_probability=self.min_valid_probability,
+        )
+
     def is_stalled(self) -> bool:
         """An active run that has written no answer for :attr:`STALLED_AFTER` (e.g. its
         worker died and the broker has not re-delivered its batches yet)."""
@@ -346,6 +376,26 @@ class EvaluationRun(models.Model):
         if self.started_at and self.started_at > since:
             return False
         return not self.responses.filter(created_at__gte=since).exists()
+
+
+class Sweep(models.Model):
+    """Runs started together from one sweep file: models × item sets × template sets ×
+    personas × repetitions (:mod:`evaluation.sweep_spec`). A run already done with the same
+    parameters is linked, not asked again."""
+
+    name = models.CharField(max_length=200)
+    spec = models.JSONField(help_text="The sweep file as given (TOML read into JSON).")
+    runs = models.ManyToManyField(EvaluationRun, related_name="sweeps", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (sweep #{self.pk})"
 
 
 class ResponseQuerySet(models.QuerySet):

@@ -25,7 +25,14 @@ from evaluation.sensitivity import sensitivity
 from evaluation.units import Unit, all_units, build_prompt
 from survey.models import Item
 
-from .models import EvaluationRun, ModelConfiguration, PortraitScore, PromptTemplate, Response
+from .models import (
+    EvaluationRun,
+    ModelConfiguration,
+    PortraitScore,
+    PromptTemplate,
+    Response,
+    Sweep,
+)
 
 ANSWER_COLUMNS = [
     "item_id",
@@ -372,11 +379,12 @@ def done_portrait_scores(
     finished_to: date | None = None,
     item_set_id: int | None = None,
     kind: str = "",
+    sweep_id: int | None = None,
 ) -> pd.DataFrame:
     """Long frame (:data:`DONE_PORTRAIT_COLUMNS`, one query) of the portrait scores of
     ``family`` of finished runs for ``persona`` (default: no persona), every scoring basis;
-    narrowed to model configuration ids, provider, finish dates (inclusive), item set, kind
-    when given. ``model_id`` is the model configuration's id."""
+    narrowed to model configuration ids, provider, finish dates (inclusive), item set, kind,
+    sweep when given. ``model_id`` is the model configuration's id."""
     rows = PortraitScore.objects.of_done_runs().filter(persona=persona, family=family)
     if model_ids is not None:
         rows = rows.filter(run__model_config_id__in=list(model_ids))
@@ -390,6 +398,8 @@ def done_portrait_scores(
         rows = rows.filter(run__item_set_id=item_set_id)
     if kind:
         rows = rows.filter(run__kind=kind)
+    if sweep_id:
+        rows = rows.filter(run__sweeps=sweep_id)
     values = rows.values_list(
         "run_id",
         "run__model_config_id",
@@ -540,6 +550,49 @@ def item_answers(*, item_id: int) -> pd.DataFrame:
         "raw_text",
     )
     return pd.DataFrame.from_records(list(rows), columns=ITEM_ANSWER_COLUMNS)
+
+
+def sweep_progress(*, sweep: Sweep) -> dict:
+    """Runs of the sweep counted per status, and its units answered (valid or invalid),
+    failed and expected over all its runs (three queries)."""
+    runs = list(
+        sweep.runs.annotate(
+            answered=Count("responses", filter=~Q(responses__state=Response.State.FAILED)),
+            failed=Count("responses", filter=Q(responses__state=Response.State.FAILED)),
+        ).order_by("id")
+    )
+    items = dict(
+        ValidatedItem.objects.filter(item_set_id__in={r.item_set_id for r in runs})
+        .values_list("item_set_id")
+        .annotate(n=Count("item_id", distinct=True))
+    )
+    status_counts: dict[str, int] = {}
+    for run in runs:
+        status_counts[run.status] = status_counts.get(run.status, 0) + 1
+    return {
+        "runs": len(runs),
+        "run_ids": [r.pk for r in runs],
+        "status_counts": status_counts,
+        "units_answered": sum(r.answered for r in runs),
+        "units_failed": sum(r.failed for r in runs),
+        "units_expected": sum(r.expected_units(items=items.get(r.item_set_id, 0)) for r in runs),
+    }
+
+
+def sweep_choices() -> list[tuple[int, str]]:
+    """``(id, name)`` of every sweep, newest first (one query)."""
+    return list(Sweep.objects.values_list("id", "name"))
+
+
+def sweep_runs(*, sweep_id: int) -> list[EvaluationRun]:
+    """The sweep's runs with their model configurations and ``answered`` counts (answers
+    that are not failed calls), by id (one query)."""
+    return list(
+        EvaluationRun.objects.filter(sweeps=sweep_id)
+        .select_related("model_config")
+        .annotate(answered=Count("responses", filter=~Q(responses__state=Response.State.FAILED)))
+        .order_by("id")
+    )
 
 
 # --- Per-answer logs ------------------------------------------------------------------------

@@ -119,6 +119,8 @@ PERMISSIONS: dict[str, Access] = {
     "api/v1/evaluation-runs/{pk}/resume/": RESEARCHER,
     "api/v1/evaluation-runs/{pk}/portrait/": RESEARCHER,
     "api/v1/evaluation-runs/{pk}/responses/": RESEARCHER,
+    "api/v1/sweeps/": RESEARCHER,
+    "api/v1/sweeps/{pk}/": RESEARCHER,
     "api/v1/evaluation-runs/{pk}/answers/": RESEARCHER,
     # --- evaluation pages: researchers run models; model configurations: admins
     "evaluation/": RESEARCHER,
