@@ -389,6 +389,7 @@ def item_set_chance(
 def enqueue_chance(*, run_id: int) -> bool:
     """Queue the run's chance estimate; a broker that refuses is logged, not raised (the run
     is done either way, and its page says the estimate is missing)."""
+    # Imported here: a real cycle (the task module calls this one).
     from .tasks import estimate_chance
 
     try:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from survey.instruments import dimensions as dims
 
+from .pages import item_profiles
 from .selectors import item_catalogue, item_set_entries, reported_correlation_frame
 
 CORRELATION_COLUMNS = ["portrait_id", "option_id", "dimension", "r", "p", "n"]
@@ -158,8 +159,6 @@ def item_set_metadata(item_set) -> dict:
 def correlations_json(*, run) -> str:
     """The run's metadata, one record per pair, and per item its best-matching value and
     whether its correlations follow Schwartz's circle."""
-    from .pages import item_profiles
-
     return json.dumps(
         {
             "run": run_metadata(run),

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from .models import CorrelationRun, ValidatedItemSet
+from survey.models import Item, ItemRating, Participant, ParticipantScore, Scenario
+
+from .analysis import ParticipantRecord, prepare_inputs
+from .comparison import compare_frames
+from .minimums import RATERS_PER_PAIR, withhold_thin_pairs
+from .models import CorrelationRun, StudyAnalysisSettings, ValidatedItemSet
 
 
 def _frame(queryset, columns: dict[str, str]) -> pd.DataFrame:
@@ -86,8 +91,6 @@ def resolve_run(*, study, spec: str) -> CorrelationRun:
 
 def analysis_settings(*, study):
     """The study's analysis settings (defaults, unsaved, when none were stored)."""
-    from .models import StudyAnalysisSettings
-
     found = StudyAnalysisSettings.objects.filter(study=study).first()
     return found or StudyAnalysisSettings(study=study)
 
@@ -106,9 +109,6 @@ def study_item_ids(*, study) -> list[int]:
 
 def analysis_inputs(*, study):
     """Everything a correlation run of ``study`` needs, in four queries (see ``analysis``)."""
-    from survey.models import ItemRating, Participant, ParticipantScore
-
-    from .analysis import ParticipantRecord, prepare_inputs
 
     participants = [
         ParticipantRecord(
@@ -153,8 +153,6 @@ def analysis_inputs(*, study):
 
 def item_catalogue(*, item_ids) -> pd.DataFrame:
     """Item id -> portrait id, option id, scenario title/text, item text, release group."""
-    from survey.models import Item
-
     columns = {
         "item_id": "id",
         "scenario_external_id": "scenario__external_id",
@@ -170,8 +168,6 @@ def item_catalogue(*, item_ids) -> pd.DataFrame:
 
 def full_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     """``correlation_frame`` plus adjusted p, CI and each item's release group."""
-    from survey.models import Scenario
-
     columns = {
         **CORRELATION_COLUMNS,
         "p_bh": "p_bh",
@@ -196,9 +192,6 @@ def full_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
 
 def raters_minimum_by_study(*, study_ids) -> dict[int, int]:
     """Study id -> its minimum raters per pair (the default where nothing is stored)."""
-    from .minimums import RATERS_PER_PAIR
-    from .models import StudyAnalysisSettings
-
     stored = dict(
         StudyAnalysisSettings.objects.filter(study_id__in=list(study_ids)).values_list(
             "study_id", "min_raters_per_pair"
@@ -210,8 +203,6 @@ def raters_minimum_by_study(*, study_ids) -> dict[int, int]:
 def reported_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     """``full_correlation_frame`` as pages, exports and the API report it: pairs with fewer
     raters than the study's minimum have r, p and CI blanked and an ``r_reason``."""
-    from .minimums import withhold_thin_pairs
-
     return withhold_thin_pairs(
         full_correlation_frame(run=run), minimums_for(study=run.study).raters_per_pair
     )
@@ -249,9 +240,6 @@ def compare_runs(*, reference: CorrelationRun, other: CorrelationRun) -> dict:
     Returns ``frame`` (both r and p, Δr, Δp per pair present in both) and a summary: pairs
     compared, identical (bit for bit), within 1e-12, max |Δr| / |Δp|, and per release group.
     """
-    from survey.models import Item
-
-    from .comparison import compare_frames
 
     catalogue = _with_release_group(
         _frame(

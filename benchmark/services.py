@@ -14,11 +14,31 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.bulk import insert_rows
+from survey.instruments import dimensions as dims
+from survey.instruments.keys import load_key
 from survey.models import InstrumentResponse, ItemRating, Participant, Study
 
 from .estimates import DEFAULT_PERMUTATIONS, item_set_chance
-from .models import Correlation, CorrelationRun
+from .minimums import refuse_thin_selection, too_few
+from .models import (
+    Correlation,
+    CorrelationRun,
+    PairExclusion,
+    StudyAnalysisSettings,
+    ValidatedItem,
+    ValidatedItemSet,
+)
 from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
+from .selectors import analysis_inputs, analysis_settings, full_correlation_frame, minimums_for
+from .stats.bootstrap import bootstrap_ci
+from .stats.correlation import correlate
+from .stats.multiple import adjust_p
+from .stats.reliability import (
+    corrected_item_total,
+    cronbach_alpha,
+    most_shared_respondents,
+    standardised_alpha,
+)
 
 logger = logging.getLogger(__name__)
 KENDALL_BOOTSTRAP_CAP = 50
@@ -69,15 +89,11 @@ def store_published_correlations(
 
 
 def next_item_set_version(name: str) -> int:
-    from .models import ValidatedItemSet
-
     last = ValidatedItemSet.objects.filter(name=name).order_by("-version").first()
     return 1 if last is None else last.version + 1
 
 
 def _admin_exclusions(study: Study):
-    from .models import PairExclusion
-
     return tuple(
         Exclusion(scenario_external_id=ext, option_id=opt, dimension=dim, reason=f"admin: {why}")
         for ext, opt, dim, why in PairExclusion.objects.filter(study=study).values_list(
@@ -108,10 +124,6 @@ def create_item_set(
     that bounds the chance share. Refused (``TooFewToSelect``, a ``ValueError`` with the
     reason) when the rule would select a pair with fewer raters than the study's minimum.
     """
-    from .minimums import refuse_thin_selection
-    from .models import ValidatedItem, ValidatedItemSet
-    from .selectors import full_correlation_frame, minimums_for
-
     if run.status != CorrelationRun.Status.DONE:
         raise ValueError(f"correlation run #{run.pk} is {run.status}, not done")
     if use_admin_exclusions:
@@ -179,15 +191,6 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame, minimums
     study's minimum respondents a statistic is stored as ``TooFew`` JSON, not as a number.
     Keyed by dimension name.
     """
-    from .minimums import too_few
-    from .selectors import minimums_for
-    from .stats.reliability import (
-        corrected_item_total,
-        cronbach_alpha,
-        most_shared_respondents,
-        standardised_alpha,
-    )
-
     required = (minimums or minimums_for(study=study)).reliability_respondents
 
     def withheld(n: int) -> dict:
@@ -262,11 +265,6 @@ def questionnaire_reliability(*, study: Study) -> dict:
     completely by fewer respondents than the study's minimum gets ``TooFew`` JSON as its α
     and no CI.
     """
-    from survey.instruments.keys import load_key
-
-    from .minimums import too_few
-    from .selectors import minimums_for
-    from .stats.reliability import cronbach_alpha
 
     required = minimums_for(study=study).reliability_respondents
     # The same people the correlations count (finished; unflagged if the study says so).
@@ -361,11 +359,6 @@ def compute_correlations(*, study: Study, method: str, bootstrap_resamples: int,
     ``extras`` holds the whole-run BH/BY adjusted p and, when ``bootstrap_resamples`` > 0,
     the bootstrap CI bounds (arrays shaped like ``result.r``).
     """
-    from .selectors import analysis_inputs
-    from .stats.bootstrap import bootstrap_ci
-    from .stats.correlation import correlate
-    from .stats.multiple import adjust_p
-
     inputs = analysis_inputs(study=study)
     result = correlate(inputs.ratings, inputs.scores, method)
     extras = {"p_bh": adjust_p(result.p, "bh"), "p_by": adjust_p(result.p, "by")}
@@ -386,8 +379,6 @@ def request_recomputation(
     enqueue: bool = True,
 ) -> CorrelationRun:
     """Create a pending computed run; with ``enqueue`` the Celery task runs it after commit."""
-    from .selectors import analysis_settings
-
     if method not in CorrelationRun.Method.values:
         raise ValueError(f"unknown method {method!r}; use one of {CorrelationRun.Method.values}")
     fail_stale_runs(study=study)
@@ -418,6 +409,7 @@ def request_recomputation(
 def enqueue_run(*, run_id: int) -> bool:
     """Send the run to the Celery queue; if the broker refuses, mark the run failed (and say
     why) instead of failing the web request that asked for it."""
+    # Imported here: a real cycle (the task module calls this one's services).
     from .tasks import recompute_correlations
 
     try:
@@ -555,8 +547,6 @@ def recompute_now(
 
 def note_completion(*, study_id: int) -> CorrelationRun | None:
     """Count a completed participant; enqueue a recomputation after the configured number."""
-    from .models import StudyAnalysisSettings
-
     with transaction.atomic():
         row, _ = StudyAnalysisSettings.objects.select_for_update().get_or_create(study_id=study_id)
         row.completions_since_last_run += 1
@@ -573,9 +563,6 @@ def note_completion(*, study_id: int) -> CorrelationRun | None:
 
 def exclude_pair(*, study: Study, item, dimension: str, reason: str, created_by=None):
     """Record an admin's exclusion of (item, dimension) from future item sets of ``study``."""
-    from survey.instruments import dimensions as dims
-
-    from .models import PairExclusion
 
     if not reason.strip():
         raise ValueError("an exclusion needs a reason")

@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import transaction
+
+from .estimates import enqueue_chance, store_run_chance
+from .models import CorrelationRun
+from .services import claim_run, execute_run
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +23,6 @@ def recompute_correlations(run_id: int) -> None:
     any failure are recorded on the run. A finished run then queues its chance estimate
     (``estimate_chance``), which the run page shows when it is stored.
     """
-    from django.db import transaction
-
-    from .estimates import enqueue_chance
-    from .models import CorrelationRun
-    from .services import claim_run, execute_run
 
     if not claim_run(run_id=run_id):
         logger.info("correlation run %s is gone or already claimed; nothing to do", run_id)
@@ -41,9 +41,6 @@ def estimate_chance(run_id: int) -> None:
     Exits quietly when the run is gone, not done, or already has its estimate (so a
     duplicate delivery does nothing).
     """
-    from .estimates import store_run_chance
-    from .models import CorrelationRun
-
     run = CorrelationRun.objects.select_related("study").filter(pk=run_id).first()
     if run is None or run.status != CorrelationRun.Status.DONE or run.chance:
         logger.info("correlation run %s: no chance estimate to make", run_id)

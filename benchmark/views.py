@@ -6,6 +6,8 @@ downloads need the admin role.
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -354,8 +356,6 @@ def download_item_set(request, slug, set_id, fmt):
     elif fmt == "json":
         text = exports.item_set_json(item_set=item_set)
     elif fmt == "tagged":
-        import json
-
         text = json.dumps(exports.query_response_tagged(item_set=item_set), ensure_ascii=False)
         fmt = "json"
     else:

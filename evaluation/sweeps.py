@@ -7,7 +7,8 @@ started (outside the transaction, as :func:`evaluation.lifecycle.start_run` requ
 
 A combination whose parameters (:meth:`EvaluationRun.compute_fingerprint`) match a run that
 is done is skipped and that run linked to the sweep; one matching a queued or running run is
-linked and not started twice. Every other combination gets a new run.
+linked and not started twice; one matching a draft (left when the queue was down) starts that
+draft. Every other combination gets a new run.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ from django.db import transaction
 
 from benchmark.models import ValidatedItemSet
 from evaluation import lifecycle
-from evaluation.errors import InvalidRunSettings, InvalidSweep, QueueUnavailable
+from evaluation.errors import (
+    InvalidRunSettings,
+    InvalidSweep,
+    QueueUnavailable,
+    RunStateConflict,
+)
 from evaluation.models import EvaluationRun, ModelConfiguration, Sweep
 from evaluation.sweep_spec import SweepSpecError, parse_sweep
+
+Status = EvaluationRun.Status
 
 
 @dataclass
@@ -98,20 +106,32 @@ def start_sweep(*, spec: dict, created_by=None) -> SweepOutcome:
             )
             done = same.done().order_by("-finished_at", "-id").first()
             active = None if done else same.active().order_by("-id").first()
+            # A draft left by an earlier call (the queue was down) is started, not duplicated.
+            unstarted = (
+                None if done or active else same.filter(status=Status.DRAFT).order_by("-id").first()
+            )
             if done or active:
                 draft.delete()
                 existing = done or active
                 (outcome.skipped_done if done else outcome.already_active).append(existing.pk)
                 linked.append(existing.pk)
             else:
-                pending.append(draft.pk)
+                if unstarted is not None:
+                    draft.delete()
+                    draft = unstarted
+                if draft.pk not in pending:  # the file named this combination twice
+                    pending.append(draft.pk)
                 linked.append(draft.pk)
         sweep.runs.add(*linked)
     for position, run_id in enumerate(pending):
         try:
             lifecycle.start_run(run_id=run_id)
+        except RunStateConflict:
+            # Someone started the same draft meanwhile: it runs, once.
+            outcome.already_active.append(run_id)
+            continue
         except QueueUnavailable as exc:
-            # The runs stay drafts in the sweep (each can be started from its page).
+            # The runs stay drafts in the sweep: starting the sweep again starts them.
             outcome.not_started = pending[position:]
             outcome.queue_error = str(exc)
             break

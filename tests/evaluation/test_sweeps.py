@@ -186,10 +186,18 @@ def test_a_queue_outage_leaves_the_runs_as_drafts_and_says_so(monkeypatch):
 
     monkeypatch.setattr(lifecycle, "_publish", unavailable)
     item_set = make_item_set(n_items=2)
-    outcome = start_sweep(spec=_spec([ModelConfigurationFactory()], item_set))
+    model = ModelConfigurationFactory()
+    outcome = start_sweep(spec=_spec([model], item_set))
     assert outcome.started == [] and len(outcome.not_started) == 2
     assert "queue is unavailable" in outcome.queue_error
     assert sweep_progress(sweep=outcome.sweep)["status_counts"] == {"draft": 2}
+    # The queue is back: the same file starts those drafts instead of creating two more.
+    published = []
+    monkeypatch.setattr(lifecycle, "_publish", published.append)
+    again = start_sweep(spec=_spec([model], item_set))
+    assert sorted(again.started) == sorted(outcome.not_started) == sorted(published)
+    assert EvaluationRun.objects.count() == 2
+    assert sweep_progress(sweep=again.sweep)["status_counts"] == {"queued": 2}
 
 
 # --- the command --------------------------------------------------------------------------
