@@ -160,24 +160,16 @@ class ModelFilters:
         return dataclasses.replace(filters, errors=tuple(errors))
 
 
+# The evaluation app's portrait columns with the model card's between the run's and the
+# scores' (one list: a column added there reaches the dashboards).
+_RUN_PART = evaluation_selectors.DONE_PORTRAIT_COLUMNS.index("basis")
 PORTRAIT_COLUMNS = [
-    "run_id",
-    "model_id",
-    "model",
-    "provider",
-    "kind",
-    "item_set_id",
-    "item_set",
-    "finished_at",
+    *evaluation_selectors.DONE_PORTRAIT_COLUMNS[:_RUN_PART],
     "model_family",
     "size_b",
     "open_weights",
     "release_date",
-    "basis",
-    "dimension",
-    "centred",
-    "raw",
-    "n",
+    *evaluation_selectors.DONE_PORTRAIT_COLUMNS[_RUN_PART:],
 ]
 
 
