@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from django.db import connections
 
 from benchmark.models import Correlation, CorrelationRun
 from benchmark.services import CORRELATION_ROW_FIELDS, compute_correlations, recompute_now
@@ -63,12 +64,35 @@ def test_insert_rows_stores_exactly_what_bulk_create_stores():
         assert [repr(row[3]) for row in rows] == [repr(row[3]) for row in reference], method
 
 
-@pytest.mark.django_db
-def test_copy_is_refused_where_the_database_cannot_do_it():
-    if supports_copy():
-        pytest.skip("this database supports COPY")
+@pytest.fixture
+def sqlite_alias(django_db_blocker):
+    """An in-memory SQLite connection beside the test database (whatever that is), so the
+    refusal is tested on every run, PostgreSQL CI included. It holds no test data, so
+    pytest-django's guard is lifted for it alone."""
+    alias = "copy_refusal_sqlite"
+    connections.settings[alias] = {
+        **connections.settings["default"],
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "OPTIONS": {},
+    }
+    with django_db_blocker.unblock():
+        yield alias
+    connections[alias].close()
+    del connections[alias]
+    del connections.settings[alias]
+
+
+def test_copy_is_refused_where_the_database_cannot_do_it(sqlite_alias):
+    assert not supports_copy(sqlite_alias)
     with pytest.raises(ValueError, match="COPY needs PostgreSQL"):
-        insert_rows(model=Correlation, fields=CORRELATION_ROW_FIELDS, rows=[], method="copy")
+        insert_rows(
+            model=Correlation,
+            fields=CORRELATION_ROW_FIELDS,
+            rows=[],
+            using=sqlite_alias,
+            method="copy",
+        )
 
 
 def test_stored_run_holds_the_computed_arrays(small_study):
