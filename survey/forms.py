@@ -3,44 +3,45 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 GENDER_CHOICES = [
-    ("female", "Woman"),
-    ("male", "Man"),
-    ("non_binary", "Non-binary"),
-    ("self_described", "I describe myself another way"),
-    ("undisclosed", "Prefer not to say"),
+    ("female", _("Woman")),
+    ("male", _("Man")),
+    ("non_binary", _("Non-binary")),
+    ("self_described", _("I describe myself another way")),
+    ("undisclosed", _("Prefer not to say")),
 ]
 EDUCATION_CHOICES = [
-    ("none", "No formal qualification"),
-    ("secondary", "Secondary school / high school"),
-    ("vocational", "Vocational or technical qualification"),
-    ("undergraduate", "Undergraduate degree (e.g. BA, BSc)"),
-    ("graduate", "Graduate degree (e.g. MA, MSc)"),
-    ("doctorate", "Doctorate (e.g. PhD)"),
-    ("undisclosed", "Prefer not to say"),
+    ("none", _("No formal qualification")),
+    ("secondary", _("Secondary school / high school")),
+    ("vocational", _("Vocational or technical qualification")),
+    ("undergraduate", _("Undergraduate degree (e.g. BA, BSc)")),
+    ("graduate", _("Graduate degree (e.g. MA, MSc)")),
+    ("doctorate", _("Doctorate (e.g. PhD)")),
+    ("undisclosed", _("Prefer not to say")),
 ]
 
 FIELD_BUILDERS = {
     "age": lambda: forms.IntegerField(
-        label="Your age in years",
+        label=_("Your age in years"),
         min_value=18,
         max_value=120,
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     ),
     "gender": lambda: forms.ChoiceField(
-        label="Your gender", choices=GENDER_CHOICES, widget=forms.RadioSelect
+        label=_("Your gender"), choices=GENDER_CHOICES, widget=forms.RadioSelect
     ),
     "country": lambda: forms.CharField(
-        label="Country you live in",
+        label=_("Country you live in"),
         max_length=80,
         widget=forms.TextInput(attrs={"autocomplete": "country-name"}),
     ),
     "education": lambda: forms.ChoiceField(
-        label="Highest level of education completed",
-        choices=[("", "Choose…")] + EDUCATION_CHOICES,
+        label=_("Highest level of education completed"),
+        choices=[("", _("Choose…"))] + EDUCATION_CHOICES,
     ),
-    "first_language": lambda: forms.CharField(label="Your first language", max_length=80),
+    "first_language": lambda: forms.CharField(label=_("Your first language"), max_length=80),
 }
 
 

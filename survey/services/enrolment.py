@@ -12,6 +12,7 @@ from datetime import timedelta
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from survey import scale
 from survey.balance import build_sequence, choose_items
@@ -26,6 +27,7 @@ class Arrival:
     origin: str
     prolific_study_id: str = ""
     session_id: str = ""
+    language: str = ""  # asked for (e.g. ?lang=); the study's language unless it offers this
 
 
 def record_attempt(*, participant: Participant, session_id: str) -> None:
@@ -65,6 +67,7 @@ def consent(
             prolific_session_id=arrival.session_id,
             started_at=now,
             last_seen_at=now,
+            language=locked.language_for(arrival.language),
         )
         if not agreed:
             participant = Participant.objects.create(
@@ -84,8 +87,10 @@ def consent(
         )
         if not chosen:
             raise StudyFull(
-                "This study is full: every item has all the ratings it needs. "
-                "Thank you for your interest.",
+                gettext_lazy(
+                    "This study is full: every item has all the ratings it needs. "
+                    "Thank you for your interest."
+                )
             )
         expires = now + timedelta(minutes=locked.time_limit_minutes)
         participant = Participant.objects.create(

@@ -119,6 +119,10 @@ def test_prolific_participant_on_desktop_with_keyboard_resumes_and_returns_to_pr
     page.wait_for_selector(f'fieldset.question[data-number="{number}"].saved')
     assert InstrumentResponse.objects.filter(participant__external_id="E2EPID1").count() == 1
     again.run_until("done")
+    # no automatic redirect (WCAG 2.2.1): the participant follows the link when ready
+    page.wait_for_timeout(1800)
+    assert page.url.endswith(f"/s/{study.slug}/done/") and prolific_visits == []
+    page.click("#completion-link")
     page.wait_for_url(re.compile(r"^https://app\.prolific\.com/submissions/complete\?cc=E2E-DONE$"))
     assert prolific_visits == ["https://app.prolific.com/submissions/complete?cc=E2E-DONE"]
 
