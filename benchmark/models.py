@@ -33,6 +33,13 @@ class CorrelationRun(models.Model):
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.SPEARMAN)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     label = models.CharField(max_length=200, blank=True)
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="Only the participants who took the study in this language; empty: every "
+        "language pooled.",
+    )
     parameters = models.JSONField(default=dict, blank=True)
     exclusions = models.JSONField(
         default=dict, blank=True, help_text="Participants left out and why."
@@ -60,7 +67,8 @@ class CorrelationRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.study.slug} {self.get_kind_display()} {self.method} #{self.pk}"
+        where = f" [{self.language}]" if self.language else ""
+        return f"{self.study.slug} {self.get_kind_display()} {self.method}{where} #{self.pk}"
 
 
 class Correlation(models.Model):
