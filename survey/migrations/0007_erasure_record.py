@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("survey", "0004_drop_redundant_fk_indexes"),
+        ("survey", "0006_item_translations_and_instrument_languages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
