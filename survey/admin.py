@@ -198,6 +198,14 @@ class StudyAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Languages",
+            {
+                "description": "The study's language, the further languages participants may "
+                "choose (a link may carry ?lang=de), and the study's own texts per language.",
+                "fields": ["language", "languages", "translations"],
+            },
+        ),
+        (
             "Quality control",
             {
                 "fields": [

@@ -3,6 +3,8 @@
 import secrets
 from datetime import datetime
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
@@ -27,6 +29,16 @@ DEFAULT_ATTENTION_CHECK_WORDING = (
 
 def default_demographic_fields() -> list[str]:
     return list(DEFAULT_DEMOGRAPHIC_FIELDS)
+
+
+# The study's own texts that may be given per language in ``Study.translations``.
+TRANSLATABLE_TEXTS = ("title", "description", "consent_text", "attention_check_wording")
+
+
+def shipped_languages() -> list[str]:
+    """Codes of the languages the participant pages have a message catalogue for
+    (``settings.LANGUAGES``)."""
+    return [code for code, _name in settings.LANGUAGES]
 
 
 def new_pseudonym() -> str:
@@ -66,6 +78,25 @@ class Study(models.Model):
         + ", ".join(DEFAULT_DEMOGRAPHIC_FIELDS),
     )
     consent_text = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=15,
+        default="en",
+        help_text="The study's language: its pages and items are in it unless a participant "
+        "chooses another of its offered languages.",
+    )
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Further languages participants may choose (codes from settings.LANGUAGES, "
+        'e.g. ["de", "ko"]); a link may carry ?lang=xx.',
+    )
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The study\'s own texts per language, e.g. {"de": {"title": "…", '
+        '"consent_text": "…", "attention_check_wording": "…{label}…"}}; texts not given '
+        "fall back to the fields above.",
+    )
     uses_prolific = models.BooleanField(
         default=True, help_text="Participants arrive from Prolific and return there at the end."
     )
@@ -185,6 +216,58 @@ class Study(models.Model):
 
     def mark_quality_rules_saved(self) -> None:
         self._loaded_quality_rules = self.quality_rules()
+
+    def clean(self) -> None:
+        """Languages must be shipped ones (``settings.LANGUAGES``); translated texts may only
+        name an offered language and a translatable text (``TRANSLATABLE_TEXTS``)."""
+        shipped = shipped_languages()
+        problems = {}
+        if self.language not in shipped:
+            problems["language"] = f"{self.language!r} is not one of {', '.join(shipped)}."
+        if not isinstance(self.languages, list) or any(
+            code not in shipped for code in self.languages
+        ):
+            problems["languages"] = f"A list of language codes among {', '.join(shipped)}."
+        if not isinstance(self.translations, dict):
+            problems["translations"] = "An object of language codes, each with its texts."
+        else:
+            offered = set(self.offered_languages())
+            for code, texts in self.translations.items():
+                if code not in offered:
+                    problems["translations"] = f"{code!r} is not a language this study offers."
+                elif not isinstance(texts, dict) or set(texts) - set(TRANSLATABLE_TEXTS):
+                    problems["translations"] = (
+                        f"The texts of {code!r} may be: {', '.join(TRANSLATABLE_TEXTS)}."
+                    )
+        if problems:
+            raise ValidationError(problems)
+
+    def offered_languages(self) -> list[str]:
+        """The languages participants may take the study in: its own language first, then
+        the further ``languages`` (each once)."""
+        offered = [self.language]
+        for code in self.languages or []:
+            if code not in offered:
+                offered.append(code)
+        return offered
+
+    def language_for(self, requested: str | None) -> str:
+        """The offered language a participant asking for ``requested`` gets (e.g. a link's
+        ``?lang=``): that language if offered (``de-AT`` matches an offered ``de``), else
+        the study's own language."""
+        if requested:
+            requested = requested.strip().lower()
+            offered = self.offered_languages()
+            for candidate in (requested, requested.split("-")[0]):
+                if candidate in offered:
+                    return candidate
+        return self.language
+
+    def text_in(self, name: str, language: str) -> str:
+        """The study's own text ``name`` (one of ``TRANSLATABLE_TEXTS``) in ``language``:
+        its translation when given, else the field itself (written in the study's language)."""
+        translated = (self.translations or {}).get(language, {}).get(name)
+        return translated if translated else getattr(self, name)
 
     def placeholder_instruments(self) -> list[Instrument]:
         return [i for i in self.instruments.all() if i.is_placeholder]
@@ -333,6 +416,11 @@ class Participant(models.Model):
         max_length=15, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True
     )
     pvq_form = models.CharField(max_length=10, blank=True)
+    language = models.CharField(
+        max_length=15,
+        blank=True,
+        help_text="The language the participant took the study in (chosen at consent).",
+    )
     demographics = models.JSONField(default=dict, blank=True)
     quality_flags = models.JSONField(
         default=dict,

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('survey', '0004_drop_redundant_fk_indexes'),
+        ('survey', '0005_study_languages'),
     ]
 
     operations = [
