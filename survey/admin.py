@@ -7,6 +7,7 @@ paused or closed with actions; raw panel ids are shown only to staff holding the
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -17,12 +18,16 @@ from .models import (
     InstrumentResponse,
     Item,
     ItemRating,
+    ItemTranslation,
     Participant,
     ParticipantScore,
     Scenario,
     Source,
     Study,
 )
+from .selectors.translations import translation_table
+from .services.translations import mark_reviewed
+from .tabular import rows_to_csv
 
 
 @admin.register(Source)
@@ -91,6 +96,59 @@ class InstrumentItemInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False  # wording is loaded from a checked file (manage.py load_instrument)
+
+
+@admin.register(ItemTranslation)
+class ItemTranslationAdmin(admin.ModelAdmin):
+    """Translations are imported per language from CSV (``manage.py import_translations``);
+    here a reviewer reads them beside the source, corrects them and records the review."""
+
+    list_display = ["item", "language", "status", "reviewed_by", "reviewed_at", "short"]
+    list_filter = ["language", "status"]
+    search_fields = ["response", "scenario_text", "item__scenario__external_id"]
+    raw_id_fields = ["item"]
+    readonly_fields = ["source_text", "reviewed_by", "reviewed_at"]
+    list_select_related = ["item__scenario", "reviewed_by"]
+    actions = ["mark_reviewed_by_me", "mark_back_translated_by_me", "export_language_csv"]
+
+    @admin.display(description="Response")
+    def short(self, obj):
+        return obj.response[:80]
+
+    @admin.display(description="Source (scenario / response)")
+    def source_text(self, obj):
+        scenario = obj.item.scenario
+        return format_html(
+            "<strong>{}</strong><br>{}<br><em>{}</em>", scenario.title, scenario.text, obj.item.text
+        )
+
+    @admin.action(description="Mark reviewed by me")
+    def mark_reviewed_by_me(self, request, queryset):
+        changed = mark_reviewed(translations=queryset, reviewer=request.user)
+        self.message_user(request, f"{changed} translation(s) marked reviewed by you.")
+
+    @admin.action(description="Mark reviewed and back-translated by me")
+    def mark_back_translated_by_me(self, request, queryset):
+        changed = mark_reviewed(
+            translations=queryset,
+            reviewer=request.user,
+            status=ItemTranslation.Status.BACK_TRANSLATED,
+        )
+        self.message_user(request, f"{changed} translation(s) marked back-translated by you.")
+
+    @admin.action(description="Download the selected rows' language as CSV (every item)")
+    def export_language_csv(self, request, queryset):
+        languages = sorted(set(queryset.values_list("language", flat=True)))
+        if len(languages) != 1:
+            self.message_user(
+                request, "Select translations of one language to download.", messages.ERROR
+            )
+            return None
+        response = HttpResponse(
+            rows_to_csv(translation_table(language=languages[0])), content_type="text/csv"
+        )
+        response["Content-Disposition"] = f'attachment; filename="translations-{languages[0]}.csv"'
+        return response
 
 
 @admin.register(Instrument)

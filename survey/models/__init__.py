@@ -6,7 +6,7 @@ These are the shared vocabulary of the project: the benchmark and evaluation app
 
 from .flow import Assignment, PageTiming, ParticipantAttempt
 from .instruments import Instrument, InstrumentItem
-from .item_bank import Item, Scenario, Source
+from .item_bank import Item, ItemTranslation, Scenario, Source
 from .studies import (
     InstrumentResponse,
     ItemRating,
@@ -24,6 +24,7 @@ __all__ = [
     "InstrumentResponse",
     "Item",
     "ItemRating",
+    "ItemTranslation",
     "Participant",
     "ParticipantScore",
     "Scenario",
