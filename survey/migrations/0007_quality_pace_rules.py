@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('survey', '0005_study_languages'),
+        ('survey', '0006_item_translations_and_instrument_languages'),
     ]
 
     operations = [
