@@ -278,6 +278,9 @@ class StudyAdmin(admin.ModelAdmin):
                     "attention_check_wording",
                     "attention_failures_to_screen_out",
                     "speeder_fraction",
+                    "min_seconds_per_item",
+                    "min_seconds_per_question",
+                    "fast_reading_wpm",
                     "straightlining_threshold",
                     "questions_per_page",
                 ]
