@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("survey", "0006_item_translations_and_instrument_languages"),
+        ("survey", "0007_quality_pace_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
