@@ -646,3 +646,52 @@ def exclude_pair(*, study: Study, item, dimension: str, reason: str, created_by=
         defaults={"reason": reason.strip(), "created_by": created_by},
     )
     return exclusion
+
+
+ERASED_PARTICIPANT = "(erased)"
+
+
+def _scrub_exclusions(exclusions: dict, external_id: str) -> tuple[dict, bool]:
+    """``exclusions`` with ``external_id`` replaced by ``ERASED_PARTICIPANT`` in its lists."""
+    changed = False
+    scrubbed = dict(exclusions or {})
+    for key in ("participants", "ratings"):
+        entries = []
+        for entry in scrubbed.get(key) or []:
+            if entry.get("participant") == external_id:
+                entry, changed = {**entry, "participant": ERASED_PARTICIPANT}, True
+            entries.append(entry)
+        if key in scrubbed:
+            scrubbed[key] = entries
+    return scrubbed, changed
+
+
+def mark_runs_stale_after_erasure(
+    *, study_id: int, external_id: str, arrived_at, erasure_id: int
+) -> list[int]:
+    """A participant's data was erased: the study's computed runs that may have read it
+    become stale (the run page says so; the next recomputation leaves the data out since it
+    is gone), and the panel id is removed from every run's and item set's exclusion lists.
+    Returns the ids of the runs marked stale."""
+    now = timezone.now()
+    reason = (
+        f"Computed while data of a participant later erased on request was stored "
+        f"(erasure #{erasure_id}, {now:%Y-%m-%d %H:%M} UTC). Recompute to leave it out."
+    )
+    stale = list(
+        CorrelationRun.objects.may_hold_data_since(study_id=study_id, arrived_at=arrived_at)
+        .filter(stale_since__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    CorrelationRun.objects.filter(pk__in=stale).update(stale_since=now, stale_reason=reason)
+    for run in CorrelationRun.objects.filter(study_id=study_id).only("pk", "exclusions"):
+        exclusions, changed = _scrub_exclusions(run.exclusions, external_id)
+        if changed:
+            CorrelationRun.objects.filter(pk=run.pk).update(exclusions=exclusions)
+    for item_set in ValidatedItemSet.objects.filter(study_id=study_id).only("pk", "participants"):
+        participants = dict(item_set.participants or {})
+        exclusions, changed = _scrub_exclusions(participants.get("exclusions") or {}, external_id)
+        if changed:
+            participants["exclusions"] = exclusions
+            ValidatedItemSet.objects.filter(pk=item_set.pk).update(participants=participants)
+    return stale

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from survey import counting, scale
+from survey import counting, quality, scale
 from survey.instruments import dimensions as dims
 
 from .instruments import Instrument
@@ -151,6 +151,23 @@ class Study(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Flag straight-lining when this share of consecutive item answers is identical.",
     )
+    min_seconds_per_item = models.FloatField(
+        default=quality.MIN_SECONDS_PER_ITEM,
+        validators=[MinValueValidator(0.0)],
+        help_text="Least plausible seconds on an item page; a longer item needs its words read "
+        "at the skimming pace below. Flag too_fast when over half the items are quicker.",
+    )
+    min_seconds_per_question = models.FloatField(
+        default=quality.MIN_SECONDS_PER_QUESTION,
+        validators=[MinValueValidator(0.0)],
+        help_text="Least plausible seconds per questionnaire question (a page needs this times "
+        "its questions). Flag too_fast when over half the pages are quicker.",
+    )
+    fast_reading_wpm = models.PositiveIntegerField(
+        default=quality.FAST_READING_WORDS_PER_MINUTE,
+        validators=[MinValueValidator(50)],
+        help_text="Skimming pace in words per minute: an item page read faster was not read.",
+    )
     questions_per_page = models.PositiveSmallIntegerField(
         default=6,
         validators=[MinValueValidator(1), MaxValueValidator(30)],
@@ -159,12 +176,46 @@ class Study(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The settings the quality flags are computed from: changing one recomputes the flags.
+    QUALITY_RULE_FIELDS = (
+        "speeder_fraction",
+        "straightlining_threshold",
+        "min_seconds_per_item",
+        "min_seconds_per_question",
+        "fast_reading_wpm",
+    )
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        loaded = dict(zip(field_names, values, strict=True))
+        if all(name in loaded for name in cls.QUALITY_RULE_FIELDS):
+            instance._loaded_quality_rules = tuple(loaded[n] for n in cls.QUALITY_RULE_FIELDS)
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or set(self.QUALITY_RULE_FIELDS) <= set(fields):
+            self.mark_quality_rules_saved()
+
+    def quality_rules(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.QUALITY_RULE_FIELDS)
+
+    def quality_rules_changed(self) -> bool:
+        """True when a quality rule differs from the values read from the database (a study
+        not read from the database, or read without those fields, has nothing to compare)."""
+        loaded = getattr(self, "_loaded_quality_rules", None)
+        return loaded is not None and loaded != self.quality_rules()
+
+    def mark_quality_rules_saved(self) -> None:
+        self._loaded_quality_rules = self.quality_rules()
 
     def clean(self) -> None:
         """Languages must be shipped ones (``settings.LANGUAGES``); translated texts may only

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('benchmark', '0006_chance_estimates'),
+        ('benchmark', '0007_run_stale'),
     ]
 
     operations = [
