@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of a request from Accept-Language among LANGUAGES; participant pages then
+    # switch to the participant's study language (survey.languages).
+    "django.middleware.locale.LocaleMiddleware",
     "survey.middleware.SurveyEntryRateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,7 +137,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The languages the participant pages ship a message catalogue for (locale/<code>/), each
+# named in its own language (the study's language picker shows these names). A study offers
+# some of them (Study.language, Study.languages).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("ko", "한국어")]
+LOCALE_PATHS = [SITE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

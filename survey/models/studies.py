@@ -3,12 +3,14 @@
 import secrets
 from datetime import datetime
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from survey import counting, scale
+from survey import counting, quality, scale
 from survey.instruments import dimensions as dims
 
 from .instruments import Instrument
@@ -27,6 +29,16 @@ DEFAULT_ATTENTION_CHECK_WORDING = (
 
 def default_demographic_fields() -> list[str]:
     return list(DEFAULT_DEMOGRAPHIC_FIELDS)
+
+
+# The study's own texts that may be given per language in ``Study.translations``.
+TRANSLATABLE_TEXTS = ("title", "description", "consent_text", "attention_check_wording")
+
+
+def shipped_languages() -> list[str]:
+    """Codes of the languages the participant pages have a message catalogue for
+    (``settings.LANGUAGES``)."""
+    return [code for code, _name in settings.LANGUAGES]
 
 
 def new_pseudonym() -> str:
@@ -66,6 +78,25 @@ class Study(models.Model):
         + ", ".join(DEFAULT_DEMOGRAPHIC_FIELDS),
     )
     consent_text = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=15,
+        default="en",
+        help_text="The study's language: its pages and items are in it unless a participant "
+        "chooses another of its offered languages.",
+    )
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Further languages participants may choose (codes from settings.LANGUAGES, "
+        'e.g. ["de", "ko"]); a link may carry ?lang=xx.',
+    )
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The study\'s own texts per language, e.g. {"de": {"title": "…", '
+        '"consent_text": "…", "attention_check_wording": "…{label}…"}}; texts not given '
+        "fall back to the fields above.",
+    )
     uses_prolific = models.BooleanField(
         default=True, help_text="Participants arrive from Prolific and return there at the end."
     )
@@ -120,6 +151,23 @@ class Study(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Flag straight-lining when this share of consecutive item answers is identical.",
     )
+    min_seconds_per_item = models.FloatField(
+        default=quality.MIN_SECONDS_PER_ITEM,
+        validators=[MinValueValidator(0.0)],
+        help_text="Least plausible seconds on an item page; a longer item needs its words read "
+        "at the skimming pace below. Flag too_fast when over half the items are quicker.",
+    )
+    min_seconds_per_question = models.FloatField(
+        default=quality.MIN_SECONDS_PER_QUESTION,
+        validators=[MinValueValidator(0.0)],
+        help_text="Least plausible seconds per questionnaire question (a page needs this times "
+        "its questions). Flag too_fast when over half the pages are quicker.",
+    )
+    fast_reading_wpm = models.PositiveIntegerField(
+        default=quality.FAST_READING_WORDS_PER_MINUTE,
+        validators=[MinValueValidator(50)],
+        help_text="Skimming pace in words per minute: an item page read faster was not read.",
+    )
     questions_per_page = models.PositiveSmallIntegerField(
         default=6,
         validators=[MinValueValidator(1), MaxValueValidator(30)],
@@ -128,12 +176,98 @@ class Study(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The settings the quality flags are computed from: changing one recomputes the flags.
+    QUALITY_RULE_FIELDS = (
+        "speeder_fraction",
+        "straightlining_threshold",
+        "min_seconds_per_item",
+        "min_seconds_per_question",
+        "fast_reading_wpm",
+    )
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        loaded = dict(zip(field_names, values, strict=True))
+        if all(name in loaded for name in cls.QUALITY_RULE_FIELDS):
+            instance._loaded_quality_rules = tuple(loaded[n] for n in cls.QUALITY_RULE_FIELDS)
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or set(self.QUALITY_RULE_FIELDS) <= set(fields):
+            self.mark_quality_rules_saved()
+
+    def quality_rules(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.QUALITY_RULE_FIELDS)
+
+    def quality_rules_changed(self) -> bool:
+        """True when a quality rule differs from the values read from the database (a study
+        not read from the database, or read without those fields, has nothing to compare)."""
+        loaded = getattr(self, "_loaded_quality_rules", None)
+        return loaded is not None and loaded != self.quality_rules()
+
+    def mark_quality_rules_saved(self) -> None:
+        self._loaded_quality_rules = self.quality_rules()
+
+    def clean(self) -> None:
+        """Languages must be shipped ones (``settings.LANGUAGES``); translated texts may only
+        name an offered language and a translatable text (``TRANSLATABLE_TEXTS``)."""
+        shipped = shipped_languages()
+        problems = {}
+        if self.language not in shipped:
+            problems["language"] = f"{self.language!r} is not one of {', '.join(shipped)}."
+        if not isinstance(self.languages, list) or any(
+            code not in shipped for code in self.languages
+        ):
+            problems["languages"] = f"A list of language codes among {', '.join(shipped)}."
+        if not isinstance(self.translations, dict):
+            problems["translations"] = "An object of language codes, each with its texts."
+        else:
+            offered = set(self.offered_languages())
+            for code, texts in self.translations.items():
+                if code not in offered:
+                    problems["translations"] = f"{code!r} is not a language this study offers."
+                elif not isinstance(texts, dict) or set(texts) - set(TRANSLATABLE_TEXTS):
+                    problems["translations"] = (
+                        f"The texts of {code!r} may be: {', '.join(TRANSLATABLE_TEXTS)}."
+                    )
+        if problems:
+            raise ValidationError(problems)
+
+    def offered_languages(self) -> list[str]:
+        """The languages participants may take the study in: its own language first, then
+        the further ``languages`` (each once)."""
+        offered = [self.language]
+        for code in self.languages or []:
+            if code not in offered:
+                offered.append(code)
+        return offered
+
+    def language_for(self, requested: str | None) -> str:
+        """The offered language a participant asking for ``requested`` gets (e.g. a link's
+        ``?lang=``): that language if offered (``de-AT`` matches an offered ``de``), else
+        the study's own language."""
+        if requested:
+            requested = requested.strip().lower()
+            offered = self.offered_languages()
+            for candidate in (requested, requested.split("-")[0]):
+                if candidate in offered:
+                    return candidate
+        return self.language
+
+    def text_in(self, name: str, language: str) -> str:
+        """The study's own text ``name`` (one of ``TRANSLATABLE_TEXTS``) in ``language``:
+        its translation when given, else the field itself (written in the study's language)."""
+        translated = (self.translations or {}).get(language, {}).get(name)
+        return translated if translated else getattr(self, name)
 
     def placeholder_instruments(self) -> list[Instrument]:
         return [i for i in self.instruments.all() if i.is_placeholder]
@@ -234,6 +368,12 @@ class ParticipantQuerySet(models.QuerySet):
             participants = participants.unflagged()
         return participants
 
+    def in_language(self, language: str) -> "ParticipantQuerySet":
+        """Participants who took their study in ``language``: recorded at consent, or, for
+        those with none recorded (imported, or from before studies had languages), their
+        study's own language."""
+        return self.filter(Q(language=language) | Q(language="", study__language=language))
+
     def stale(self, *, now: datetime | None = None) -> "ParticipantQuerySet":
         """In-progress participants whose item lease has run out (timed out in all but name)."""
         return self.filter(
@@ -282,6 +422,11 @@ class Participant(models.Model):
         max_length=15, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True
     )
     pvq_form = models.CharField(max_length=10, blank=True)
+    language = models.CharField(
+        max_length=15,
+        blank=True,
+        help_text="The language the participant took the study in (chosen at consent).",
+    )
     demographics = models.JSONField(default=dict, blank=True)
     quality_flags = models.JSONField(
         default=dict,

@@ -84,3 +84,29 @@ def test_study_refuses_real_participants_while_wording_is_placeholder():
     assert study.refusal_reason() is None
     study.status = Study.Status.CLOSED
     assert "closed" in study.refusal_reason()
+
+
+@pytest.mark.django_db
+def test_each_language_has_its_own_wording_row(tmp_path):
+    english = ensure_all_instruments()[1]  # pvq21 in English, placeholder
+    raw = _wording("pvq21")
+    raw.update(language="de", placeholder=False, version="de-2024")
+    raw["response_labels"] = ["gar nicht", "nicht", "kaum", "etwas", "ähnlich", "sehr ähnlich"]
+    for form in raw["forms"].values():
+        for number in form:
+            form[number] = f"Deutscher Text {number}"
+    path = tmp_path / "pvq21-de.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(CommandError, match="the file's language is 'de', not 'ko'"):
+        call_command("load_instrument", str(path), "--language", "ko")
+    call_command("load_instrument", str(path), "--language", "de")
+    german = Instrument.objects.get(code="pvq21", language="de")
+    assert german.pk != english.pk and german.is_placeholder is False
+    assert german.labels[0] == "gar nicht"
+    assert german.items.filter(form="female", number=3).get().text == "Deutscher Text 3"
+    english.refresh_from_db()
+    assert english.is_placeholder and english.labels == list(english.key.response_labels)
+    assert english.items.filter(form="male", number=3).get().text.startswith("[Placeholder")
+    raw["response_labels"] = ["only", "five", "labels", "for", "six"]
+    with pytest.raises(WordingError, match="must list 6 non-empty labels"):
+        parse_wording(raw)
