@@ -68,8 +68,8 @@ def use_language(
     asked for (``?lang=``, ``requested``) if the study offers it, else the one chosen earlier
     in this session, else the study's own language. The browser's Accept-Language (read by
     LocaleMiddleware) never decides a participant page: the researcher's study does."""
-    if participant is not None and participant.language:
-        code = participant.language
+    if participant is not None:
+        code = participant.study_language
     elif requested:
         code = study.language_for(requested)
         request.session[language_key(study.slug)] = code

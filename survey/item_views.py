@@ -25,8 +25,7 @@ from survey.http import (
     session_key,
     use_language,
 )
-from survey.instruments.keys import INSTRUMENT_CODES
-from survey.models import Instrument, Study
+from survey.models import Study
 from survey.selectors.item_page import item_page
 from survey.selectors.progress import Place
 from survey.services import answers, responses
@@ -116,9 +115,7 @@ def answer(request: HttpRequest, slug: str) -> HttpResponse:
         participant = participant_of(request, study)
         use_language(request, study, participant)
         code = request.POST["instrument"]
-        instrument = (
-            Instrument.objects.filter(code=code).first() if code in INSTRUMENT_CODES else None
-        )
+        instrument = next((i for i in participant.instruments() if i.code == code), None)
         if instrument is None:
             raise errors.NotInStudy(gettext_lazy("Unknown questionnaire."))
         changed = responses.answer_questionnaire(

@@ -4,9 +4,10 @@ These are the shared vocabulary of the project: the benchmark and evaluation app
 ``Item``, ``Study``, ``Participant`` and ``ParticipantScore``.
 """
 
+from .erasure import ErasureRecord
 from .flow import Assignment, PageTiming, ParticipantAttempt
 from .instruments import Instrument, InstrumentItem
-from .item_bank import Item, Scenario, Source
+from .item_bank import Item, ItemTranslation, Scenario, Source
 from .studies import (
     InstrumentResponse,
     ItemRating,
@@ -17,6 +18,7 @@ from .studies import (
 
 __all__ = [
     "Assignment",
+    "ErasureRecord",
     "PageTiming",
     "ParticipantAttempt",
     "Instrument",
@@ -24,6 +26,7 @@ __all__ = [
     "InstrumentResponse",
     "Item",
     "ItemRating",
+    "ItemTranslation",
     "Participant",
     "ParticipantScore",
     "Scenario",

@@ -12,6 +12,7 @@ from datetime import timedelta
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from survey import scale
@@ -77,7 +78,18 @@ def consent(
                 participant=participant, session_id=arrival.session_id
             )
             return participant
-        ids, loads = locked.item_loads(now=now)
+        language = participant_fields["language"]
+        ids, loads = locked.item_loads(now=now, language=language)
+        if not ids:
+            raise StudyClosed(
+                format_lazy(
+                    gettext_lazy(
+                        "This study has no items that can be shown in {language} yet "
+                        "(none has a reviewed translation)."
+                    ),
+                    language=repr(language),
+                )
+            )
         chosen = choose_items(
             ids,
             loads,

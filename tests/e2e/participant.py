@@ -13,6 +13,7 @@ class BrowserParticipant:
     mode: str = "keyboard"  # "keyboard" or "click"
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     answers: list[tuple] = field(default_factory=list)
+    fail_checks: bool = False  # answer attention checks with another value than instructed
 
     @property
     def kind(self) -> str:
@@ -49,6 +50,8 @@ class BrowserParticipant:
         attention = page.locator(".attention-text")
         if attention.count():
             value = self.instructed_value(attention.inner_text())
+            if self.fail_checks:
+                value = value % 6 + 1
             self.answers.append(("check", position, value))
         else:
             value = self.rng.randint(1, 6)

@@ -8,8 +8,10 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from survey.models import Participant
+from survey.models import ItemTranslation, Participant, Scenario
+from survey.services.instruments import ensure_instrument
 
 from .bots import SurveyBot
 from .study_setup import make_study
@@ -22,16 +24,38 @@ def html_lang(bot: SurveyBot) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def german_study(**fields):
-    return make_study(
+def offered_in(study, languages: list[str], codes: tuple[str, ...]):
+    """``study`` servable in ``languages``: its instruments worded in each (the project's
+    placeholders) and a reviewed translation of each pool item into each but English."""
+    study.instruments.set([ensure_instrument(c, lang) for c in codes for lang in languages])
+    for language in languages:
+        if language != "en":
+            ItemTranslation.objects.bulk_create(
+                ItemTranslation(
+                    item=item,
+                    language=language,
+                    scenario_text=f"Szenario {item.pk} ({language})",
+                    response=f"Antwort {item.pk} ({language})",
+                    status=ItemTranslation.Status.REVIEWED,
+                    reviewed_at=timezone.now(),
+                )
+                for item in study.item_pool.all()
+            )
+    return study
+
+
+def german_study(instruments: tuple[str, ...] = ("pvq21", "bfi10"), **fields):
+    study = make_study(
         language="en",
         languages=["de", "ko"],
         consent_text="Taking part is voluntary.",
         translations={
             "de": {"title": "Werte-Studie", "consent_text": "Die Teilnahme ist freiwillig."}
         },
+        instruments=(),
         **fields,
     )
+    return offered_in(study, ["en", "de", "ko"], instruments)
 
 
 def test_a_link_with_lang_shows_the_consent_page_in_that_language_and_records_it():
@@ -53,6 +77,7 @@ def test_a_link_with_lang_shows_the_consent_page_in_that_language_and_records_it
 
 def test_the_language_stays_the_participants_from_consent_to_the_end():
     study = german_study(attention_check_count=1, instruments=("bfi10",))
+    assert study.refusal_reason() is None
     bot = SurveyBot(study.slug)
     bot.arrive(participant_id="panel-1", lang="de")
     bot.consent()
@@ -128,6 +153,7 @@ def test_refusals_speak_the_participants_language():
 
 def test_a_right_to_left_study_is_mirrored():
     study = make_study(language="ar", attention_check_count=0, instruments=())
+    Scenario.objects.update(language="ar")  # the items are written in Arabic
     bot = SurveyBot(study.slug)
     bot.arrive(participant_id="panel-5")
     assert html_lang(bot) == ("ar", "rtl") and "أوافق على المشاركة" in bot.html
