@@ -55,6 +55,15 @@ def axe_violations(page) -> list[str]:
     ]
 
 
+def test_axe_finds_violations(new_context):
+    """The accessibility check can fail: a page without a language, an image without a text
+    alternative and an unlabelled field are reported."""
+    page = new_context(**DESKTOP).new_page()
+    page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
+    found = {violation.split(" ")[0] for violation in axe_violations(page)}
+    assert {"html-has-lang", "image-alt", "label"} <= found
+
+
 def english_messages(language: str) -> list[str]:
     """The English text of every catalogue message that ``language`` words differently (the
     literal parts of a message with placeholders; markup left out)."""
@@ -274,6 +283,11 @@ def test_a_study_in_german_from_consent_to_the_completion_code(
     failing.page.goto(entry + "DE3")
     failing.consent()
     assert walk(failing, check, until="screened-out") == ["demographics", "item", "screened-out"]
+
+    # the checks can fail: the same consent page in English shows English messages
+    english = new_context(**DESKTOP).new_page()
+    english.goto(entry.replace("lang=de", "lang=en") + "EN1")
+    assert "I agree to take part" in english_left(english, phrases)
 
     done = Participant.objects.get(study=study, external_id="DE1")
     assert done.status == Participant.Status.COMPLETED and done.language == "de"
