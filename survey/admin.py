@@ -21,6 +21,8 @@ from .models import (
     ItemTranslation,
     Participant,
     ParticipantScore,
+    ProlificAction,
+    ProlificStudy,
     Scenario,
     Source,
     Study,
@@ -409,4 +411,37 @@ class AssignmentAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProlificStudy)
+class ProlificStudyAdmin(admin.ModelAdmin):
+    """A study's Prolific settings. The token itself is never entered here: only the name of
+    the environment variable that holds it on the server."""
+
+    list_display = ["study", "prolific_study_id", "prolific_status", "reward_cents", "places"]
+    fields = [
+        "study",
+        "api_token_env",
+        "reward_cents",
+        "places",
+        "estimated_minutes",
+        "prolific_study_id",
+        "prolific_status",
+        "synced_at",
+    ]
+    readonly_fields = ["prolific_study_id", "prolific_status", "synced_at"]
+
+
+@admin.register(ProlificAction)
+class ProlificActionAdmin(admin.ModelAdmin):
+    """The log of what was sent to Prolific: read-only."""
+
+    list_display = ["created_at", "study", "user", "kind", "outcome"]
+    list_filter = ["kind", "outcome"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

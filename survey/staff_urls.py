@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import staff_views as views
+from .prolific import views as prolific_views
 
 app_name = "studies"
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("<slug:slug>/", views.study_detail, name="detail"),
     path("<slug:slug>/status/", views.change_status, name="status"),
     path("<slug:slug>/monitor/", views.monitor, name="monitor"),
+    path("<slug:slug>/review/", prolific_views.review, name="review"),
+    path("<slug:slug>/review/act/", prolific_views.review_action, name="review_action"),
     path("<slug:slug>/monitor.json", views.monitor_json, name="monitor_json"),
     path("<slug:slug>/recompute-flags/", views.recompute_flags, name="recompute_flags"),
     path("<slug:slug>/export/ratings.<str:fmt>", views.export_ratings, name="export_ratings"),

@@ -150,6 +150,10 @@ PERMISSIONS: dict[str, Access] = {
     "studies/{slug}/monitor/": RESEARCHER,
     "studies/{slug}/monitor.json": RESEARCHER,
     "studies/{slug}/recompute-flags/": RESEARCHER,
+    "studies/{slug}/review/": RESEARCHER,
+    "studies/{slug}/review/act/": RESEARCHER,
+    # Prolific's webhook: no account, but every request must carry Prolific's signature.
+    "prolific/webhook/": PUBLIC,
     "studies/{slug}/export/ratings.{fmt}": RESEARCHER,
     "studies/{slug}/export/participants.{fmt}": RESEARCHER,
     "studies/{slug}/export/participants-raw.{fmt}": RAW_EXPORT,

@@ -7,6 +7,7 @@ These are the shared vocabulary of the project: the benchmark and evaluation app
 from .flow import Assignment, PageTiming, ParticipantAttempt
 from .instruments import Instrument, InstrumentItem
 from .item_bank import Item, ItemTranslation, Scenario, Source
+from .prolific import BonusBatch, ProlificAction, ProlificStudy, ProlificSubmission
 from .studies import (
     InstrumentResponse,
     ItemRating,
@@ -16,6 +17,10 @@ from .studies import (
 )
 
 __all__ = [
+    "BonusBatch",
+    "ProlificAction",
+    "ProlificStudy",
+    "ProlificSubmission",
     "Assignment",
     "PageTiming",
     "ParticipantAttempt",
