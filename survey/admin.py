@@ -5,14 +5,20 @@ paused or closed with actions; raw panel ids are shown only to staff holding the
 ``survey.view_raw_participant_ids`` permission.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
-from django.urls import reverse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from .errors import NobodyToErase
 from .models import (
     Assignment,
+    ErasureRecord,
     Instrument,
     InstrumentItem,
     InstrumentResponse,
@@ -28,6 +34,7 @@ from .models import (
     Study,
 )
 from .selectors.translations import translation_table
+from .services.erasure import erase_by_identifier, erase_participants
 from .services.translations import mark_reviewed
 from .tabular import rows_to_csv
 
@@ -327,8 +334,28 @@ class RawIdMixin:
         return request.user.has_perm("survey.view_raw_participant_ids")
 
 
+@admin.action(
+    description="Erase selected participants' data on their request (keeps an audit record)",
+    permissions=["delete"],
+)
+def erase_selected(modeladmin, request, queryset):
+    records = erase_participants(
+        participants=queryset,
+        identified_by=ErasureRecord.IdentifiedBy.ADMIN_SELECTION,
+        performed_by=request.user,
+    )
+    modeladmin.message_user(
+        request,
+        f"Erased {len(records)} participant(s); audit records "
+        + ", ".join(f"#{r.pk}" for r in records)
+        + ".",
+        messages.SUCCESS,
+    )
+
+
 @admin.register(Participant)
 class ParticipantAdmin(RawIdMixin, admin.ModelAdmin):
+    actions = [erase_selected]
     list_display = [
         "pseudonym",
         "study",
@@ -445,3 +472,88 @@ class ProlificActionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ErasureRequestForm(forms.Form):
+    identifier = forms.CharField(
+        label="Prolific id or participant code",
+        max_length=128,
+        help_text="The PROLIFIC_PID the participant wrote from, or the participant code "
+        "(P-…) their completion page showed.",
+    )
+    study = forms.ModelChoiceField(
+        queryset=Study.objects.all(),
+        required=False,
+        help_text="Leave empty to erase this person in every study.",
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="A reference for the request (a ticket number), without personal data.",
+    )
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(admin.ModelAdmin):
+    """The audit trail (read only); "Erase a participant's data" performs a request."""
+
+    list_display = [
+        "erased_at",
+        "study_slug",
+        "identified_by",
+        "participant_status",
+        "performed_by",
+    ]
+    list_filter = ["identified_by", "study_slug"]
+    readonly_fields = [f.name for f in ErasureRecord._meta.fields]
+    change_list_template = "admin/survey/erasurerecord/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="survey_erasurerecord_erase",
+            ),
+            *super().get_urls(),
+        ]
+
+    def erase_view(self, request):
+        if not request.user.has_perm("survey.delete_participant"):
+            raise PermissionDenied("Erasing needs the permission to delete participants.")
+        form = ErasureRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                records = erase_by_identifier(
+                    identifier=form.cleaned_data["identifier"],
+                    study=form.cleaned_data["study"],
+                    performed_by=request.user,
+                    note=form.cleaned_data["note"],
+                )
+            except NobodyToErase as error:
+                form.add_error("identifier", str(error))
+            else:
+                self.message_user(
+                    request,
+                    f"Erased {len(records)} participant record(s) in "
+                    + ", ".join(sorted({r.study_slug for r in records}))
+                    + ".",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:survey_erasurerecord_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Erase a participant's data",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/survey/erasurerecord/erase.html", context)

@@ -50,3 +50,7 @@ class StudyFull(StudyClosed):
 
 class Incomplete(FlowError):
     """Completion was asked for while answers are missing."""
+
+
+class NobodyToErase(Exception):
+    """An erasure request named no stored participant (nothing was deleted)."""

@@ -292,6 +292,9 @@ class Ending:
             "redirect_url": url,
             "return_url": url,
             "message": ENDED_MESSAGES.get(status, "This session has ended."),
+            # The participant's own code: quoting it later asks for their data to be erased
+            # (``manage.py erase_participant``), also for plain-link participants.
+            "participant_code": participant.pseudonym,
         }
 
 

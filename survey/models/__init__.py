@@ -4,6 +4,7 @@ These are the shared vocabulary of the project: the benchmark and evaluation app
 ``Item``, ``Study``, ``Participant`` and ``ParticipantScore``.
 """
 
+from .erasure import ErasureRecord
 from .flow import Assignment, PageTiming, ParticipantAttempt
 from .instruments import Instrument, InstrumentItem
 from .item_bank import Item, ItemTranslation, Scenario, Source
@@ -22,6 +23,7 @@ __all__ = [
     "ProlificStudy",
     "ProlificSubmission",
     "Assignment",
+    "ErasureRecord",
     "PageTiming",
     "ParticipantAttempt",
     "Instrument",

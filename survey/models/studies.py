@@ -368,6 +368,12 @@ class ParticipantQuerySet(models.QuerySet):
             participants = participants.unflagged()
         return participants
 
+    def in_language(self, language: str) -> "ParticipantQuerySet":
+        """Participants who took their study in ``language``: recorded at consent, or, for
+        those with none recorded (imported, or from before studies had languages), their
+        study's own language."""
+        return self.filter(Q(language=language) | Q(language="", study__language=language))
+
     def stale(self, *, now: datetime | None = None) -> "ParticipantQuerySet":
         """In-progress participants whose item lease has run out (timed out in all but name)."""
         return self.filter(

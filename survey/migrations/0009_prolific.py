@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('survey', '0007_quality_pace_rules'),
+        ('survey', '0008_erasure_record'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
