@@ -256,6 +256,11 @@ EVALUATION_CACHE_MAX_AGE_DAYS = env.int("EVALUATION_CACHE_MAX_AGE_DAYS", default
 # local.py: one thread per core oversubscribes a worker that answers several units at once).
 EVALUATION_LOCAL_THREADS = env.int("EVALUATION_LOCAL_THREADS", default=1)
 
+# Batch mode: how often Celery beat polls (config/celery.py) the providers' batches (seconds), and how long a
+# poller may hold a batch before another may take it over (its worker died).
+EVALUATION_BATCH_POLL_SECONDS = env.int("EVALUATION_BATCH_POLL_SECONDS", default=60)
+EVALUATION_BATCH_CLAIM_SECONDS = env.int("EVALUATION_BATCH_CLAIM_SECONDS", default=900)
+
 # New survey entries per client address (django-ratelimit syntax: count/period). Generous,
 # because many participants can share one university or mobile-carrier address.
 SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")

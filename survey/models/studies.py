@@ -318,6 +318,13 @@ class Study(models.Model):
                 self.Status.PAUSED: "This study is paused at the moment. Please try again later.",
                 self.Status.CLOSED: "This study has closed. Thank you for your interest.",
             }[self.status]
+        gaps = self.instrument_gaps()
+        if gaps:
+            return (
+                "This study is not ready: a questionnaire has no wording in one of its "
+                f"languages ({', '.join(gaps)}). The researcher must load it "
+                "(manage.py load_instrument FILE --language CODE) and add it to the study."
+            )
         if self.placeholder_instruments() and not self.allow_placeholder_wording:
             return (
                 "This study is not ready: a questionnaire still has placeholder wording. "
@@ -325,39 +332,65 @@ class Study(models.Model):
             )
         return None
 
-    def instruments_in_order(self) -> list[Instrument]:
-        """The study's instruments in the order participants meet them (values first, then
-        traits). Read once per study instance: a request asks for them several times."""
-        cached = getattr(self, "_instruments_in_order", None)
-        if cached is None:
-            cached = sorted(self.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
-            self._instruments_in_order = cached
-        return cached
+    def instruments_in_order(self, language: str | None = None) -> list[Instrument]:
+        """The study's instruments worded in ``language`` (default: the study's own), in
+        the order participants meet them (values first, then traits). The study's
+        instruments are read once per study instance: a request asks for them several
+        times."""
+        every = getattr(self, "_every_instrument", None)
+        if every is None:
+            every = sorted(self.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
+            self._every_instrument = every
+        language = language or self.language
+        return [i for i in every if i.language == language]
 
-    def item_loads(self, *, now: datetime) -> tuple[list[int], list[int]]:
+    def instrument_gaps(self) -> list[str]:
+        """ "<instrument> in <language>" for each instrument the study asks in one of its
+        languages but has no wording of in another (empty when every language is complete)."""
+        codes = {i.code for i in self.instruments_in_order(self.language)}
+        for language in self.offered_languages():
+            codes |= {i.code for i in self.instruments_in_order(language)}
+        gaps = []
+        for language in self.offered_languages():
+            have = {i.code for i in self.instruments_in_order(language)}
+            gaps += [f"{code} in {language!r}" for code in sorted(codes - have)]
+        return gaps
+
+    def item_loads(
+        self, *, now: datetime, language: str | None = None
+    ) -> tuple[list[int], list[int]]:
         """Pool item ids (ascending) and their loads at ``now``, from one query.
 
         An item's load is its assignments in this study that are completed or still leased
-        (not released, not expired): what the balanced design equalises."""
+        (not released, not expired): what the balanced design equalises. With ``language``
+        only the pool items that may be served in it count (``Item.objects.servable_in``),
+        loaded by the participants taking the study in it: each language gets its own
+        ``target_ratings_per_item`` raters, since its correlations are computed on its own."""
         counted = Q(assignments__participant__study=self) & (
             Q(assignments__completed_at__isnull=False)
             | Q(assignments__released_at__isnull=True, assignments__expires_at__gt=now)
         )
-        rows = (
-            self.item_pool.annotate(load=Count("assignments", filter=counted))
-            .order_by("pk")
-            .values_list("pk", "load")
-        )
+        pool = self.item_pool.all()
+        if language is not None:
+            pool = pool.servable_in(language)
+            speakers = [language, ""] if language == self.language else [language]
+            counted &= Q(assignments__participant__language__in=speakers)
+        rows = pool.annotate(load=Count("assignments", filter=counted)).order_by("pk")
         ids, loads = [], []
-        for pk, load in rows:
+        for pk, load in rows.values_list("pk", "load"):
             ids.append(pk)
             loads.append(load)
         return ids, loads
 
-    def has_room(self, *, now: datetime | None = None) -> bool:
-        """True while some pool item still needs ratings (below the target per item)."""
-        _, loads = self.item_loads(now=now or timezone.now())
-        return any(load < self.target_ratings_per_item for load in loads)
+    def has_room(self, *, now: datetime | None = None, language: str | None = None) -> bool:
+        """True while some pool item still needs ratings (below the target per item) in
+        ``language``, or, without one, in any language the study offers."""
+        now = now or timezone.now()
+        for code in [language] if language else self.offered_languages():
+            _, loads = self.item_loads(now=now, language=code)
+            if any(load < self.target_ratings_per_item for load in loads):
+                return True
+        return False
 
     def pvq_form_for(self, *, gender: str | None) -> str:
         """The PVQ form (``male``/``female``) a participant of ``gender`` answers."""
@@ -509,6 +542,17 @@ class Participant(models.Model):
     def is_excluded(self) -> bool:
         """Left out of the statistics for its quality flags (the study says so)."""
         return self.is_flagged and self.study.exclude_flagged_participants
+
+    @property
+    def study_language(self) -> str:
+        """The language this participant takes the study in: recorded at consent, else (no
+        language recorded: imported, or from before studies had languages) the study's own.
+        ``Participant.objects.in_language`` is the same rule in SQL."""
+        return self.language or self.study.language
+
+    def instruments(self) -> list[Instrument]:
+        """The study's instruments in this participant's language, in order."""
+        return self.study.instruments_in_order(self.study_language)
 
     def form_of(self, instrument: Instrument) -> str:
         """The form of ``instrument`` this participant answers (their PVQ form when the
