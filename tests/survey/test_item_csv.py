@@ -9,11 +9,11 @@ def messages(data: bytes) -> list[str]:
 
 def test_rows_are_read_with_quoted_commas_paragraphs_and_any_column_order():
     data = (
-        "Source,Response,Scenario,Title\r\n"
-        'reddit,"Tell her, kindly.","My sister, again...\n\nSecond paragraph.",AITA?\r\n'
-        'reddit,Ignore it.,"My sister, again...\n\nSecond paragraph.",AITA?\r\n'
-        "\r\n"
-    ).encode()
+        b"Source,Response,Scenario,Title\r\n"
+        b'reddit,"Tell her, kindly.","My sister, again...\n\nSecond paragraph.",AITA?\r\n'
+        b'reddit,Ignore it.,"My sister, again...\n\nSecond paragraph.",AITA?\r\n'
+        b"\r\n"
+    )
     rows, errors = read_item_csv(data)
     assert errors == []
     assert [r.response for r in rows] == ["Tell her, kindly.", "Ignore it."]
@@ -28,14 +28,14 @@ def test_semicolon_files_and_a_byte_order_mark_are_read():
 
 def test_every_problem_is_listed_by_row():
     data = (
-        "scenario,response,source,scenario_id,style\n"
-        "Q1,A1,reddit,s1,\n"
-        ",A2,reddit,,\n"  # row 3: empty scenario
-        "Q1,A1,reddit,s1,\n"  # row 4: duplicate of row 2
-        "Q2,A3,reddit,s1,\n"  # row 5: s1 with another text
-        "Q3,A4,reddit\n"  # row 6: too few fields
-        "Q4,A5,blog,,poem\n"  # row 7: bad style
-    ).encode()
+        b"scenario,response,source,scenario_id,style\n"
+        b"Q1,A1,reddit,s1,\n"
+        b",A2,reddit,,\n"  # row 3: empty scenario
+        b"Q1,A1,reddit,s1,\n"  # row 4: duplicate of row 2
+        b"Q2,A3,reddit,s1,\n"  # row 5: s1 with another text
+        b"Q3,A4,reddit\n"  # row 6: too few fields
+        b"Q4,A5,blog,,poem\n"  # row 7: bad style
+    )
     rows, errors = read_item_csv(data)
     assert [r.row for r in rows] == [2]
     assert [str(e) for e in errors] == [
