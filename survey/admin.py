@@ -295,6 +295,7 @@ class StudyAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .listed()
             .annotate(
                 _pool=Count("item_pool", distinct=True),
                 _participants=Count("participants", distinct=True),
@@ -482,7 +483,7 @@ class ErasureRequestForm(forms.Form):
         "(P-…) their completion page showed.",
     )
     study = forms.ModelChoiceField(
-        queryset=Study.objects.all(),
+        queryset=Study.objects.listed(),
         required=False,
         help_text="Leave empty to erase this person in every study.",
     )
