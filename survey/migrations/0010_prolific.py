@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('survey', '0008_erasure_record'),
+        ('survey', '0009_study_previews'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
