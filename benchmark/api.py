@@ -33,6 +33,7 @@ from core.api_exports import (
     table_response,
 )
 from core.api_fields import NameLookupField
+from core.filtering import FilterSet
 from core.roles import IsAdmin, ResearcherReadAdminWrite
 from survey.filters import study_filter
 from survey.instruments import dimensions as dims
@@ -138,7 +139,7 @@ class ValidatedItemSerializer(serializers.ModelSerializer):
         fields = ["item", "portrait_id", "option_id", "family", "dimension", "r", "p", "text"]
 
 
-class CorrelationRunFilter(filters.FilterSet):
+class CorrelationRunFilter(FilterSet):
     study = study_filter()
 
     class Meta:
@@ -146,7 +147,7 @@ class CorrelationRunFilter(filters.FilterSet):
         fields = ["study", "kind", "method", "status"]
 
 
-class CorrelationRowFilter(filters.FilterSet):
+class CorrelationRowFilter(FilterSet):
     family = filters.ChoiceFilter(choices=[(f, f) for f in dims.FAMILIES])
     dimension = filters.ChoiceFilter(
         choices=sorted({(d, d) for names in dims.FAMILIES.values() for d in names}),
@@ -158,7 +159,7 @@ class CorrelationRowFilter(filters.FilterSet):
         fields = ["family", "dimension"]
 
 
-class ItemSetFilter(filters.FilterSet):
+class ItemSetFilter(FilterSet):
     study = study_filter()
 
     class Meta:

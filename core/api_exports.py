@@ -83,16 +83,14 @@ def table_response(
 
 
 class JSONErrorsMixin:
-    """Refusals and errors of an export view are JSON whatever format was asked for (CSV,
-    parquet or JSON Lines cannot write ``{"detail": ...}``; the browsable page is left as
-    it is)."""
+    """Anything but a table (a refusal, an error, the metadata answering OPTIONS) is JSON
+    whatever format was asked for: CSV, parquet or JSON Lines cannot write
+    ``{"detail": ...}``. The browsable page is left as it is."""
 
     def finalize_response(self, request, response, *args, **kwargs):
         renderer = getattr(request, "accepted_renderer", None)
-        if response.status_code >= 400 and getattr(renderer, "format", "json") not in (
-            "json",
-            "api",
-        ):
+        not_a_table = isinstance(response, Response) and not isinstance(response.data, list)
+        if not_a_table and getattr(renderer, "format", "json") not in ("json", "api"):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)

@@ -28,6 +28,7 @@ from benchmark.minimums import api_fields
 from benchmark.models import ValidatedItemSet
 from core.api_exports import TableExportViewSet, export_schema_responses, table_response
 from core.api_fields import NameLookupField
+from core.filtering import FilterSet
 from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
@@ -456,7 +457,7 @@ class ModelCardSerializer(serializers.ModelSerializer):
         ]
 
 
-class ModelCardFilter(filtersets.FilterSet):
+class ModelCardFilter(FilterSet):
     family = filtersets.CharFilter(lookup_expr="iexact", help_text="Model family (any case)")
 
     class Meta:

@@ -3,8 +3,7 @@
 - ``model-configurations``: read (researchers; filters ``provider``, ``name``,
   ``model_id``). Never exposes keys: only the *name* of the environment variable.
 - ``evaluation-runs``: read with ``progress`` (researchers; filters ``model``, ``item_set``,
-  ``sweep``, ``status``, ``kind``, ``scoring``, ``template_set``, ``finished_after``,
-  ``finished_before``); researchers POST a run to
+  ``sweep``, ``status``, ``kind``, ``scoring``, ``template_set``); researchers POST a run to
   create and start it (201; 503 with a clear message when the task queue is unavailable),
   ``POST .../cancel/`` and ``POST .../resume/``; ``GET .../responses/`` (paged answers) and
   ``GET .../portrait/`` (scores, summary), ``GET .../responses/`` (filters ``state``,

@@ -5,17 +5,18 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 
 from benchmark.models import ValidatedItemSet
+from core.filtering import FilterSet
 
 from .models import EvaluationRun, ModelConfiguration, Response, Sweep
 
 
-class ModelConfigurationFilter(filters.FilterSet):
+class ModelConfigurationFilter(FilterSet):
     class Meta:
         model = ModelConfiguration
         fields = ["provider", "name", "model_id"]
 
 
-class EvaluationRunFilter(filters.FilterSet):
+class EvaluationRunFilter(FilterSet):
     model = filters.ModelChoiceFilter(
         field_name="model_config",
         to_field_name="name",
@@ -34,15 +35,13 @@ class EvaluationRunFilter(filters.FilterSet):
         help_text="Only the runs of this sweep",
         error_messages={"invalid_choice": "No sweep %(value)s."},
     )
-    finished_after = filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
-    finished_before = filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
 
     class Meta:
         model = EvaluationRun
         fields = ["model", "item_set", "sweep", "status", "kind", "scoring", "template_set"]
 
 
-class ResponseFilter(filters.FilterSet):
+class ResponseFilter(FilterSet):
     class Meta:
         model = Response
         fields = ["state", "variant", "persona"]

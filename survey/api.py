@@ -29,6 +29,7 @@ from core.api_exports import (
     query_parameters,
     table_response,
 )
+from core.filtering import FilterSet
 from core.roles import IsAdmin, IsResearcher
 
 from .filters import study_filter
@@ -108,7 +109,7 @@ class StudySerializer(serializers.ModelSerializer):
         }
 
 
-class StudyFilter(filters.FilterSet):
+class StudyFilter(FilterSet):
     class Meta:
         model = Study
         fields = {"status": ["exact"], "is_imported": ["exact"], "slug": ["exact"]}
@@ -223,7 +224,7 @@ class ScenarioSerializer(serializers.ModelSerializer):
         fields = ["id", "external_id", "source", "title", "text", "metadata", "items"]
 
 
-class ScenarioFilter(filters.FilterSet):
+class ScenarioFilter(FilterSet):
     source = filters.CharFilter(field_name="source__slug")
     study = study_filter("items__studies", distinct=True)
 
@@ -273,7 +274,7 @@ class ItemSerializer(serializers.ModelSerializer):
         ]
 
 
-class ItemFilter(filters.FilterSet):
+class ItemFilter(FilterSet):
     source = filters.CharFilter(field_name="scenario__source__slug")
     scenario = filters.CharFilter(field_name="scenario__external_id", help_text="portrait id")
     study = study_filter("studies", help_text="Study slug (item pool)")
@@ -350,7 +351,7 @@ class ParticipantSerializer(serializers.ModelSerializer):
         ]
 
 
-class ParticipantFilter(filters.FilterSet):
+class ParticipantFilter(FilterSet):
     study = study_filter()
     flagged = filters.BooleanFilter(method="filter_flagged", help_text="Has quality flags")
 

@@ -3,11 +3,15 @@ formats and declared parameters; the renderers write the same records."""
 
 import io
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from core import tabular
+from survey.models import Participant
+from tests.api_exports import token_headers
+from tests.factories import ItemFactory, ItemRatingFactory, ParticipantFactory, StudyFactory
 
 EXPORTS = [
     "/api/v1/studies/{slug}/ratings/",
@@ -76,6 +80,26 @@ def test_three_formats_hold_the_same_records():
     back = pq.read_table(io.BytesIO(tabular.render(rows, "parquet"))).to_pylist()
     assert back == plain
     csv_text = tabular.render(rows, "csv").decode()
-    assert csv_text.splitlines()[1] == "1,'=SUM(1),,,\"[\"\"x\"\", \"\"y\"\"]\""
+    assert csv_text.splitlines()[1] == '1,\'=SUM(1),,,"[""x"", ""y""]"'
     assert tabular.format_from_path("out/ratings.parquet", tabular.TABLE_FORMATS) == "parquet"
     assert tabular.format_from_path("out.v2/ratings", tabular.TABLE_FORMATS) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pandas_reads_an_export_over_http_with_the_token_header(live_server):
+    """The README's recipe, against a real server: pandas sends ``storage_options`` as HTTP
+    headers for parquet and CSV."""
+    items = ItemFactory.create_batch(2)
+    study = StudyFactory(slug="live", items=items)
+    person = ParticipantFactory(study=study, status=Participant.Status.COMPLETED)
+    for item, rating in zip(items, (3, 6), strict=True):
+        ItemRatingFactory(participant=person, item=item, rating=rating)
+    token = token_headers("researcher")["HTTP_AUTHORIZATION"]
+    url = f"{live_server.url}/api/v1/studies/live/ratings/"
+    auth = {"Authorization": token}
+    ratings = pd.read_parquet(f"{url}?format=parquet", storage_options=auth)
+    assert list(ratings["rating"]) == [3, 6] and set(ratings["participant"]) == {person.pseudonym}
+    as_csv = pd.read_csv(f"{url}?format=csv", storage_options=auth)
+    assert list(as_csv["rating"]) == [3, 6]
+    with pytest.raises(Exception, match="403"):
+        pd.read_parquet(f"{url}?format=parquet")
