@@ -40,7 +40,7 @@ run: demo serve
 serve:
 	@echo "Serving on http://$(HOST):$(PORT)/  (survey: /s/demo/, admin: /admin/) - Ctrl-C stops web and worker"
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 & \
+	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 -B --schedule=var/celerybeat-schedule & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (never a downloaded browser).

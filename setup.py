@@ -13,7 +13,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-SITE_FILES = ("templates", "static", "manage.py")
+SITE_FILES = ("templates", "static", "locale", "manage.py")
 SITE_PACKAGE_DIR = Path("config") / "site"
 
 

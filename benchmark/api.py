@@ -59,7 +59,7 @@ class CorrelationRunSerializer(serializers.ModelSerializer):
 
 
 class RecomputeSerializer(serializers.Serializer):
-    study = NameLookupField(slug_field="slug", queryset=Study.objects.all())
+    study = NameLookupField(slug_field="slug", queryset=Study.objects.listed())
     method = serializers.ChoiceField(choices=CorrelationRun.Method.values, default="spearman")
 
 

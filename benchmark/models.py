@@ -10,8 +10,22 @@ from survey.models import Item, Study
 from . import minimums as mins
 
 
+class CorrelationRunQuerySet(models.QuerySet):
+    def may_hold_data_since(self, *, study_id: int, arrived_at) -> "CorrelationRunQuerySet":
+        """Computed runs of the study that may have read a participant who arrived at
+        ``arrived_at``: claimed by a worker at or after that time (a pending run has read
+        nothing yet; a published run holds no participant's answers)."""
+        return self.filter(
+            study_id=study_id, kind=CorrelationRun.Kind.COMPUTED, started_at__gte=arrived_at
+        )
+
+    def stale(self) -> "CorrelationRunQuerySet":
+        return self.filter(stale_since__isnull=False)
+
+
 class CorrelationRun(models.Model):
-    """One versioned set of item–dimension correlations for a study. Never edited in place."""
+    """One versioned set of item–dimension correlations for a study. Never edited in place
+    (except to say it is stale: computed with data that has since been erased)."""
 
     class Kind(models.TextChoices):
         COMPUTED = "computed", "Computed from stored responses"
@@ -33,6 +47,13 @@ class CorrelationRun(models.Model):
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.SPEARMAN)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     label = models.CharField(max_length=200, blank=True)
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="Only the participants who took the study in this language; empty: every "
+        "language pooled.",
+    )
     parameters = models.JSONField(default=dict, blank=True)
     exclusions = models.JSONField(
         default=dict, blank=True, help_text="Participants left out and why."
@@ -55,12 +76,26 @@ class CorrelationRun(models.Model):
         "profiles) and split-half replication, and the threshold bounding the chance share; "
         "computed after the run (benchmark.estimates), empty until then.",
     )
+    stale_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When data this run may have been computed from was erased on a "
+        "participant's request; recompute to leave it out.",
+    )
+    stale_reason = models.TextField(blank=True)
+
+    objects = CorrelationRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.study.slug} {self.get_kind_display()} {self.method} #{self.pk}"
+        where = f" [{self.language}]" if self.language else ""
+        return f"{self.study.slug} {self.get_kind_display()} {self.method}{where} #{self.pk}"
+
+    @property
+    def is_stale(self) -> bool:
+        return self.stale_since is not None
 
 
 class Correlation(models.Model):

@@ -7,7 +7,8 @@ import pandas as pd
 
 from survey.instruments import dimensions as dims
 
-from .minimums import TooFew
+from .language_comparison import TOO_FEW
+from .minimums import TooFew, too_few
 from .stats.circumplex import circular_structure
 from .stats.power import achieved_power, raters_required, raters_still_needed
 
@@ -240,3 +241,43 @@ def run_chance(chance: dict) -> dict:
             )
         rules.append({"label": label, **chance_line(entry)})
     return {"summary": None, "rules": rules}
+
+
+SELECTION_WORDS = {"selected": "selected", "not_selected": "not selected", TOO_FEW: ""}
+
+
+def language_rows(
+    table: pd.DataFrame, *, languages: list[str], required: int, pair: tuple[str, str] | None
+) -> list[dict]:
+    """Rows of the language comparison page: per language r (or the ``TooFew`` in its
+    place) and the selection verdict; the z test of the chosen pair (or the ``TooFew`` of
+    the language with fewer raters when either has too few)."""
+    rows = []
+    for record in table.to_dict("records"):
+        cells = []
+        for language in languages:
+            n, state = int(record[f"n_{language}"]), record[f"state_{language}"]
+            thin = state == TOO_FEW
+            cells.append(
+                {
+                    "language": language,
+                    "r": too_few(n, required, "raters_per_pair")
+                    if thin
+                    else record[f"r_{language}"],
+                    "n": n,
+                    "selection": SELECTION_WORDS[state],
+                }
+            )
+        row = {
+            "code": f"{record['scenario_external_id']}/{record['option_id']}",
+            "family": record["family"],
+            "dimension": record["dimension"],
+            "cells": cells,
+            "selection_differs": bool(record["selection_differs"]),
+        }
+        if pair is not None:
+            fewest = min(int(record[f"n_{pair[0]}"]), int(record[f"n_{pair[1]}"]))
+            withheld = too_few(fewest, required, "raters_per_pair") if fewest < required else None
+            row.update(z=withheld or record["z"], p=withheld or record["p"], p_bh=record["p_bh"])
+        rows.append(row)
+    return rows

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 
+from core.bulk import read_frame
 from survey.models import Item, ItemRating, Participant, ParticipantScore, Scenario
 
 from .analysis import ParticipantRecord, prepare_inputs
 from .comparison import compare_frames
+from .language_comparison import compare_languages
 from .minimums import RATERS_PER_PAIR, withhold_thin_pairs
 from .models import CorrelationRun, StudyAnalysisSettings, ValidatedItemSet
+from .selection import SelectionRule
 
 
 def _frame(queryset, columns: dict[str, str]) -> pd.DataFrame:
@@ -62,14 +64,33 @@ def item_set_entries(*, item_set: ValidatedItemSet) -> pd.DataFrame:
     return _frame(item_set.entries, columns)
 
 
-def latest_computed_run(*, study, method: str | None = None) -> CorrelationRun | None:
-    """The newest finished computed run of ``study`` (optionally of one method)."""
+def latest_computed_run(
+    *, study, method: str | None = None, language: str = ""
+) -> CorrelationRun | None:
+    """The newest finished computed run of ``study`` (optionally of one method) over
+    ``language``'s participants; the default, "", is the run pooling every language."""
     runs = study.correlation_runs.filter(
-        kind=CorrelationRun.Kind.COMPUTED, status=CorrelationRun.Status.DONE
+        kind=CorrelationRun.Kind.COMPUTED, status=CorrelationRun.Status.DONE, language=language
     )
     if method:
         runs = runs.filter(method=method)
     return runs.order_by("-created_at", "-id").first()
+
+
+def language_runs(*, study, languages, method: str) -> dict[str, CorrelationRun]:
+    """Language -> its newest finished computed run of ``method``; ``ValueError`` naming the
+    languages that have none (recompute with ``--language`` first)."""
+    found = {
+        language: latest_computed_run(study=study, method=method, language=language)
+        for language in languages
+    }
+    missing = [language for language, run in found.items() if run is None]
+    if missing:
+        raise ValueError(
+            f"no finished {method} run restricted to {', '.join(missing)}: recompute the "
+            "correlations per language first"
+        )
+    return found
 
 
 def resolve_run(*, study, spec: str) -> CorrelationRun:
@@ -107,9 +128,14 @@ def study_item_ids(*, study) -> list[int]:
     )
 
 
-def analysis_inputs(*, study):
-    """Everything a correlation run of ``study`` needs, in four queries (see ``analysis``)."""
+def analysis_inputs(*, study, language: str = ""):
+    """Everything a correlation run of ``study`` needs, in four queries (see ``analysis``).
 
+    With ``language`` only the participants who took the study in that language count
+    (``Participant.objects.in_language``); empty pools every language."""
+    people = Participant.objects.filter(study=study)
+    if language:
+        people = people.in_language(language)
     participants = [
         ParticipantRecord(
             id=pk,
@@ -118,9 +144,9 @@ def analysis_inputs(*, study):
             flags=tuple((flags or {}).get("flags", [])),
             metadata=metadata or {},
         )
-        for pk, external_id, status, flags, metadata in Participant.objects.filter(
-            study=study
-        ).values_list("id", "external_id", "status", "quality_flags", "metadata")
+        for pk, external_id, status, flags, metadata in people.values_list(
+            "id", "external_id", "status", "quality_flags", "metadata"
+        )
     ]
     pool = list(
         study.item_pool.order_by("scenario__external_id", "option_id").values_list(
@@ -129,17 +155,24 @@ def analysis_inputs(*, study):
     )
     # Unordered in SQL (sorting a million joined rows is most of the query's time), then put
     # in the order they were stored (rating id), so every run sees the same order.
-    ratings = np.asarray(
-        _plain_rows(
-            ItemRating.objects.filter(participant__study=study).order_by(),
+    rated = ItemRating.objects.filter(participant__study=study)
+    scored = ParticipantScore.objects.filter(participant__study=study)
+    if language:
+        rated = rated.filter(participant__in=people.values("pk"))
+        scored = scored.filter(participant__in=people.values("pk"))
+    ratings = (
+        read_frame(
+            rated.order_by(),
             ["id", "participant_id", "item_id", "rating"],
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 4)
+        )
+        .to_numpy(dtype=np.int64)
+        .reshape(-1, 4)
+    )
     ratings = ratings[np.argsort(ratings[:, 0], kind="stable"), 1:]
-    scores = _plain_rows(  # one score per (participant, family, dimension): order irrelevant
-        ParticipantScore.objects.filter(participant__study=study).order_by(),
-        ["participant_id", "family", "dimension", "score"],
+    scores = list(  # one score per (participant, family, dimension): order irrelevant
+        read_frame(
+            scored.order_by(), ["participant_id", "family", "dimension", "score"]
+        ).itertuples(index=False, name=None)
     )
     return prepare_inputs(
         participants=participants,
@@ -208,27 +241,11 @@ def reported_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     )
 
 
-def _plain_rows(queryset, columns: list[str]) -> list[tuple]:
-    """``queryset.values_list(*columns)`` for columns the database returns as they are stored
-    (numbers, text), fetched with the queryset's own SQL in one ``fetchall`` instead of an ORM
-    row at a time (a large study has about a million ratings, a run as many rows)."""
-    sql, params = queryset.values_list(*columns).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _plain_frame(queryset, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(_plain_rows(queryset, columns), columns=columns)
-
-
 def _run_values(run: CorrelationRun) -> pd.DataFrame:
-    """item_id, family, dimension, r, p, n of every row (no joins)."""
-    # In the order of the (run, item, family, dimension) unique index: no join, no sort.
-    frame = _plain_frame(
-        run.rows.order_by("item_id", "family", "dimension"),
-        ["item_id", "family", "dimension", "r", "p", "n"],
-    )
+    """item_id, family, dimension, r, p, n of every row (no joins), in no particular order."""
+    # Unordered: sorting a run's rows by their text keys in SQL spills to disk on a large run
+    # and costs ten times the read; callers join on the key columns instead.
+    frame = read_frame(run.rows.order_by(), ["item_id", "family", "dimension", "r", "p", "n"])
     for column in ("r", "p", "n"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
@@ -241,9 +258,10 @@ def compare_runs(*, reference: CorrelationRun, other: CorrelationRun) -> dict:
     compared, identical (bit for bit), within 1e-12, max |Δr| / |Δp|, and per release group.
     """
 
+    # The study's pool covers every item a run of it can hold (a left join keeps the rest).
     catalogue = _with_release_group(
         _frame(
-            Item.objects.filter(id__in=reference.rows.values("item_id")),
+            reference.study.item_pool.all(),
             {
                 "item_id": "id",
                 "scenario_external_id": "scenario__external_id",
@@ -259,3 +277,38 @@ def compare_runs(*, reference: CorrelationRun, other: CorrelationRun) -> dict:
         .reset_index(drop=True)
     )  # the order of correlation_frame: portrait, option, family, dimension
     return compare_frames(reference_frame, _run_values(other))
+
+
+def languages_with_runs(*, study, method: str) -> list[str]:
+    """The study's offered languages (in its order) that have a finished ``method`` run
+    restricted to them."""
+    done = set(
+        study.correlation_runs.filter(
+            kind=CorrelationRun.Kind.COMPUTED, status=CorrelationRun.Status.DONE, method=method
+        )
+        .exclude(language="")
+        .values_list("language", flat=True)
+    )
+    return [language for language in study.offered_languages() if language in done]
+
+
+def language_comparison(
+    *,
+    study,
+    languages,
+    rule: SelectionRule,
+    pair: tuple[str, str] | None = None,
+    method: str = "spearman",
+) -> dict:
+    """Each language's newest ``method`` run side by side (``compare_languages``): the
+    runs used, the study's raters minimum and the wide table."""
+    runs = language_runs(study=study, languages=languages, method=method)
+    required = minimums_for(study=study).raters_per_pair
+    table = compare_languages(
+        {language: full_correlation_frame(run=run) for language, run in runs.items()},
+        rule=rule,
+        required=required,
+        pair=pair,
+        method=method,
+    )
+    return {"runs": runs, "required": required, "table": table}

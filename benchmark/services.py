@@ -13,12 +13,13 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from core.bulk import insert_rows
+from core.bulk import insert_frame
 from survey.instruments import dimensions as dims
 from survey.instruments.keys import load_key
 from survey.models import InstrumentResponse, ItemRating, Participant, Study
 
 from .estimates import DEFAULT_PERMUTATIONS, item_set_chance
+from .language_comparison import language_states, valid_in_all
 from .minimums import refuse_thin_selection, too_few
 from .models import (
     Correlation,
@@ -29,7 +30,13 @@ from .models import (
     ValidatedItemSet,
 )
 from .selection import PRESETS, Exclusion, SelectionRule, select_pairs
-from .selectors import analysis_inputs, analysis_settings, full_correlation_frame, minimums_for
+from .selectors import (
+    analysis_inputs,
+    analysis_settings,
+    full_correlation_frame,
+    language_runs,
+    minimums_for,
+)
 from .stats.bootstrap import bootstrap_ci
 from .stats.correlation import correlate
 from .stats.multiple import adjust_p
@@ -112,8 +119,14 @@ def create_item_set(
     created_by=None,
     use_admin_exclusions: bool = True,
     chance_permutations: int = DEFAULT_PERMUTATIONS,
+    languages: Sequence[str] = (),
 ):
     """Freeze a new version of item set ``name``: the pairs ``rule`` selects from ``run``.
+
+    With ``languages`` the set is "valid in all of these languages": a pair is kept only
+    when the rule also selects it, with at least the study's minimum raters, in each
+    language's newest run of the same method restricted to that language
+    (``benchmark.language_comparison.valid_in_all``); the runs used are stored in the rule.
 
     With ``use_admin_exclusions`` the study's admin-made pair exclusions are added to the
     rule's own; all applied exclusions are stored with their reasons on the set, and the
@@ -139,6 +152,23 @@ def create_item_set(
         run=run, rule=rule, frame=frame, n_permutations=chance_permutations
     )
     selected = select_pairs(frame, rule)
+    rule_json = rule.as_json()
+    if languages:
+        by_language = language_runs(study=run.study, languages=languages, method=run.method)
+        keys = valid_in_all(
+            [
+                language_states(full_correlation_frame(run=other), rule, minimums.raters_per_pair)
+                for other in by_language.values()
+            ]
+        )
+        in_all = [
+            (i, f, d) in keys
+            for i, f, d in zip(
+                selected["item_id"], selected["family"], selected["dimension"], strict=True
+            )
+        ]
+        selected = selected[np.asarray(in_all, dtype=bool)].reset_index(drop=True)
+        rule_json["valid_in_languages"] = {lang: r.pk for lang, r in by_language.items()}
     refuse_thin_selection(selected, minimums.raters_per_pair)
     item_set = ValidatedItemSet.objects.create(
         name=name,
@@ -146,7 +176,7 @@ def create_item_set(
         study=run.study,
         correlation_run=run,
         preset=preset,
-        rule=rule.as_json(),
+        rule=rule_json,
         excluded_pairs=[
             {
                 "portrait_id": e.scenario_external_id,
@@ -312,11 +342,21 @@ def questionnaire_reliability(*, study: Study) -> dict:
 
 
 def create_preset_item_set(
-    *, run: CorrelationRun, preset: str = "valueportrait-2025", created_by=None
+    *,
+    run: CorrelationRun,
+    preset: str = "valueportrait-2025",
+    created_by=None,
+    languages: Sequence[str] = (),
 ):
-    """Apply a named preset (``benchmark.selection.PRESETS``) to ``run``."""
+    """Apply a named preset (``benchmark.selection.PRESETS``) to ``run`` (``languages``: as
+    ``create_item_set``)."""
     return create_item_set(
-        run=run, rule=PRESETS[preset], name=preset, preset=preset, created_by=created_by
+        run=run,
+        rule=PRESETS[preset],
+        name=preset,
+        preset=preset,
+        created_by=created_by,
+        languages=languages,
     )
 
 
@@ -333,13 +373,17 @@ def freeze_item_set(
     ci_bound: float | None = None,
     max_chance_share: float | None = None,
     name: str = "",
+    languages: Sequence[str] = (),
 ):
     """Freeze an item set from ``run``: the named ``preset``, else the threshold rule these
     values describe. The one place where a request becomes a selection rule: a value left
     empty takes ``SelectionRule``'s own default, for the staff page and the API alike.
+    ``languages``: keep only the pairs valid in each of them (``create_item_set``).
     Raises ``ValueError`` with a reader's message when the rule or the run is refused."""
     if preset:
-        return create_preset_item_set(run=run, preset=preset, created_by=created_by)
+        return create_preset_item_set(
+            run=run, preset=preset, created_by=created_by, languages=languages
+        )
     rule = SelectionRule(
         threshold=threshold,
         mode=mode,
@@ -349,17 +393,24 @@ def freeze_item_set(
         ci_bound=ci_bound,
         max_chance_share=max_chance_share,
     )
-    name = name or f"{run.study.slug}-r{threshold:g}-{mode}"
-    return create_item_set(run=run, rule=rule, name=name, created_by=created_by)
+    name = name or f"{run.study.slug}-r{threshold:g}-{mode}" + "".join(
+        f"-{language}" for language in languages
+    )
+    return create_item_set(
+        run=run, rule=rule, name=name, created_by=created_by, languages=languages
+    )
 
 
-def compute_correlations(*, study: Study, method: str, bootstrap_resamples: int, seed: int):
+def compute_correlations(
+    *, study: Study, method: str, bootstrap_resamples: int, seed: int, language: str = ""
+):
     """Compute (not store) a study's correlations; returns (inputs, result, extras).
+    ``language`` restricts them to the participants who took the study in it ("": pooled).
 
     ``extras`` holds the whole-run BH/BY adjusted p and, when ``bootstrap_resamples`` > 0,
     the bootstrap CI bounds (arrays shaped like ``result.r``).
     """
-    inputs = analysis_inputs(study=study)
+    inputs = analysis_inputs(study=study, language=language)
     result = correlate(inputs.ratings, inputs.scores, method)
     extras = {"p_bh": adjust_p(result.p, "bh"), "p_by": adjust_p(result.p, "by")}
     if bootstrap_resamples:
@@ -377,10 +428,18 @@ def request_recomputation(
     created_by=None,
     trigger: str = "manual",
     enqueue: bool = True,
+    language: str = "",
 ) -> CorrelationRun:
-    """Create a pending computed run; with ``enqueue`` the Celery task runs it after commit."""
+    """Create a pending computed run; with ``enqueue`` the Celery task runs it after commit.
+    ``language`` (one the study offers) restricts the run to that language's participants;
+    empty pools them all."""
     if method not in CorrelationRun.Method.values:
         raise ValueError(f"unknown method {method!r}; use one of {CorrelationRun.Method.values}")
+    if language and language not in study.offered_languages():
+        raise ValueError(
+            f"study {study.slug} is not offered in {language!r} "
+            f"(its languages: {', '.join(study.offered_languages())})"
+        )
     fail_stale_runs(study=study)
     settings_row = analysis_settings(study=study)
     resamples = settings_row.bootstrap_resamples
@@ -392,7 +451,9 @@ def request_recomputation(
         kind=CorrelationRun.Kind.COMPUTED,
         method=method,
         status=CorrelationRun.Status.PENDING,
-        label=f"{CorrelationRun.Method(method).label} from stored responses",
+        language=language,
+        label=f"{CorrelationRun.Method(method).label} from stored responses"
+        + (f" ({language} only)" if language else ""),
         parameters={
             "trigger": trigger,
             "bootstrap_resamples": resamples,
@@ -462,33 +523,32 @@ CORRELATION_ROW_FIELDS = (
 )
 
 
-def _nullable_column(values: np.ndarray) -> list:
-    """Floats of ``values`` as a list, None where not finite (undefined r, p or bound)."""
-    column = np.asarray(values, dtype=float).ravel()
-    out = column.astype(object)
-    out[~np.isfinite(column)] = None
-    return out.tolist()
-
-
-def correlation_rows(*, run_id: int, inputs, result, extras: dict):
-    """The run's rows in ``CORRELATION_ROW_FIELDS`` order: items × dimensions, item-major."""
+def correlation_table(*, run_id: int, inputs, result, extras: dict) -> pd.DataFrame:
+    """The run's rows, one column per name in ``CORRELATION_ROW_FIELDS``: items × dimensions,
+    item-major. Undefined values (NaN or ±inf r, p or bound) are NaN, stored as NULL."""
     n_items, n_dims = len(inputs.item_ids), len(inputs.dimensions)
-    missing = [None] * (n_items * n_dims)
-    families = [family for family, _ in inputs.dimensions] * n_items
-    dimensions = [dimension for _, dimension in inputs.dimensions] * n_items
-    return zip(
-        [run_id] * (n_items * n_dims),
-        np.repeat(inputs.item_ids, n_dims).tolist(),
-        families,
-        dimensions,
-        _nullable_column(result.r),
-        _nullable_column(result.p),
-        np.asarray(result.n, dtype=np.int64).ravel().tolist(),
-        _nullable_column(extras["p_bh"]),
-        _nullable_column(extras["p_by"]),
-        _nullable_column(extras["ci_low"]) if "ci_low" in extras else missing,
-        _nullable_column(extras["ci_high"]) if "ci_high" in extras else missing,
-        strict=True,
+
+    def floats(values) -> np.ndarray:
+        column = np.asarray(values, dtype=float).ravel().copy()
+        column[~np.isfinite(column)] = np.nan
+        return column
+
+    missing = np.full(n_items * n_dims, np.nan)
+    return pd.DataFrame(
+        {
+            "run": np.full(n_items * n_dims, run_id, dtype=np.int64),
+            "item": np.repeat(np.asarray(inputs.item_ids, dtype=np.int64), n_dims),
+            "family": [family for family, _ in inputs.dimensions] * n_items,
+            "dimension": [dimension for _, dimension in inputs.dimensions] * n_items,
+            "r": floats(result.r),
+            "p": floats(result.p),
+            "n": np.asarray(result.n, dtype=np.int64).ravel(),
+            "p_bh": floats(extras["p_bh"]),
+            "p_by": floats(extras["p_by"]),
+            "ci_low": floats(extras["ci_low"]) if "ci_low" in extras else missing,
+            "ci_high": floats(extras["ci_high"]) if "ci_high" in extras else missing,
+        },
+        columns=list(CORRELATION_ROW_FIELDS),
     )
 
 
@@ -501,13 +561,13 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
             method=run.method,
             bootstrap_resamples=int(run.parameters.get("bootstrap_resamples", 0)),
             seed=int(run.parameters.get("bootstrap_seed", 0)),
+            language=run.language,
         )
         with transaction.atomic():
             run.rows.all().delete()  # a retried run replaces its own partial rows only
-            insert_rows(
+            insert_frame(
                 model=Correlation,
-                fields=CORRELATION_ROW_FIELDS,
-                rows=correlation_rows(run_id=run.pk, inputs=inputs, result=result, extras=extras),
+                frame=correlation_table(run_id=run.pk, inputs=inputs, result=result, extras=extras),
             )
             run.status = CorrelationRun.Status.DONE
             run.exclusions = inputs.exclusions
@@ -534,11 +594,20 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
 
 
 def recompute_now(
-    *, study: Study, method: str = CorrelationRun.Method.SPEARMAN, created_by=None
+    *,
+    study: Study,
+    method: str = CorrelationRun.Method.SPEARMAN,
+    created_by=None,
+    language: str = "",
 ) -> CorrelationRun:
     """Create, claim and execute a run in this process (management command, tests)."""
     run = request_recomputation(
-        study=study, method=method, created_by=created_by, trigger="command", enqueue=False
+        study=study,
+        method=method,
+        created_by=created_by,
+        trigger="command",
+        enqueue=False,
+        language=language,
     )
     claim_run(run_id=run.pk)
     run.refresh_from_db()
@@ -575,3 +644,52 @@ def exclude_pair(*, study: Study, item, dimension: str, reason: str, created_by=
         defaults={"reason": reason.strip(), "created_by": created_by},
     )
     return exclusion
+
+
+ERASED_PARTICIPANT = "(erased)"
+
+
+def _scrub_exclusions(exclusions: dict, external_id: str) -> tuple[dict, bool]:
+    """``exclusions`` with ``external_id`` replaced by ``ERASED_PARTICIPANT`` in its lists."""
+    changed = False
+    scrubbed = dict(exclusions or {})
+    for key in ("participants", "ratings"):
+        entries = []
+        for entry in scrubbed.get(key) or []:
+            if entry.get("participant") == external_id:
+                entry, changed = {**entry, "participant": ERASED_PARTICIPANT}, True
+            entries.append(entry)
+        if key in scrubbed:
+            scrubbed[key] = entries
+    return scrubbed, changed
+
+
+def mark_runs_stale_after_erasure(
+    *, study_id: int, external_id: str, arrived_at, erasure_id: int
+) -> list[int]:
+    """A participant's data was erased: the study's computed runs that may have read it
+    become stale (the run page says so; the next recomputation leaves the data out since it
+    is gone), and the panel id is removed from every run's and item set's exclusion lists.
+    Returns the ids of the runs marked stale."""
+    now = timezone.now()
+    reason = (
+        f"Computed while data of a participant later erased on request was stored "
+        f"(erasure #{erasure_id}, {now:%Y-%m-%d %H:%M} UTC). Recompute to leave it out."
+    )
+    stale = list(
+        CorrelationRun.objects.may_hold_data_since(study_id=study_id, arrived_at=arrived_at)
+        .filter(stale_since__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    CorrelationRun.objects.filter(pk__in=stale).update(stale_since=now, stale_reason=reason)
+    for run in CorrelationRun.objects.filter(study_id=study_id).only("pk", "exclusions"):
+        exclusions, changed = _scrub_exclusions(run.exclusions, external_id)
+        if changed:
+            CorrelationRun.objects.filter(pk=run.pk).update(exclusions=exclusions)
+    for item_set in ValidatedItemSet.objects.filter(study_id=study_id).only("pk", "participants"):
+        participants = dict(item_set.participants or {})
+        exclusions, changed = _scrub_exclusions(participants.get("exclusions") or {}, external_id)
+        if changed:
+            participants["exclusions"] = exclusions
+            ValidatedItemSet.objects.filter(pk=item_set.pk).update(participants=participants)
+    return stale

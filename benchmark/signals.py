@@ -1,4 +1,5 @@
-"""Receivers: count completed participants and recompute after enough new ones."""
+"""Receivers: count completed participants and recompute after enough new ones; mark runs
+stale when a participant's data is erased."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import logging
 
 from django.dispatch import receiver
 
-from survey.signals import participant_completed
+from survey.signals import participant_completed, participant_erased
 
-from .services import note_completion
+from .services import mark_runs_stale_after_erasure, note_completion
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +21,14 @@ def count_completion(sender, participant_id: int, study_id: int, **kwargs) -> No
         note_completion(study_id=study_id)
     except Exception:
         logger.exception("could not count the completion of participant %s", participant_id)
+
+
+@receiver(participant_erased, dispatch_uid="benchmark.mark_runs_stale")
+def mark_stale_on_erasure(
+    sender, study_id: int, external_id: str, arrived_at, erasure_id: int, **kwargs
+) -> None:
+    """Runs inside the erasure's transaction: an error here stops the erasure (so no run
+    holding erased data is left unmarked)."""
+    mark_runs_stale_after_erasure(
+        study_id=study_id, external_id=external_id, arrived_at=arrived_at, erasure_id=erasure_id
+    )

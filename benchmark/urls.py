@@ -11,6 +11,7 @@ urlpatterns = [
     path("<slug:slug>/item-sets/new/", views.create_set, name="create_item_set"),
     path("<slug:slug>/exclusions/new/", views.add_exclusion, name="add_exclusion"),
     path("<slug:slug>/raters-needed/", views.raters_needed, name="raters_needed"),
+    path("<slug:slug>/languages/", views.languages, name="languages"),
     path("<slug:slug>/runs/<int:run_id>/", views.run_detail, name="run"),
     path(
         "<slug:slug>/runs/<int:run_id>/estimate-chance/",

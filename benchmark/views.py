@@ -7,6 +7,7 @@ downloads need the admin role.
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from django import forms
 from django.contrib import messages
@@ -26,6 +27,8 @@ from .selectors import (
     analysis_settings,
     compare_runs,
     full_correlation_frame,
+    language_comparison,
+    languages_with_runs,
     latest_computed_run,
     minimums_for,
     published_run,
@@ -41,8 +44,42 @@ from .services import (
 ALL_DIMENSIONS = sorted({d for names in dims.FAMILIES.values() for d in names})
 
 
+def language_choices(study: Study) -> list[tuple[str, str]]:
+    return [(code, code) for code in study.offered_languages()]
+
+
 class RecomputeForm(forms.Form):
     method = forms.ChoiceField(choices=CorrelationRun.Method.choices, initial="spearman")
+    language = forms.ChoiceField(
+        required=False,
+        help_text="Only the participants who took the study in this language (empty: all).",
+    )
+
+    def __init__(self, *args, study: Study, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", "all languages pooled"), *language_choices(study)]
+
+
+class LanguageComparisonForm(forms.Form):
+    """What the language comparison shows: two languages to test, a dimension, the rule."""
+
+    method = forms.ChoiceField(choices=CorrelationRun.Method.choices[:2], initial="spearman")
+    a = forms.ChoiceField(label="Test language")
+    b = forms.ChoiceField(label="against")
+    dimension = forms.ChoiceField(choices=[(d, d) for d in ALL_DIMENSIONS], required=False)
+    threshold = forms.FloatField(min_value=0, max_value=0.99, initial=0.3, required=False)
+    mode = forms.ChoiceField(choices=[(m, m) for m in MODES], initial="pos", required=False)
+
+    def __init__(self, *args, languages: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("a", "b"):
+            self.fields[name].choices = [(code, code) for code in languages]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("a") and data.get("a") == data.get("b"):
+            raise forms.ValidationError("Choose two different languages to test.")
+        return data
 
 
 class ItemSetForm(forms.Form):
@@ -78,12 +115,20 @@ class ItemSetForm(forms.Form):
         "whole value profiles) are at most this share of the selection, e.g. 0.1.",
     )
     name = forms.SlugField(max_length=100, required=False)
+    languages = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Valid in all of these languages",
+        help_text="Keep only pairs the rule also selects, with enough raters, in each chosen "
+        "language's newest run restricted to it.",
+    )
 
     def __init__(self, *args, study: Study, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["run"].queryset = study.correlation_runs.filter(
             status=CorrelationRun.Status.DONE
         )
+        self.fields["languages"].choices = language_choices(study)
 
     def clean(self):
         data = super().clean()
@@ -125,7 +170,7 @@ def _run(study: Study, run_id: int) -> CorrelationRun:
 
 @researcher_required
 def index(request):
-    studies = Study.objects.order_by("slug").prefetch_related("correlation_runs")
+    studies = Study.objects.listed().order_by("slug").prefetch_related("correlation_runs")
     return render(request, "benchmark/index.html", {"studies": studies})
 
 
@@ -146,7 +191,7 @@ def study_detail(request, slug):
             "exclusions": PairExclusion.objects.filter(study=study).select_related(
                 "item__scenario", "created_by"
             ),
-            "recompute_form": RecomputeForm(),
+            "recompute_form": RecomputeForm(study=study),
             "item_set_form": ItemSetForm(study=study),
             "exclusion_form": PairExclusionForm(study=study),
             "questionnaire": questionnaire_reliability(study=study),
@@ -240,16 +285,70 @@ def item_set_detail(request, slug, set_id):
     )
 
 
+@researcher_required
+def languages(request, slug):
+    """Each item's correlations per language side by side, the pairs whose selection differs
+    between languages, and Fisher's z test of one language against another."""
+    study = _study(slug)
+    method = request.GET.get("method") or CorrelationRun.Method.SPEARMAN
+    available = languages_with_runs(study=study, method=method)
+    context = {"study": study, "languages": available, "method": method}
+    if len(available) < 2:
+        return render(request, "benchmark/languages.html", context)
+    initial = {"method": method, "a": available[0], "b": available[1], "mode": "pos"}
+    form = LanguageComparisonForm(
+        {**initial, **request.GET.dict()} if request.GET else initial, languages=available
+    )
+    if not form.is_valid():
+        return render(request, "benchmark/languages.html", {**context, "form": form})
+    data = form.cleaned_data
+    rule = SelectionRule(
+        threshold=data["threshold"] if data["threshold"] is not None else SelectionRule.threshold,
+        mode=data["mode"] or SelectionRule.mode,
+    )
+    pair = (data["a"], data["b"])
+    compared = language_comparison(
+        study=study, languages=available, rule=rule, pair=pair, method=method
+    )
+    table = compared["table"]
+    dimension = data["dimension"] or next(
+        (d for _, d in pages.DIMENSION_ORDER if d in set(table["dimension"])), ""
+    )
+    rows = partial(
+        pages.language_rows, languages=available, required=compared["required"], pair=pair
+    )
+    return render(
+        request,
+        "benchmark/languages.html",
+        {
+            **context,
+            "form": form,
+            "rule": rule,
+            "pair": pair,
+            "dimension": dimension,
+            "runs": compared["runs"],
+            "required": compared["required"],
+            "rows": rows(table[table["dimension"] == dimension]),
+            "differing": rows(table[table["selection_differs"]]),
+            "tested": int(table["p"].notna().sum()),
+            "significant": int((table["p_bh"] < 0.05).sum()),
+        },
+    )
+
+
 @admin_required
 @require_POST
 def recompute(request, slug):
     study = _study(slug)
-    form = RecomputeForm(request.POST)
+    form = RecomputeForm(request.POST, study=study)
     if not form.is_valid():
-        messages.error(request, "Unknown method.")
+        messages.error(request, "Unknown method or language.")
         return redirect("benchmark:study", slug=slug)
     run = request_recomputation(
-        study=study, method=form.cleaned_data["method"], created_by=request.user
+        study=study,
+        method=form.cleaned_data["method"],
+        created_by=request.user,
+        language=form.cleaned_data["language"],
     )
     messages.success(request, f"Recomputation queued as run #{run.pk}; this page shows its status.")
     return redirect("benchmark:study", slug=slug)
@@ -294,6 +393,7 @@ def create_set(request, slug):
             ci_bound=data["ci_bound"],
             max_chance_share=data["max_chance_share"],
             name=data["name"],
+            languages=data["languages"],
         )
     except ValueError as exc:
         messages.error(request, str(exc))

@@ -2,13 +2,26 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signature
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("valueportrait")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def schedule_periodic_tasks(sender, **kwargs) -> None:
+    """Celery beat's schedule (run ``celery -A config beat`` beside the workers): the
+    providers' batches of batch-mode evaluation runs are polled every
+    ``EVALUATION_BATCH_POLL_SECONDS``."""
+    sender.add_periodic_task(
+        float(settings.EVALUATION_BATCH_POLL_SECONDS),
+        signature("evaluation.poll_batches"),
+        name="poll-provider-batches",
+    )
 
 
 @app.task(name="valueportrait.ping")

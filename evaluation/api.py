@@ -135,7 +135,7 @@ class RunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "label", "kind", "model", "item_set", "template_set", "template_set_version",
             "variants", "personas", "repetitions", "scoring", "use_cache", "invalid_retries",
-            "reask_follow_up", "min_valid_probability",
+            "reask_follow_up", "min_valid_probability", "mode", "batch_retry",
             "status", "params", "error", "created_at", "started_at", "finished_at", "progress",
         ]  # fmt: skip
 
@@ -154,6 +154,8 @@ class RunCreateSerializer(serializers.Serializer):
     invalid_retries = serializers.IntegerField(min_value=0, max_value=10, default=2)
     reask_follow_up = serializers.BooleanField(default=True)
     min_valid_probability = serializers.FloatField(min_value=0, max_value=1, default=0.5)
+    mode = serializers.ChoiceField(choices=EvaluationRun.Mode.values, default="live")
+    batch_retry = serializers.ChoiceField(choices=EvaluationRun.BatchRetry.values, default="batch")
     template_set = serializers.CharField(default="valueportrait-own")
     template_set_version = serializers.IntegerField(default=1)
     label = serializers.CharField(required=False, default="", allow_blank=True)

@@ -90,7 +90,7 @@ class Job:
 @dataclass
 class Outcome:
     job: Job
-    row: Response
+    row: Response | None  # None: only cache entries to store (a batch answer to re-ask)
     new_cache: list[CachedResponse]
     cache_hits: list[str]
 
@@ -108,7 +108,7 @@ def _limit_key(config) -> str:
     return f"{config.provider}:{config.model_id}:{config.base_url}"
 
 
-def _parse(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
+def parse_answer(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
     """``(parsed answer, option probabilities or None)``. In probability scoring an answer
     whose first token has too little mass on the digits is invalid, whatever its text."""
     if run.scoring != EvaluationRun.Scoring.PROBABILITY:
@@ -130,6 +130,102 @@ def _parse(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
     return parsed, probabilities
 
 
+def answer_row(
+    run: EvaluationRun,
+    job: Job,
+    answer: ProviderAnswer,
+    parsed,
+    probabilities,
+    *,
+    invalid_texts: list[str],
+    attempts: int,
+    input_tokens: int,
+    output_tokens: int,
+    latency_ms: int | None,
+    cached: bool = False,
+    batched: bool = False,
+) -> Response:
+    """The stored row of a unit's final answer (valid, or unreadable with no re-ask left):
+    live and batch answers are stored through this one function."""
+    item_id, variant, repetition, persona = job.unit
+    return Response(
+        run=run, item_id=item_id, variant=variant, repetition=repetition, persona=persona,
+        state=Response.State.VALID if parsed.valid else Response.State.INVALID,
+        rating=parsed.rating,
+        label=parsed.label,
+        parse_method=parsed.method,
+        several_options=parsed.several_options,
+        raw_text=answer.text,
+        reasoning="\n".join(r for r in (answer.reasoning, parsed.reasoning) if r),
+        invalid_answers=invalid_texts,
+        error="" if parsed.valid else parsed.reason,
+        option_probabilities=None if probabilities is None else probabilities.as_json(),
+        expected_rating=None if probabilities is None else probabilities.expected_rating,
+        valid_mass=None if probabilities is None else probabilities.valid_mass,
+        attempts=attempts,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms,
+        cached=cached,
+        request_params=answer.sent_params,
+        model_snapshot=answer.model[:200],
+        prompt_sha256=job.prompt_sha256,
+        batched=batched,
+    )  # fmt: skip
+
+
+def failed_row(
+    run: EvaluationRun,
+    job: Job,
+    *,
+    error: str,
+    invalid_texts: list[str],
+    attempts: int,
+    input_tokens: int,
+    output_tokens: int,
+    request_params: dict,
+    batched: bool = False,
+) -> Response:
+    """The stored row of a unit whose request failed (shown, and asked again on resume)."""
+    item_id, variant, repetition, persona = job.unit
+    return Response(
+        run=run, item_id=item_id, variant=variant, repetition=repetition, persona=persona,
+        state=Response.State.FAILED,
+        error=error[:2000],
+        invalid_answers=invalid_texts,
+        attempts=attempts,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        request_params=request_params,
+        prompt_sha256=job.prompt_sha256,
+        batched=batched,
+    )  # fmt: skip
+
+
+def reask_history(run: EvaluationRun, job: Job, invalid_texts: list[str]) -> tuple[dict, ...]:
+    """The turns after the prompt when ``job`` is asked again after these unreadable answers:
+    with follow-ups, each answer and a turn naming the allowed answers (the model sees what
+    it said); without, none (the identical prompt again)."""
+    if not run.reask_follow_up:
+        return ()
+    digits = run.scoring == EvaluationRun.Scoring.PROBABILITY
+    turns: list[dict] = []
+    for text in invalid_texts:
+        turns += [
+            {"role": "assistant", "content": text or "(no answer)"},
+            {"role": "user", "content": follow_up(job.option_order, digits=digits)},
+        ]
+    return tuple(turns)
+
+
+def cache_entry(run: EvaluationRun, key: str, answer: ProviderAnswer) -> CachedResponse:
+    config = run.model_config
+    return CachedResponse(
+        key=key, provider=config.provider, model_id=config.model_id, base_url=config.base_url,
+        payload=answer.to_json(),
+    )  # fmt: skip
+
+
 def _answer_job(
     run: EvaluationRun, job: Job, base_request: GenerationRequest, stop: threading.Event
 ) -> Outcome:
@@ -144,14 +240,10 @@ def _answer_job(
     tokens_in = tokens_out = 0
     attempts_made = 0
     started = time.monotonic()
-    item_id, variant, repetition, persona = job.unit
-    base = dict(run=run, item_id=item_id, variant=variant, repetition=repetition, persona=persona)
-    probability = run.scoring == EvaluationRun.Scoring.PROBABILITY
-    history: list[dict] = []  # a re-ask's turns after the prompt
     for attempt, key in enumerate(job.keys):
         if stop.is_set():
             raise _Cancelled
-        request = replace(request, history=tuple(history))
+        request = replace(request, history=reask_history(run, job, invalid_texts))
         cached = job.cached.get(attempt) if run.use_cache else None
         if cached is not None:
             answer, from_cache = ProviderAnswer.from_json(cached), True
@@ -176,72 +268,28 @@ def _answer_job(
                 )
                 if not isinstance(exc, ProviderError):
                     log.exception("unexpected error asking run %s unit %s", run.pk, job.unit)
-                row = Response(
-                    **base,
-                    state=Response.State.FAILED,
-                    error=message[:2000],
-                    invalid_answers=invalid_texts,
-                    attempts=attempts_made + 1,
-                    input_tokens=tokens_in,
-                    output_tokens=tokens_out,
+                row = failed_row(
+                    run, job, error=message, invalid_texts=invalid_texts,
+                    attempts=attempts_made + 1, input_tokens=tokens_in, output_tokens=tokens_out,
                     request_params=client.sent_params(request),
-                    prompt_sha256=job.prompt_sha256,
-                )
+                )  # fmt: skip
                 return Outcome(job, row, new_cache, hits)
             from_cache = False
             attempts_made += tries
             if run.use_cache:
-                new_cache.append(
-                    CachedResponse(
-                        key=key,
-                        provider=config.provider,
-                        model_id=config.model_id,
-                        base_url=config.base_url,
-                        payload=answer.to_json(),
-                    )
-                )
+                new_cache.append(cache_entry(run, key, answer))
             tokens_in += answer.input_tokens
             tokens_out += answer.output_tokens
-        parsed, probabilities = _parse(run, answer, job.option_order)
-        reasoning = "\n".join(r for r in (answer.reasoning, parsed.reasoning) if r)
+        parsed, probabilities = parse_answer(run, answer, job.option_order)
         if parsed.valid or attempt == len(job.keys) - 1:
-            return Outcome(
-                job,
-                Response(
-                    **base,
-                    state=Response.State.VALID if parsed.valid else Response.State.INVALID,
-                    rating=parsed.rating,
-                    label=parsed.label,
-                    parse_method=parsed.method,
-                    several_options=parsed.several_options,
-                    raw_text=answer.text,
-                    reasoning=reasoning,
-                    invalid_answers=invalid_texts,
-                    error="" if parsed.valid else parsed.reason,
-                    option_probabilities=None if probabilities is None else probabilities.as_json(),
-                    expected_rating=None
-                    if probabilities is None
-                    else probabilities.expected_rating,
-                    valid_mass=None if probabilities is None else probabilities.valid_mass,
-                    attempts=max(attempts_made, 1) if not from_cache else attempt + 1,
-                    input_tokens=tokens_in,
-                    output_tokens=tokens_out,
-                    latency_ms=int((time.monotonic() - started) * 1000),
-                    cached=from_cache,
-                    request_params=answer.sent_params,
-                    model_snapshot=answer.model[:200],
-                    prompt_sha256=job.prompt_sha256,
-                ),
-                new_cache,
-                hits,
-            )
+            row = answer_row(
+                run, job, answer, parsed, probabilities, invalid_texts=invalid_texts,
+                attempts=max(attempts_made, 1) if not from_cache else attempt + 1,
+                input_tokens=tokens_in, output_tokens=tokens_out,
+                latency_ms=int((time.monotonic() - started) * 1000), cached=from_cache,
+            )  # fmt: skip
+            return Outcome(job, row, new_cache, hits)
         invalid_texts.append(answer.text)
-        if run.reask_follow_up:
-            # Not the identical call again: the model sees its answer and the allowed ones.
-            history += [
-                {"role": "assistant", "content": answer.text or "(no answer)"},
-                {"role": "user", "content": follow_up(job.option_order, digits=probability)},
-            ]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -249,7 +297,7 @@ class _Cancelled(Exception):
     pass
 
 
-def _jobs(run: EvaluationRun, units: list[Unit], base_request: GenerationRequest) -> list[Job]:
+def build_jobs(run: EvaluationRun, units: list[Unit], base_request: GenerationRequest) -> list[Job]:
     items = {
         item.id: item
         for item in Item.objects.filter(id__in={u[0] for u in units}).select_related(
@@ -318,7 +366,7 @@ def existing_units(run_id: int, units: list[Unit]) -> set[Unit]:
     return set(rows)
 
 
-def _store(outcomes: list[Outcome]) -> None:
+def store_outcomes(outcomes: list[Outcome]) -> None:
     """Write answers (and new cache entries) that arrived together in one transaction each:
     a commit per answer would make the database, not the provider, the bottleneck."""
     # One entry per key: an upsert may not touch a row twice (two units, identical prompts).
@@ -334,7 +382,9 @@ def _store(outcomes: list[Outcome]) -> None:
         )
     if hits:
         CachedResponse.objects.filter(key__in=hits).update(hits=F("hits") + 1)
-    Response.objects.bulk_create([o.row for o in outcomes], ignore_conflicts=True)
+    Response.objects.bulk_create(
+        [o.row for o in outcomes if o.row is not None], ignore_conflicts=True
+    )
 
 
 def execute_units(*, run: EvaluationRun, units: list[Unit]) -> int:
@@ -348,7 +398,7 @@ def execute_units(*, run: EvaluationRun, units: list[Unit]) -> int:
         return 0
     # The request is built once; each job differs only by its prompt (and a re-ask's turns).
     base_request = run.generation_request()
-    jobs = _jobs(run, todo, base_request)
+    jobs = build_jobs(run, todo, base_request)
     stop = threading.Event()
     written = 0
     threads = min(len(jobs), run.model_config.max_concurrency)
@@ -369,7 +419,7 @@ def execute_units(*, run: EvaluationRun, units: list[Unit]) -> int:
                     except _Cancelled:
                         continue
                 if outcomes:
-                    _store(outcomes)
+                    store_outcomes(outcomes)
                     written += len(outcomes)
                 if time.monotonic() - last_check > 1.0:
                     last_check = time.monotonic()

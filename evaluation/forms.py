@@ -103,6 +103,21 @@ class RunForm(forms.Form):
     use_cache = forms.BooleanField(
         required=False, initial=True, help_text="Reuse stored answers to identical requests."
     )
+    mode = forms.ChoiceField(
+        required=False,
+        choices=EvaluationRun.Mode.choices,
+        initial=EvaluationRun.Mode.LIVE,
+        help_text="Batch: the provider's batch API (OpenAI, Anthropic, Gemini) at its batch "
+        "price; results are collected by a periodic task, usually within hours.",
+    )
+    batch_retry = forms.ChoiceField(
+        required=False,
+        choices=EvaluationRun.BatchRetry.choices,
+        initial=EvaluationRun.BatchRetry.BATCH,
+        label="Batch mode: retry failed requests",
+        help_text="Requests that failed or expired in a batch are asked again in a follow-up "
+        "batch or live.",
+    )
     label = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
@@ -126,6 +141,12 @@ class RunForm(forms.Form):
     def clean_min_valid_probability(self) -> float:
         value = self.cleaned_data["min_valid_probability"]
         return DEFAULT_MIN_VALID_PROBABILITY if value is None else value
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data["mode"] or EvaluationRun.Mode.LIVE
+
+    def clean_batch_retry(self) -> str:
+        return self.cleaned_data["batch_retry"] or EvaluationRun.BatchRetry.BATCH
 
     def clean_template_set(self) -> tuple[str, int]:
         name, _, version = self.cleaned_data["template_set"].rpartition(":")

@@ -26,7 +26,7 @@ from kombu.exceptions import OperationalError
 from benchmark.models import ValidatedItemSet
 from benchmark.selectors import item_set_entries
 from config.celery import app as celery_app
-from evaluation import portraits
+from evaluation import batch_mode, portraits
 from evaluation.errors import (
     InvalidRunSettings,
     QueueUnavailable,
@@ -64,12 +64,23 @@ def create_run(
     template_set: str = SET_NAME,
     template_set_version: int = SET_VERSION,
     batch_size: int = 16,
+    mode: str = EvaluationRun.Mode.LIVE,
+    batch_retry: str = EvaluationRun.BatchRetry.BATCH,
     label: str = "",
     created_by=None,
 ) -> EvaluationRun:
     """Validate and save a draft run (raises :class:`InvalidRunSettings` saying why)."""
     if model_config.provider == ModelConfiguration.Provider.REFERENCE:
         raise InvalidRunSettings("a reference model (imported outputs) cannot be run")
+    if mode not in EvaluationRun.Mode.values:
+        raise InvalidRunSettings(f"unknown mode {mode!r}; use live or batch")
+    if batch_retry not in EvaluationRun.BatchRetry.values:
+        raise InvalidRunSettings(f"unknown batch retry {batch_retry!r}; use batch or live")
+    if mode == EvaluationRun.Mode.BATCH and not model_config.has_batch_api:
+        raise InvalidRunSettings(
+            f"batch mode needs a provider with a batch API (OpenAI, Anthropic, Gemini); "
+            f"{model_config.name} is {model_config.get_provider_display()}"
+        )
     if template_set == SET_NAME and template_set_version == SET_VERSION:
         ensure_builtin_templates()
     templates = PromptTemplate.objects.filter(
@@ -129,6 +140,8 @@ def create_run(
         reask_follow_up=reask_follow_up,
         min_valid_probability=min_valid_probability,
         batch_size=batch_size,
+        mode=mode,
+        batch_retry=batch_retry,
         created_by=created_by,
     )
     run.parameters_fingerprint = run.compute_fingerprint()
@@ -250,16 +263,22 @@ def cancel_run(*, run_id: int) -> EvaluationRun:
 # --- claim, execute, finish (the Celery tasks) --------------------------------------------
 def dispatch(*, run_id: int) -> int:
     """Claim a queued run (mark it running) and queue one batch per ``batch_size`` missing
-    units; finish it at once when nothing is missing. Returns the batches queued."""
+    units — in batch mode, plan the provider batches (:mod:`evaluation.batch_mode`); finish
+    it at once when nothing is missing. Returns the batches queued."""
     # Import cycle: the tasks call this module.
     from evaluation.tasks import evaluate_batch
 
     claimed = EvaluationRun.objects.answering().filter(pk=run_id).update(status=Status.RUNNING)
     if not claimed:
         return 0
-    run = EvaluationRun.objects.select_related("item_set").filter(pk=run_id).first()
+    run = EvaluationRun.objects.select_related("item_set", "model_config").filter(pk=run_id).first()
     if run is None:
         return 0
+    if run.mode == EvaluationRun.Mode.BATCH:
+        planned = batch_mode.submit_run(run=run)
+        if not planned and not run.batches.open().exists():
+            finish_if_complete(run=run)
+        return planned
     batches = chunks(missing_units(run=run), run.batch_size)
     for batch in batches:
         evaluate_batch.apply_async(args=[run_id, [list(u) for u in batch]])
@@ -282,6 +301,28 @@ def execute_batch(*, run_id: int, units: list[Unit]) -> int:
     written = execute_units(run=run, units=units)
     finish_if_complete(run=run)
     return written
+
+
+def poll_batches() -> int:
+    """Queue an :func:`advance_batch` task per provider batch that is due (Celery beat calls
+    this periodically); returns how many."""
+    # Import cycle: the tasks call this module.
+    from evaluation.tasks import advance_batch as advance_batch_task
+
+    ids = batch_mode.due_batch_ids()
+    for batch_id in ids:
+        advance_batch_task.delay(batch_id)
+    return len(ids)
+
+
+def advance_batch(*, batch_id: int) -> str:
+    """Submit or poll one provider batch (:func:`evaluation.batch_mode.advance_batch`) and
+    close its run when that completed it."""
+    outcome, run = batch_mode.advance_batch(batch_id=batch_id)
+    if run is not None and outcome in ("ingested", "refused", "lost"):
+        run.refresh_from_db(fields=["status"])
+        finish_if_complete(run=run)
+    return outcome
 
 
 def finish_if_complete(*, run: EvaluationRun) -> bool:

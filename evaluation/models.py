@@ -15,6 +15,7 @@ from benchmark.models import ValidatedItemSet
 from evaluation.fingerprints import parameters_fingerprint
 from evaluation.personas import persona_key
 from evaluation.providers import GenerationRequest
+from evaluation.providers.batch import BATCH_DISCOUNT, BATCH_PROVIDERS
 from evaluation.providers.openai_compat import default_length_parameter
 from survey.models import Item
 
@@ -140,14 +141,27 @@ class ModelConfiguration(models.Model):
             params["length_parameter"] = self.effective_length_parameter
         return params
 
-    def cost_of(self, *, input_tokens: int, output_tokens: int) -> Decimal:
+    def cost_of(self, *, input_tokens: int, output_tokens: int, batched: bool = False) -> Decimal:
         """USD for these tokens at the configured prices per million (also before the
-        prices were read back from the database: a float assigned is taken as written)."""
+        prices were read back from the database: a float assigned is taken as written);
+        ``batched``: at the provider's batch price (:data:`BATCH_DISCOUNT` taken off)."""
         input_price = Decimal(str(self.input_cost_per_million))
         output_price = Decimal(str(self.output_cost_per_million))
-        return (
+        cost = (
             Decimal(input_tokens) * input_price + Decimal(output_tokens) * output_price
         ) / Decimal(1_000_000)
+        if batched:
+            cost *= 1 - self.batch_discount
+        return cost
+
+    @property
+    def batch_discount(self) -> Decimal:
+        """The share of the live price a provider takes off batched requests (0: none)."""
+        return BATCH_DISCOUNT.get(self.provider, Decimal(0))
+
+    @property
+    def has_batch_api(self) -> bool:
+        return self.provider in BATCH_PROVIDERS
 
 
 class PromptTemplate(models.Model):
@@ -232,6 +246,14 @@ class EvaluationRun(models.Model):
         PHRASE = "phrase", "Answer phrase (parsed)"
         PROBABILITY = "probability", "Digit with option probabilities"
 
+    class Mode(models.TextChoices):
+        LIVE = "live", "Live requests"
+        BATCH = "batch", "Provider batch API (about half the price, answers within 24 h)"
+
+    class BatchRetry(models.TextChoices):
+        BATCH = "batch", "In a follow-up batch"
+        LIVE = "live", "Live requests"
+
     class ReferenceSource(models.TextChoices):
         NONE = "", "Not imported"
         AVERAGED = "averaged", "The release's averaged outputs (paper's ratings)"
@@ -279,6 +301,20 @@ class EvaluationRun(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text="Probability scoring: below this share of the first token's probability on "
         "the six digits the expected rating is not used (the answer counts as invalid).",
+    )
+    mode = models.CharField(
+        max_length=5,
+        choices=Mode.choices,
+        default=Mode.LIVE,
+        help_text="Batch: the units go to the provider's batch API (OpenAI, Anthropic, "
+        "Gemini) at its batch price; a periodic task collects the results.",
+    )
+    batch_retry = models.CharField(
+        max_length=5,
+        choices=BatchRetry.choices,
+        default=BatchRetry.BATCH,
+        help_text="Batch mode: how units whose request failed or expired in a batch are asked "
+        "again (unreadable answers are re-asked in a follow-up batch either way).",
     )
     batch_size = models.PositiveSmallIntegerField(
         default=16, validators=[MinValueValidator(1), MaxValueValidator(256)]
@@ -470,6 +506,9 @@ class Response(models.Model):
         help_text="The model version the provider reported for this answer ('model' of "
         "OpenAI/Anthropic, 'modelVersion' of Gemini).",
     )
+    batched = models.BooleanField(
+        default=False, help_text="Answered through the provider's batch API (batch price)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ResponseQuerySet.as_manager()
@@ -486,6 +525,68 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} {self.item_id} {self.variant} r{self.repetition}: {self.state}"
+
+
+class ProviderBatchQuerySet(models.QuerySet):
+    def open(self):
+        """Batches whose units are still out (not yet submitted, or submitted and not yet
+        read back): their units must not be asked again."""
+        return self.filter(status__in=ProviderBatch.OPEN)
+
+    def due(self, *, now=None):
+        """Open batches nobody holds (no claim, or the claim's lease ran out) and not
+        polled within ``settings.EVALUATION_BATCH_POLL_SECONDS``."""
+        now = now or timezone.now()
+        interval = timedelta(seconds=settings.EVALUATION_BATCH_POLL_SECONDS)
+        return self.open().filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            Q(polled_at__isnull=True) | Q(polled_at__lte=now - interval),
+        )
+
+
+class ProviderBatch(models.Model):
+    """One batch of a run's units at a provider's batch API (``round`` 0: the first
+    submission; 1, 2, …: follow-ups with the re-asks and retries of the round before).
+
+    ``requests`` holds one entry per request, its custom id being ``u<index>``: the unit
+    (item, variant, repetition, persona), the attempt (0: first ask, k: k-th re-ask of an
+    unreadable answer), the unreadable texts so far, the tokens spent so far and the batch
+    rounds the unit has already failed in."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not yet submitted"
+        SUBMITTED = "submitted", "At the provider"
+        INGESTED = "ingested", "Results stored"
+        FAILED = "failed", "Failed (units recorded as failed or retried)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN = (Status.PENDING, Status.SUBMITTED)
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="batches")
+    round = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    provider = models.CharField(max_length=10)
+    provider_batch_id = models.CharField(max_length=200, blank=True)
+    input_file_id = models.CharField(max_length=200, blank=True)
+    provider_state = models.CharField(max_length=40, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="The provider's counts.")
+    requests = models.JSONField(default=list)
+    request_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProviderBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run", "round", "id"]
+        indexes = [models.Index(fields=["status", "polled_at"])]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} batch {self.pk} (round {self.round}): {self.status}"
 
 
 class PortraitScoreQuerySet(models.QuerySet):

@@ -116,6 +116,10 @@ def progress(*, run: EvaluationRun) -> dict:
         invalid=Count("id", filter=Q(state=Response.State.INVALID)),
         failed=Count("id", filter=Q(state=Response.State.FAILED)),
         cached=Count("id", filter=Q(cached=True)),
+        batched_answers=Count("id", filter=Q(batched=True)),
+        # Before the totals: their names would shadow the fields.
+        batched_input_tokens=Sum("input_tokens", filter=Q(batched=True)),
+        batched_output_tokens=Sum("output_tokens", filter=Q(batched=True)),
         input_tokens=Sum("input_tokens"),
         output_tokens=Sum("output_tokens"),
     )
@@ -124,6 +128,13 @@ def progress(*, run: EvaluationRun) -> dict:
     remaining = max(expected - answered, 0)
     input_tokens = totals["input_tokens"] or 0
     output_tokens = totals["output_tokens"] or 0
+    batched_in = totals["batched_input_tokens"] or 0
+    batched_out = totals["batched_output_tokens"] or 0
+    config = run.model_config
+    # Answers that came through the provider's batch API cost the batch price.
+    cost = config.cost_of(
+        input_tokens=input_tokens - batched_in, output_tokens=output_tokens - batched_out
+    ) + config.cost_of(input_tokens=batched_in, output_tokens=batched_out, batched=True)
     eta_seconds = None
     rate = None
     if run.is_answering and remaining:
@@ -145,13 +156,29 @@ def progress(*, run: EvaluationRun) -> dict:
         "percent": round(100.0 * answered / expected, 1) if expected else 100.0,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
-        "cost_estimate_usd": float(
-            run.model_config.cost_of(input_tokens=input_tokens, output_tokens=output_tokens)
-        ),
+        "cost_estimate_usd": float(cost),
+        "batched_answers": totals["batched_answers"],
         "answers_per_second": rate,
         "eta_seconds": eta_seconds,
         "error": run.error,
+        "mode": run.mode,
+        "batch_retry": run.batch_retry if run.mode == EvaluationRun.Mode.BATCH else None,
+        "batch_discount": float(config.batch_discount)
+        if run.mode == EvaluationRun.Mode.BATCH
+        else None,
+        "batches": batch_overview(run=run) if run.mode == EvaluationRun.Mode.BATCH else [],
     }
+
+
+def batch_overview(*, run: EvaluationRun) -> list[dict]:
+    """The run's provider batches (batch mode), oldest first: round, our status, the
+    provider's id, state and counts, requests, error."""
+    return list(
+        run.batches.order_by("round", "id").values(
+            "id", "round", "status", "provider_batch_id", "provider_state", "counts",
+            "request_count", "error", "submitted_at", "ended_at",
+        )
+    )  # fmt: skip
 
 
 def model_configurations() -> list[ModelConfiguration]:

@@ -11,6 +11,9 @@ command, the same keys as JSON for the API)::
     personas = [{}, {gender = "woman"}] # {} = no persona; a list of tables = one run asking as several
     scoring = "phrase"                  # and invalid_retries, reask_follow_up,
                                         # min_valid_probability, use_cache, batch_size: every run
+    mode = "batch"                      # live (default) or batch: the providers' batch APIs
+    batch_retry = "live"                # batch mode: failed/expired units in a follow-up
+                                        # batch (default) or live
 
     [[template_sets]]                   # default: the built-in set, all its variants in one run
     name = "valueportrait-own"
@@ -34,6 +37,8 @@ RUN_OPTIONS = {
     "min_valid_probability": (int, float),
     "use_cache": bool,
     "batch_size": int,
+    "mode": str,
+    "batch_retry": str,
 }
 TOP_KEYS = {"name", "models", "item_sets", "template_sets", "personas", "repetitions", *RUN_OPTIONS}
 TEMPLATE_SET_KEYS = {"name", "version", "variants"}

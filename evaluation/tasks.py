@@ -25,3 +25,15 @@ def dispatch_run(run_id: int) -> int:
 def evaluate_batch(run_id: int, units: list[list]) -> int:
     """Answer the batch's units that have no row yet; close the run when it is complete."""
     return lifecycle.execute_batch(run_id=run_id, units=[as_unit(u) for u in units])
+
+
+@shared_task(name="evaluation.poll_batches", ignore_result=True)
+def poll_batches() -> int:
+    """Periodic (Celery beat): queue one ``advance_batch`` per provider batch that is due."""
+    return lifecycle.poll_batches()
+
+
+@shared_task(name="evaluation.advance_batch", acks_late=True, ignore_result=True)
+def advance_batch(batch_id: int) -> str:
+    """Submit or poll one provider batch; store its results once it has ended."""
+    return lifecycle.advance_batch(batch_id=batch_id)

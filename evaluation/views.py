@@ -67,6 +67,8 @@ def run_new(request):
                 invalid_retries=data["invalid_retries"],
                 min_valid_probability=data["min_valid_probability"],
                 reask_follow_up=data["reask_follow_up"],
+                mode=data["mode"],
+                batch_retry=data["batch_retry"],
                 template_set=set_name,
                 template_set_version=set_version,
                 label=data["label"],

@@ -5,24 +5,38 @@ paused or closed with actions; raw panel ids are shown only to staff holding the
 ``survey.view_raw_participant_ids`` permission.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.urls import reverse
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from .errors import NobodyToErase
 from .models import (
     Assignment,
+    ErasureRecord,
     Instrument,
     InstrumentItem,
     InstrumentResponse,
     Item,
     ItemRating,
+    ItemTranslation,
     Participant,
     ParticipantScore,
+    ProlificAction,
+    ProlificStudy,
     Scenario,
     Source,
     Study,
 )
+from .selectors.translations import translation_table
+from .services.erasure import erase_by_identifier, erase_participants
+from .services.translations import mark_reviewed
+from .tabular import rows_to_csv
 
 
 @admin.register(Source)
@@ -91,6 +105,59 @@ class InstrumentItemInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False  # wording is loaded from a checked file (manage.py load_instrument)
+
+
+@admin.register(ItemTranslation)
+class ItemTranslationAdmin(admin.ModelAdmin):
+    """Translations are imported per language from CSV (``manage.py import_translations``);
+    here a reviewer reads them beside the source, corrects them and records the review."""
+
+    list_display = ["item", "language", "status", "reviewed_by", "reviewed_at", "short"]
+    list_filter = ["language", "status"]
+    search_fields = ["response", "scenario_text", "item__scenario__external_id"]
+    raw_id_fields = ["item"]
+    readonly_fields = ["source_text", "reviewed_by", "reviewed_at"]
+    list_select_related = ["item__scenario", "reviewed_by"]
+    actions = ["mark_reviewed_by_me", "mark_back_translated_by_me", "export_language_csv"]
+
+    @admin.display(description="Response")
+    def short(self, obj):
+        return obj.response[:80]
+
+    @admin.display(description="Source (scenario / response)")
+    def source_text(self, obj):
+        scenario = obj.item.scenario
+        return format_html(
+            "<strong>{}</strong><br>{}<br><em>{}</em>", scenario.title, scenario.text, obj.item.text
+        )
+
+    @admin.action(description="Mark reviewed by me")
+    def mark_reviewed_by_me(self, request, queryset):
+        changed = mark_reviewed(translations=queryset, reviewer=request.user)
+        self.message_user(request, f"{changed} translation(s) marked reviewed by you.")
+
+    @admin.action(description="Mark reviewed and back-translated by me")
+    def mark_back_translated_by_me(self, request, queryset):
+        changed = mark_reviewed(
+            translations=queryset,
+            reviewer=request.user,
+            status=ItemTranslation.Status.BACK_TRANSLATED,
+        )
+        self.message_user(request, f"{changed} translation(s) marked back-translated by you.")
+
+    @admin.action(description="Download the selected rows' language as CSV (every item)")
+    def export_language_csv(self, request, queryset):
+        languages = sorted(set(queryset.values_list("language", flat=True)))
+        if len(languages) != 1:
+            self.message_user(
+                request, "Select translations of one language to download.", messages.ERROR
+            )
+            return None
+        response = HttpResponse(
+            rows_to_csv(translation_table(language=languages[0])), content_type="text/csv"
+        )
+        response["Content-Disposition"] = f'attachment; filename="translations-{languages[0]}.csv"'
+        return response
 
 
 @admin.register(Instrument)
@@ -198,6 +265,14 @@ class StudyAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Languages",
+            {
+                "description": "The study's language, the further languages participants may "
+                "choose (a link may carry ?lang=de), and the study's own texts per language.",
+                "fields": ["language", "languages", "translations"],
+            },
+        ),
+        (
             "Quality control",
             {
                 "fields": [
@@ -205,6 +280,9 @@ class StudyAdmin(admin.ModelAdmin):
                     "attention_check_wording",
                     "attention_failures_to_screen_out",
                     "speeder_fraction",
+                    "min_seconds_per_item",
+                    "min_seconds_per_question",
+                    "fast_reading_wpm",
                     "straightlining_threshold",
                     "questions_per_page",
                 ]
@@ -217,6 +295,7 @@ class StudyAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .listed()
             .annotate(
                 _pool=Count("item_pool", distinct=True),
                 _participants=Count("participants", distinct=True),
@@ -256,8 +335,28 @@ class RawIdMixin:
         return request.user.has_perm("survey.view_raw_participant_ids")
 
 
+@admin.action(
+    description="Erase selected participants' data on their request (keeps an audit record)",
+    permissions=["delete"],
+)
+def erase_selected(modeladmin, request, queryset):
+    records = erase_participants(
+        participants=queryset,
+        identified_by=ErasureRecord.IdentifiedBy.ADMIN_SELECTION,
+        performed_by=request.user,
+    )
+    modeladmin.message_user(
+        request,
+        f"Erased {len(records)} participant(s); audit records "
+        + ", ".join(f"#{r.pk}" for r in records)
+        + ".",
+        messages.SUCCESS,
+    )
+
+
 @admin.register(Participant)
 class ParticipantAdmin(RawIdMixin, admin.ModelAdmin):
+    actions = [erase_selected]
     list_display = [
         "pseudonym",
         "study",
@@ -341,3 +440,121 @@ class AssignmentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ProlificStudy)
+class ProlificStudyAdmin(admin.ModelAdmin):
+    """A study's Prolific settings. The token itself is never entered here: only the name of
+    the environment variable that holds it on the server."""
+
+    list_display = ["study", "prolific_study_id", "prolific_status", "reward_cents", "places"]
+    fields = [
+        "study",
+        "api_token_env",
+        "reward_cents",
+        "places",
+        "estimated_minutes",
+        "prolific_study_id",
+        "prolific_status",
+        "synced_at",
+    ]
+    readonly_fields = ["prolific_study_id", "prolific_status", "synced_at"]
+
+
+@admin.register(ProlificAction)
+class ProlificActionAdmin(admin.ModelAdmin):
+    """The log of what was sent to Prolific: read-only."""
+
+    list_display = ["created_at", "study", "user", "kind", "outcome"]
+    list_filter = ["kind", "outcome"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ErasureRequestForm(forms.Form):
+    identifier = forms.CharField(
+        label="Prolific id or participant code",
+        max_length=128,
+        help_text="The PROLIFIC_PID the participant wrote from, or the participant code "
+        "(P-…) their completion page showed.",
+    )
+    study = forms.ModelChoiceField(
+        queryset=Study.objects.listed(),
+        required=False,
+        help_text="Leave empty to erase this person in every study.",
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="A reference for the request (a ticket number), without personal data.",
+    )
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(admin.ModelAdmin):
+    """The audit trail (read only); "Erase a participant's data" performs a request."""
+
+    list_display = [
+        "erased_at",
+        "study_slug",
+        "identified_by",
+        "participant_status",
+        "performed_by",
+    ]
+    list_filter = ["identified_by", "study_slug"]
+    readonly_fields = [f.name for f in ErasureRecord._meta.fields]
+    change_list_template = "admin/survey/erasurerecord/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="survey_erasurerecord_erase",
+            ),
+            *super().get_urls(),
+        ]
+
+    def erase_view(self, request):
+        if not request.user.has_perm("survey.delete_participant"):
+            raise PermissionDenied("Erasing needs the permission to delete participants.")
+        form = ErasureRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                records = erase_by_identifier(
+                    identifier=form.cleaned_data["identifier"],
+                    study=form.cleaned_data["study"],
+                    performed_by=request.user,
+                    note=form.cleaned_data["note"],
+                )
+            except NobodyToErase as error:
+                form.add_error("identifier", str(error))
+            else:
+                self.message_user(
+                    request,
+                    f"Erased {len(records)} participant record(s) in "
+                    + ", ".join(sorted({r.study_slug for r in records}))
+                    + ".",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:survey_erasurerecord_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Erase a participant's data",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/survey/erasurerecord/erase.html", context)

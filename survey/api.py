@@ -118,14 +118,18 @@ class StudyFilter(FilterSet):
 def studies_with_progress():
     """Studies annotated with the counts behind ``progress`` (one query)."""
     participants = Participant.objects.all()
-    return Study.objects.prefetch_related("instruments").annotate(
-        n_participants=_count_subquery(participants, "study"),
-        n_completed=_count_subquery(participants.finished(), "study"),
-        n_in_progress=_count_subquery(
-            participants.filter(status=Participant.Status.IN_PROGRESS), "study"
-        ),
-        n_ratings=_count_subquery(ItemRating.objects.all(), "participant__study"),
-        n_pool=_count_subquery(Study.item_pool.through.objects.all(), "study"),
+    return (
+        Study.objects.listed()
+        .prefetch_related("instruments")
+        .annotate(
+            n_participants=_count_subquery(participants, "study"),
+            n_completed=_count_subquery(participants.finished(), "study"),
+            n_in_progress=_count_subquery(
+                participants.filter(status=Participant.Status.IN_PROGRESS), "study"
+            ),
+            n_ratings=_count_subquery(ItemRating.objects.all(), "participant__study"),
+            n_pool=_count_subquery(Study.item_pool.through.objects.all(), "study"),
+        )
     )
 
 

@@ -46,6 +46,18 @@ def bot_client(*, host: str = "localhost", https: bool = False) -> Client:
     return Client(**environ)
 
 
+# A careful reader's pace (the average adult's silent reading, Brysbaert 2019) and the time
+# to pick an answer: what bots report taking on a page unless told to speed.
+READING_WPM = 238
+CHOICE_MS = 3000
+
+
+def careful_ms(*texts: str, choices: int = 1) -> int:
+    """Milliseconds a careful participant spends reading ``texts`` and making ``choices``."""
+    words = sum(len(text.split()) for text in texts)
+    return round(60000 * words / READING_WPM) + CHOICE_MS * choices
+
+
 class SubmissionRefused(AssertionError):
     """A submission the bot expected to be stored was refused (or the reverse)."""
 
@@ -56,6 +68,10 @@ class SurveyBot:
     client: Client = field(default_factory=lambda: bot_client())
     rng: random.Random = field(default_factory=lambda: random.Random(1))
     fail_checks: int = 0  # how many attention checks to answer wrongly
+    # The time the bot's browser reports per page (``elapsed_ms``): None reads every page at
+    # READING_WPM and takes 3 s per choice, a careful participant; a number (e.g. 300) is a
+    # speeder answering every page that fast.
+    page_ms: int | None = None
     log: list[tuple] = field(default_factory=list)
     last: object = None
     arrival: str = ""
@@ -148,15 +164,21 @@ class SurveyBot:
         else:
             value = value or self.rng.randint(scale.MIN, scale.MAX)
             self.log.append(("item", position, value))
-        return {"value": value, "elapsed_ms": 1500}
+        ctx = self.context
+        careful = careful_ms(
+            ctx.get("scenario_title", ""), ctx.get("scenario_text", ""), ctx.get("item_text", "")
+        )
+        return {"value": value, "elapsed_ms": self.page_ms or careful}
 
     def answer_current_item(self, value: int | None = None):
         return self.submit(steps.ITEMS, self.item_answer(value))
 
     def questionnaire_answer(self, skip: int = 0) -> dict:
         values = [value for value, _ in self.context["scale"]]
-        data: dict = {"elapsed_ms": 5000}
-        for question in self.context["questions"][skip:]:
+        questions = self.context["questions"]
+        careful = careful_ms(*(q["text"] for q in questions), choices=len(questions))
+        data: dict = {"elapsed_ms": self.page_ms or careful}
+        for question in questions[skip:]:
             data[f"q{question['number']}"] = self.rng.choice(values)
             self.log.append(("q", self.context["instrument"].code, question["number"]))
         return data

@@ -29,17 +29,21 @@ FORMATS = ("csv", "json")
 @researcher_required
 @require_GET
 def study_list(request: HttpRequest) -> HttpResponse:
-    studies = Study.objects.annotate(
-        n_participants=Count("participants", distinct=True),
-        n_items=Count("item_pool", distinct=True),
-    ).order_by("-created_at")
+    studies = (
+        Study.objects.listed()
+        .annotate(
+            n_participants=Count("participants", distinct=True),
+            n_items=Count("item_pool", distinct=True),
+        )
+        .order_by("-created_at")
+    )
     return render(request, "survey/staff/study_list.html", {"studies": studies})
 
 
 @researcher_required
 @require_GET
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(Study.objects.listed(), slug=slug)
     entry = request.build_absolute_uri(reverse("survey:entry", args=[study.slug]))
     return render(
         request,
@@ -54,6 +58,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "refusal": study.refusal_reason() if study.status == Study.Status.OPEN else None,
             "can_manage": is_admin(request.user),
             "statuses": Study.Status.choices,
+            "has_previews": study.previews.filter(preview_by=request.user).exists(),
         },
     )
 

@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of a request from Accept-Language among LANGUAGES; participant pages then
+    # switch to the participant's study language (survey.languages).
+    "django.middleware.locale.LocaleMiddleware",
     "survey.middleware.SurveyEntryRateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,7 +137,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The languages the participant pages ship a message catalogue for (locale/<code>/), each
+# named in its own language (the study's language picker shows these names). A study offers
+# some of them (Study.language, Study.languages).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("ko", "한국어")]
+LOCALE_PATHS = [SITE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -248,9 +256,21 @@ EVALUATION_CACHE_MAX_AGE_DAYS = env.int("EVALUATION_CACHE_MAX_AGE_DAYS", default
 # local.py: one thread per core oversubscribes a worker that answers several units at once).
 EVALUATION_LOCAL_THREADS = env.int("EVALUATION_LOCAL_THREADS", default=1)
 
+# Batch mode: how often Celery beat polls (config/celery.py) the providers' batches (seconds), and how long a
+# poller may hold a batch before another may take it over (its worker died).
+EVALUATION_BATCH_POLL_SECONDS = env.int("EVALUATION_BATCH_POLL_SECONDS", default=60)
+EVALUATION_BATCH_CLAIM_SECONDS = env.int("EVALUATION_BATCH_CLAIM_SECONDS", default=900)
+
 # New survey entries per client address (django-ratelimit syntax: count/period). Generous,
 # because many participants can share one university or mobile-carrier address.
 SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")
+
+# Prolific's researcher API (survey.prolific). The token is never a setting: each study names
+# the environment variable holding it. The webhook's signing secret likewise comes from the
+# variable named here (empty: the webhook receiver refuses every request).
+PROLIFIC_API_URL = env("PROLIFIC_API_URL", default="https://api.prolific.com/api/v1")
+PROLIFIC_RETRY_BACKOFF_SECONDS = env.float("PROLIFIC_RETRY_BACKOFF_SECONDS", default=1.0)
+PROLIFIC_WEBHOOK_SECRET_ENV = env("PROLIFIC_WEBHOOK_SECRET_ENV", default="PROLIFIC_WEBHOOK_SECRET")
 # Behind a reverse proxy, name the header holding the client address, e.g. HTTP_X_REAL_IP.
 # The survey's entry limit, the API throttles and the login lockout all use it
 # (core.throttling.client_address).

@@ -10,19 +10,24 @@ own placeholder wording; researchers load the licensed wording with
       "version": "2021-official",        # free text, shown to staff
       "placeholder": false,              # true only for non-official stand-in wording
       "instructions": "Here we briefly describe different people ...",   # optional
+      "response_labels": ["Not like me at all", ...],   # optional: the labels in this
+                                         # language, lowest first (default: the key's)
       "forms": {                         # every form of the key: male+female, or neutral
         "male":   {"1": "...", "2": "...", ..., "57": "..."},
         "female": {"1": "...", ..., "57": "..."}
       }
     }
 
-Checks: the instrument exists; every form of the key is present and no other; each form
-has exactly the items 1..n (no gaps, no extras, no empty text).
+Checks: the instrument exists; the language is a language code; every form of the key is
+present and no other; each form has exactly the items 1..n (no gaps, no extras, no empty
+text); response labels, when given, are one non-empty text per scale point.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from survey.language_codes import SOURCE_LANGUAGE, normalise_language
 
 from .keys import InstrumentKey, load_key
 
@@ -39,6 +44,7 @@ class Wording:
     placeholder: bool
     instructions: str
     forms: dict[str, dict[int, str]]
+    response_labels: tuple[str, ...] = ()
 
 
 def parse_wording(raw: object) -> tuple[InstrumentKey, Wording]:
@@ -84,9 +90,23 @@ def parse_wording(raw: object) -> tuple[InstrumentKey, Wording]:
     placeholder = raw.get("placeholder", False)
     if not isinstance(placeholder, bool):
         raise WordingError("'placeholder' must be true or false")
+    try:
+        language = normalise_language(raw.get("language", SOURCE_LANGUAGE))
+    except ValueError as exc:
+        raise WordingError(str(exc)) from exc
+    labels = raw.get("response_labels", [])
+    points = key.scale_max - key.scale_min + 1
+    if not isinstance(labels, list) or (
+        labels
+        and (len(labels) != points or not all(isinstance(x, str) and x.strip() for x in labels))
+    ):
+        raise WordingError(
+            f"'response_labels' must list {points} non-empty labels, lowest first (or be left out)"
+        )
     return key, Wording(
         instrument=key.code,
-        language=str(raw.get("language", "en")),
+        language=language,
+        response_labels=tuple(x.strip() for x in labels),
         version=str(raw.get("version", "")),
         placeholder=placeholder,
         instructions=str(raw.get("instructions", "")),

@@ -4,9 +4,11 @@ These are the shared vocabulary of the project: the benchmark and evaluation app
 ``Item``, ``Study``, ``Participant`` and ``ParticipantScore``.
 """
 
+from .erasure import ErasureRecord
 from .flow import Assignment, PageTiming, ParticipantAttempt
 from .instruments import Instrument, InstrumentItem
-from .item_bank import Item, Scenario, Source
+from .item_bank import Item, ItemTranslation, Scenario, Source
+from .prolific import BonusBatch, ProlificAction, ProlificStudy, ProlificSubmission
 from .studies import (
     InstrumentResponse,
     ItemRating,
@@ -16,7 +18,12 @@ from .studies import (
 )
 
 __all__ = [
+    "BonusBatch",
+    "ProlificAction",
+    "ProlificStudy",
+    "ProlificSubmission",
     "Assignment",
+    "ErasureRecord",
     "PageTiming",
     "ParticipantAttempt",
     "Instrument",
@@ -24,6 +31,7 @@ __all__ = [
     "InstrumentResponse",
     "Item",
     "ItemRating",
+    "ItemTranslation",
     "Participant",
     "ParticipantScore",
     "Scenario",

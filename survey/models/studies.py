@@ -1,20 +1,23 @@
 """Studies, their participants, and everything a participant answers."""
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from survey import counting, scale
+from survey import counting, quality, scale
 from survey.instruments import dimensions as dims
 
 from .instruments import Instrument
 from .item_bank import Item
 
 DEFAULT_DEMOGRAPHIC_FIELDS = ["age", "gender", "country", "education", "first_language"]
+PREVIEW_LIFETIME = timedelta(days=1)
 PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
 # Values instruments first (the paper's order), then traits; unknown codes last.
 INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
@@ -29,9 +32,32 @@ def default_demographic_fields() -> list[str]:
     return list(DEFAULT_DEMOGRAPHIC_FIELDS)
 
 
+# The study's own texts that may be given per language in ``Study.translations``.
+TRANSLATABLE_TEXTS = ("title", "description", "consent_text", "attention_check_wording")
+
+
+def shipped_languages() -> list[str]:
+    """Codes of the languages the participant pages have a message catalogue for
+    (``settings.LANGUAGES``)."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
 def new_pseudonym() -> str:
     """A public participant id for exports and dashboards (never the Prolific id)."""
     return "P-" + secrets.token_hex(5).upper()
+
+
+class StudyQuerySet(models.QuerySet):
+    def listed(self) -> "StudyQuerySet":
+        """The studies researchers work with: previews (throwaway copies a researcher is
+        trying as a participant, ``preview_of`` set) left out of every list and statistic."""
+        return self.filter(preview_of__isnull=True)
+
+    def previews_expired(self, *, now: datetime | None = None) -> "StudyQuerySet":
+        """Previews older than ``PREVIEW_LIFETIME``: deleted when the next preview starts."""
+        return self.filter(
+            preview_of__isnull=False, created_at__lt=(now or timezone.now()) - PREVIEW_LIFETIME
+        )
 
 
 class Study(models.Model):
@@ -66,6 +92,25 @@ class Study(models.Model):
         + ", ".join(DEFAULT_DEMOGRAPHIC_FIELDS),
     )
     consent_text = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=15,
+        default="en",
+        help_text="The study's language: its pages and items are in it unless a participant "
+        "chooses another of its offered languages.",
+    )
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Further languages participants may choose (codes from settings.LANGUAGES, "
+        'e.g. ["de", "ko"]); a link may carry ?lang=xx.',
+    )
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The study\'s own texts per language, e.g. {"de": {"title": "…", '
+        '"consent_text": "…", "attention_check_wording": "…{label}…"}}; texts not given '
+        "fall back to the fields above.",
+    )
     uses_prolific = models.BooleanField(
         default=True, help_text="Participants arrive from Prolific and return there at the end."
     )
@@ -120,13 +165,57 @@ class Study(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Flag straight-lining when this share of consecutive item answers is identical.",
     )
+    min_seconds_per_item = models.FloatField(
+        default=quality.MIN_SECONDS_PER_ITEM,
+        validators=[MinValueValidator(0.0)],
+        help_text="Least plausible seconds on an item page; a longer item needs its words read "
+        "at the skimming pace below. Flag too_fast when over half the items are quicker.",
+    )
+    min_seconds_per_question = models.FloatField(
+        default=quality.MIN_SECONDS_PER_QUESTION,
+        validators=[MinValueValidator(0.0)],
+        help_text="Least plausible seconds per questionnaire question (a page needs this times "
+        "its questions). Flag too_fast when over half the pages are quicker.",
+    )
+    fast_reading_wpm = models.PositiveIntegerField(
+        default=quality.FAST_READING_WORDS_PER_MINUTE,
+        validators=[MinValueValidator(50)],
+        help_text="Skimming pace in words per minute: an item page read faster was not read.",
+    )
     questions_per_page = models.PositiveSmallIntegerField(
         default=6,
         validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text="Questionnaire questions shown per page.",
     )
+    preview_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="previews",
+        help_text="Set on a throwaway copy a researcher takes as a participant ("
+        "survey.services.study_setup.start_preview); nothing in it counts for the study.",
+    )
+    preview_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # The settings the quality flags are computed from: changing one recomputes the flags.
+    QUALITY_RULE_FIELDS = (
+        "speeder_fraction",
+        "straightlining_threshold",
+        "min_seconds_per_item",
+        "min_seconds_per_question",
+        "fast_reading_wpm",
+    )
+
+    objects = StudyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -134,6 +223,87 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        loaded = dict(zip(field_names, values, strict=True))
+        if all(name in loaded for name in cls.QUALITY_RULE_FIELDS):
+            instance._loaded_quality_rules = tuple(loaded[n] for n in cls.QUALITY_RULE_FIELDS)
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or set(self.QUALITY_RULE_FIELDS) <= set(fields):
+            self.mark_quality_rules_saved()
+
+    def quality_rules(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.QUALITY_RULE_FIELDS)
+
+    def quality_rules_changed(self) -> bool:
+        """True when a quality rule differs from the values read from the database (a study
+        not read from the database, or read without those fields, has nothing to compare)."""
+        loaded = getattr(self, "_loaded_quality_rules", None)
+        return loaded is not None and loaded != self.quality_rules()
+
+    def mark_quality_rules_saved(self) -> None:
+        self._loaded_quality_rules = self.quality_rules()
+
+    def clean(self) -> None:
+        """Languages must be shipped ones (``settings.LANGUAGES``); translated texts may only
+        name an offered language and a translatable text (``TRANSLATABLE_TEXTS``)."""
+        shipped = shipped_languages()
+        problems = {}
+        if self.language not in shipped:
+            problems["language"] = f"{self.language!r} is not one of {', '.join(shipped)}."
+        if not isinstance(self.languages, list) or any(
+            code not in shipped for code in self.languages
+        ):
+            problems["languages"] = f"A list of language codes among {', '.join(shipped)}."
+        if not isinstance(self.translations, dict):
+            problems["translations"] = "An object of language codes, each with its texts."
+        else:
+            offered = set(self.offered_languages())
+            for code, texts in self.translations.items():
+                if code not in offered:
+                    problems["translations"] = f"{code!r} is not a language this study offers."
+                elif not isinstance(texts, dict) or set(texts) - set(TRANSLATABLE_TEXTS):
+                    problems["translations"] = (
+                        f"The texts of {code!r} may be: {', '.join(TRANSLATABLE_TEXTS)}."
+                    )
+        if problems:
+            raise ValidationError(problems)
+
+    def offered_languages(self) -> list[str]:
+        """The languages participants may take the study in: its own language first, then
+        the further ``languages`` (each once)."""
+        offered = [self.language]
+        for code in self.languages or []:
+            if code not in offered:
+                offered.append(code)
+        return offered
+
+    def language_for(self, requested: str | None) -> str:
+        """The offered language a participant asking for ``requested`` gets (e.g. a link's
+        ``?lang=``): that language if offered (``de-AT`` matches an offered ``de``), else
+        the study's own language."""
+        if requested:
+            requested = requested.strip().lower()
+            offered = self.offered_languages()
+            for candidate in (requested, requested.split("-")[0]):
+                if candidate in offered:
+                    return candidate
+        return self.language
+
+    def text_in(self, name: str, language: str) -> str:
+        """The study's own text ``name`` (one of ``TRANSLATABLE_TEXTS``) in ``language``:
+        its translation when given, else the field itself (written in the study's language)."""
+        translated = (self.translations or {}).get(language, {}).get(name)
+        return translated if translated else getattr(self, name)
+
+    @property
+    def is_preview(self) -> bool:
+        return self.preview_of_id is not None
 
     def placeholder_instruments(self) -> list[Instrument]:
         return [i for i in self.instruments.all() if i.is_placeholder]
@@ -148,6 +318,13 @@ class Study(models.Model):
                 self.Status.PAUSED: "This study is paused at the moment. Please try again later.",
                 self.Status.CLOSED: "This study has closed. Thank you for your interest.",
             }[self.status]
+        gaps = self.instrument_gaps()
+        if gaps:
+            return (
+                "This study is not ready: a questionnaire has no wording in one of its "
+                f"languages ({', '.join(gaps)}). The researcher must load it "
+                "(manage.py load_instrument FILE --language CODE) and add it to the study."
+            )
         if self.placeholder_instruments() and not self.allow_placeholder_wording:
             return (
                 "This study is not ready: a questionnaire still has placeholder wording. "
@@ -155,39 +332,65 @@ class Study(models.Model):
             )
         return None
 
-    def instruments_in_order(self) -> list[Instrument]:
-        """The study's instruments in the order participants meet them (values first, then
-        traits). Read once per study instance: a request asks for them several times."""
-        cached = getattr(self, "_instruments_in_order", None)
-        if cached is None:
-            cached = sorted(self.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
-            self._instruments_in_order = cached
-        return cached
+    def instruments_in_order(self, language: str | None = None) -> list[Instrument]:
+        """The study's instruments worded in ``language`` (default: the study's own), in
+        the order participants meet them (values first, then traits). The study's
+        instruments are read once per study instance: a request asks for them several
+        times."""
+        every = getattr(self, "_every_instrument", None)
+        if every is None:
+            every = sorted(self.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
+            self._every_instrument = every
+        language = language or self.language
+        return [i for i in every if i.language == language]
 
-    def item_loads(self, *, now: datetime) -> tuple[list[int], list[int]]:
+    def instrument_gaps(self) -> list[str]:
+        """ "<instrument> in <language>" for each instrument the study asks in one of its
+        languages but has no wording of in another (empty when every language is complete)."""
+        codes = {i.code for i in self.instruments_in_order(self.language)}
+        for language in self.offered_languages():
+            codes |= {i.code for i in self.instruments_in_order(language)}
+        gaps = []
+        for language in self.offered_languages():
+            have = {i.code for i in self.instruments_in_order(language)}
+            gaps += [f"{code} in {language!r}" for code in sorted(codes - have)]
+        return gaps
+
+    def item_loads(
+        self, *, now: datetime, language: str | None = None
+    ) -> tuple[list[int], list[int]]:
         """Pool item ids (ascending) and their loads at ``now``, from one query.
 
         An item's load is its assignments in this study that are completed or still leased
-        (not released, not expired): what the balanced design equalises."""
+        (not released, not expired): what the balanced design equalises. With ``language``
+        only the pool items that may be served in it count (``Item.objects.servable_in``),
+        loaded by the participants taking the study in it: each language gets its own
+        ``target_ratings_per_item`` raters, since its correlations are computed on its own."""
         counted = Q(assignments__participant__study=self) & (
             Q(assignments__completed_at__isnull=False)
             | Q(assignments__released_at__isnull=True, assignments__expires_at__gt=now)
         )
-        rows = (
-            self.item_pool.annotate(load=Count("assignments", filter=counted))
-            .order_by("pk")
-            .values_list("pk", "load")
-        )
+        pool = self.item_pool.all()
+        if language is not None:
+            pool = pool.servable_in(language)
+            speakers = [language, ""] if language == self.language else [language]
+            counted &= Q(assignments__participant__language__in=speakers)
+        rows = pool.annotate(load=Count("assignments", filter=counted)).order_by("pk")
         ids, loads = [], []
-        for pk, load in rows:
+        for pk, load in rows.values_list("pk", "load"):
             ids.append(pk)
             loads.append(load)
         return ids, loads
 
-    def has_room(self, *, now: datetime | None = None) -> bool:
-        """True while some pool item still needs ratings (below the target per item)."""
-        _, loads = self.item_loads(now=now or timezone.now())
-        return any(load < self.target_ratings_per_item for load in loads)
+    def has_room(self, *, now: datetime | None = None, language: str | None = None) -> bool:
+        """True while some pool item still needs ratings (below the target per item) in
+        ``language``, or, without one, in any language the study offers."""
+        now = now or timezone.now()
+        for code in [language] if language else self.offered_languages():
+            _, loads = self.item_loads(now=now, language=code)
+            if any(load < self.target_ratings_per_item for load in loads):
+                return True
+        return False
 
     def pvq_form_for(self, *, gender: str | None) -> str:
         """The PVQ form (``male``/``female``) a participant of ``gender`` answers."""
@@ -233,6 +436,12 @@ class ParticipantQuerySet(models.QuerySet):
         if study.exclude_flagged_participants:
             participants = participants.unflagged()
         return participants
+
+    def in_language(self, language: str) -> "ParticipantQuerySet":
+        """Participants who took their study in ``language``: recorded at consent, or, for
+        those with none recorded (imported, or from before studies had languages), their
+        study's own language."""
+        return self.filter(Q(language=language) | Q(language="", study__language=language))
 
     def stale(self, *, now: datetime | None = None) -> "ParticipantQuerySet":
         """In-progress participants whose item lease has run out (timed out in all but name)."""
@@ -282,6 +491,11 @@ class Participant(models.Model):
         max_length=15, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True
     )
     pvq_form = models.CharField(max_length=10, blank=True)
+    language = models.CharField(
+        max_length=15,
+        blank=True,
+        help_text="The language the participant took the study in (chosen at consent).",
+    )
     demographics = models.JSONField(default=dict, blank=True)
     quality_flags = models.JSONField(
         default=dict,
@@ -328,6 +542,17 @@ class Participant(models.Model):
     def is_excluded(self) -> bool:
         """Left out of the statistics for its quality flags (the study says so)."""
         return self.is_flagged and self.study.exclude_flagged_participants
+
+    @property
+    def study_language(self) -> str:
+        """The language this participant takes the study in: recorded at consent, else (no
+        language recorded: imported, or from before studies had languages) the study's own.
+        ``Participant.objects.in_language`` is the same rule in SQL."""
+        return self.language or self.study.language
+
+    def instruments(self) -> list[Instrument]:
+        """The study's instruments in this participant's language, in order."""
+        return self.study.instruments_in_order(self.study_language)
 
     def form_of(self, instrument: Instrument) -> str:
         """The form of ``instrument`` this participant answers (their PVQ form when the

@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from django.db.models import Count
 
+from survey.demographic_options import SELF_DESCRIPTION_FIELD
 from survey.instruments import dimensions as dims
 from survey.models import ItemRating, Participant, ParticipantScore, Study
 
@@ -55,6 +56,8 @@ def rating_rows(*, study: Study) -> list[dict]:
 def participant_rows(*, study: Study, raw_ids: bool = False) -> list[dict]:
     """One row per participant: status, times, demographics, scores, quality metrics, flags."""
     fields = list(study.demographic_fields or [])
+    if "gender" in fields:  # the participant's own words for "I describe myself another way"
+        fields.insert(fields.index("gender") + 1, SELF_DESCRIPTION_FIELD)
     scores: dict[int, dict[str, float]] = defaultdict(dict)
     for pid, family, dimension, score in ParticipantScore.objects.filter(
         participant__study=study

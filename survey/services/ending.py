@@ -14,7 +14,7 @@ from django.utils import timezone
 from survey import quality
 from survey.errors import Expired, Incomplete, SessionEnded
 from survey.models import Assignment, Participant, Study
-from survey.selectors.progress import has_lapsed, missing_answers
+from survey.selectors.progress import has_lapsed, instrument_pages, missing_answers
 from survey.services.scoring import compute_participant_scores
 from survey.signals import participant_completed
 
@@ -79,10 +79,65 @@ def return_study(*, participant: Participant) -> None:
             participant.status = Participant.Status.RETURNED
 
 
+def item_pace(*, participant: Participant, assignments: list[Assignment]) -> quality.Pace:
+    """Seconds on each answered item page and the least plausible seconds for it.
+
+    A page's time is the longer of the server's (first shown to first answer) and the
+    browser's (``response_time_ms``): a page counts as fast only when both clocks say so. Its
+    minimum is reading what it showed at the study's skimming pace: the response, and the
+    scenario the first time the participant met it (later items of a scenario repeat it)."""
+    study = participant.study
+    client_ms = dict(participant.ratings.values_list("item_id", "response_time_ms"))
+    seen_scenarios: set[int] = set()
+    seconds, minimums = [], []
+    for a in assignments:
+        if a.item_id is None or not (a.shown_at and a.answered_at):
+            continue
+        server = (a.answered_at - a.shown_at).total_seconds()
+        seconds.append(max(server, (client_ms.get(a.item_id) or 0) / 1000))
+        words = quality.word_count(a.item.text)
+        if a.item.scenario_id not in seen_scenarios:
+            seen_scenarios.add(a.item.scenario_id)
+            scenario = a.item.scenario
+            words += quality.word_count(f"{scenario.title} {scenario.text}")
+        minimums.append(
+            quality.reading_minimum(
+                words=words,
+                floor_seconds=study.min_seconds_per_item,
+                words_per_minute=study.fast_reading_wpm,
+            )
+        )
+    return quality.Pace(seconds=seconds, minimums=minimums)
+
+
+def questionnaire_pace(*, participant: Participant, timings: dict[str, float]) -> quality.Pace:
+    """Seconds on each answered questionnaire page (server and browser, the longer) and its
+    minimum: ``min_seconds_per_question`` times the questions on it."""
+    study = participant.study
+    client_ms: dict[tuple[str, int], int] = {
+        (code, number): ms or 0
+        for code, number, ms in participant.instrument_responses.values_list(
+            "instrument__code", "item_number", "response_time_ms"
+        )
+    }
+    seconds, minimums = [], []
+    for instrument in study.instruments_in_order():
+        for index, numbers in enumerate(instrument_pages(instrument=instrument, study=study), 1):
+            server = timings.get(f"{instrument.code}:{index}")
+            if server is None:
+                continue
+            browser = max((client_ms.get((instrument.code, n), 0) for n in numbers), default=0)
+            seconds.append(max(server, browser / 1000))
+            minimums.append(study.min_seconds_per_question * len(numbers))
+    return quality.Pace(seconds=seconds, minimums=minimums)
+
+
 def store_quality(*, participant: Participant) -> dict:
     """Compute the quality metrics and flags and store them on the participant."""
     study = participant.study
-    assignments = list(participant.assignments.order_by("position"))
+    assignments = list(
+        participant.assignments.select_related("item__scenario").order_by("position")
+    )
     ratings = dict(participant.ratings.values_list("item_id", "rating"))
     in_order = [ratings[a.item_id] for a in assignments if a.item_id in ratings]
     checks = [a for a in assignments if a.is_attention_check and a.given_value is not None]
@@ -104,10 +159,13 @@ def store_quality(*, participant: Participant) -> dict:
         for a in assignments
         if a.shown_at and a.answered_at
     }
-    for page, shown, answered in participant.page_timings.filter(
-        answered_at__isnull=False
-    ).values_list("page", "shown_at", "answered_at"):
-        page_seconds[page] = round((answered - shown).total_seconds(), 3)
+    timings = {
+        page: (answered - shown).total_seconds()
+        for page, shown, answered in participant.page_timings.filter(
+            answered_at__isnull=False
+        ).values_list("page", "shown_at", "answered_at")
+    }
+    page_seconds.update({page: round(value, 3) for page, value in timings.items()})
     report = quality.assess(
         attention_failures=failures,
         attention_checks_answered=len(checks),
@@ -117,6 +175,8 @@ def store_quality(*, participant: Participant) -> dict:
         speeder_fraction=study.speeder_fraction,
         straightlining_threshold=study.straightlining_threshold,
         page_seconds=page_seconds,
+        item_pace=item_pace(participant=participant, assignments=assignments),
+        questionnaire_pace=questionnaire_pace(participant=participant, timings=timings),
     )
     data = report.as_json()
     Participant.objects.filter(pk=participant.pk).update(quality_flags=data)
@@ -169,6 +229,23 @@ def recompute_quality(*, study: Study) -> int:
         store_quality(participant=participant)
         n += 1
     return n
+
+
+def recompute_when_rules_change(sender, instance: Study, created: bool = False, **kwargs) -> None:
+    """``post_save`` of a study: when a quality rule changed, recompute every finished
+    participant's flags once the save commits (from the admin, the staff pages or code)."""
+    changed = not created and instance.quality_rules_changed()
+    instance.mark_quality_rules_saved()  # the values now in the database
+    if not changed:
+        return
+    study_id = instance.pk
+
+    def recompute() -> None:
+        study = Study.objects.filter(pk=study_id).first()
+        if study is not None:  # deleted meanwhile: nothing to recompute
+            recompute_quality(study=study)
+
+    transaction.on_commit(recompute)
 
 
 def expire_stale(*, study: Study | None = None) -> int:

@@ -9,6 +9,15 @@ Reusable by tests and the benchmark::
 Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic),
 ``POST /v1beta/models/<model>:generateContent`` (Gemini).
 
+Batch APIs, answering each request as the live route would: OpenAI ``POST /v1/files``
+(multipart, purpose ``batch``), ``POST /v1/batches``, ``GET /v1/batches/<id>``, ``POST
+/v1/batches/<id>/cancel``, ``GET /v1/files/<id>/content``; Anthropic ``POST
+/v1/messages/batches``, ``GET …/<id>``, ``GET …/<id>/results``, ``POST …/<id>/cancel``; Gemini
+``POST /v1beta/models/<model>:batchGenerateContent``, ``GET /v1beta/batches/<id>``, ``POST
+/v1beta/batches/<id>:cancel``. A batch ends after ``batch_polls_before_done`` status requests
+(0: the first), never while ``hold_batches`` is set; :meth:`FakeProvider.batch_script` makes
+the next batches expire, fail partly or wholly, or refuse some requests.
+
 Answers are deterministic: the rated response text (after "Reply:" / "Response:") is hashed
 to a rating 1-6 (:func:`rating_for`), answered as the phrase, or as the digit of the listed
 option when the prompt lists ``k = phrase`` lines; log probabilities put 0.7 on that digit.
@@ -39,6 +48,7 @@ import re
 import threading
 import time
 from collections import deque
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from survey.scale import LABELS
@@ -133,6 +143,16 @@ class FakeProvider:
         self.fixed_answer: dict[str, int] = dict(fixed_answer or {})
         self.requests: list[dict] = []
         self.lock = threading.Lock()
+        # Batch APIs: uploaded files, batches by number, scripted outcomes, and whether (or
+        # after how many status requests) batches end.
+        self.files: dict[str, bytes] = {}
+        self.file_counter = 0
+        self.batches: dict[int, dict] = {}
+        self.batch_counter = 0
+        self.batch_lines = 0
+        self.batch_outcomes: deque[str] = deque()
+        self.batch_polls_before_done = 0
+        self.hold_batches = False
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -182,6 +202,97 @@ class FakeProvider:
         reasoning = OPENAI_REASONING_MODEL.match(str(payload.get("model", "")))
         return MAX_TOKENS_REFUSED if reasoning and "max_tokens" in payload else None
 
+    # --- answering (live calls and batch lines alike) --------------------------------------
+    def reply(self, route: str, payload: dict, path: str, fault: str | None) -> tuple:
+        """``(status, body dict, headers)`` of one request on ``route`` with ``fault``."""
+        refused = route == "openai" and self._refused_length_parameter(payload)
+        if refused:
+            return 400, refused, {}
+        if fault == "429":
+            error = {"error": {"message": "rate limited, slow down"}}
+            return 429, error, {"Retry-After": f"{self.retry_after:g}"}
+        if fault == "500":
+            return 500, {"error": {"message": "internal error"}}, {}
+        if fault == "400":
+            return 400, {"error": {"message": "model does not exist: scripted"}}, {}
+        if fault == "malformed":
+            return 200, None, {}
+        if fault == "hang":
+            time.sleep(self.hang_seconds)
+        # The rating comes from the item (the first turn); a re-ask's follow-up turn is
+        # the last one, so invalid_for strings in the item's text are invalid only when
+        # the identical prompt is asked again.
+        first, prompt = _turns(route, payload)
+        fixed = [r for text, r in self.fixed_answer.items() if text in first]
+        answer, digit = answer_for(first, fixed[0] if fixed else None)
+        if fault == "invalid" or any(s in prompt for s in self.invalid_for):
+            answer, digit = "I would rather not say.", None
+        elif fault == "empty":
+            answer, digit = "", None
+        elif fault == "sliver" and digit is not None:
+            answer = SLIVER_ANSWER + digit
+        if fault == "think":
+            reasoning = "Let me weigh this. Very much like me? Perhaps not."
+            answer = f"<think>{reasoning}</think>\n{answer}"
+        body = _BODIES[route](payload, answer, digit)
+        body[SNAPSHOT_FIELD[route]] = self._snapshot(route, payload, path)
+        return 200, body, {}
+
+    # --- batch APIs -------------------------------------------------------------------------
+    def batch_script(self, *outcomes: str) -> None:
+        """Outcomes of the next batches created, in order (default ``"ok"``): ``"expire"``
+        (the second half of its requests is not answered: OpenAI reports the batch
+        ``expired`` with them in the error file, Anthropic ends it with ``expired`` results,
+        Gemini's whole batch ends ``BATCH_STATE_EXPIRED``), ``"partial"`` (every third
+        request fails with a server error), ``"refuse"`` (every third request is refused with
+        a 400), ``"fail"`` (the whole batch fails: OpenAI ``failed``, Gemini
+        ``BATCH_STATE_FAILED``; Anthropic refuses the create call with a 400)."""
+        with self.lock:
+            self.batch_outcomes.extend(outcomes)
+
+    def _new_batch(self, route: str, requests: list[tuple[str, dict]], path: str) -> dict:
+        with self.lock:
+            outcome = self.batch_outcomes.popleft() if self.batch_outcomes else "ok"
+            self.batch_counter += 1
+            batch = {
+                "id": self.batch_counter, "route": route, "requests": requests, "path": path,
+                "outcome": outcome, "polls": 0, "results": None, "cancelled": False,
+            }  # fmt: skip
+            self.batches[self.batch_counter] = batch
+            self.batch_lines += len(requests)
+        return batch
+
+    def _batch_done(self, batch: dict) -> bool:
+        """Counts this status request; the batch ends after ``batch_polls_before_done`` of
+        them unless ``hold_batches`` is set."""
+        with self.lock:
+            batch["polls"] += 1
+            done = batch["cancelled"] or (
+                not self.hold_batches and batch["polls"] > self.batch_polls_before_done
+            )
+        if done and batch["results"] is None:
+            batch["results"] = self._batch_results(batch)
+        return done
+
+    def _batch_results(self, batch: dict) -> list[tuple[str, str, int, dict | None]]:
+        """Per request: ``(custom id, kind, status, body)``, kind ok/error/expired/cancelled."""
+        outcome, requests = batch["outcome"], batch["requests"]
+        results = []
+        for index, (custom_id, payload) in enumerate(requests):
+            if batch["cancelled"]:
+                results.append((custom_id, "cancelled", 0, None))
+                continue
+            if outcome == "expire" and index >= len(requests) // 2:
+                results.append((custom_id, "expired", 0, None))
+                continue
+            fault = None
+            if outcome in ("partial", "refuse") and index % 3 == 2:
+                fault = "500" if outcome == "partial" else "400"
+            route = batch["route"]
+            status, body, _headers = self.reply(route, payload, batch["path"], fault)
+            results.append((custom_id, "ok" if status == 200 else "error", status, body))
+        return results
+
     # --- HTTP ------------------------------------------------------------------------------
     def _handler(self):
         fake = self
@@ -192,9 +303,10 @@ class FakeProvider:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
-            def _send(self, status: int, body: bytes, headers: dict | None = None) -> None:
+            def _send(self, status: int, body: bytes, headers: dict | None = None,
+                      content_type: str = "application/json") -> None:  # fmt: skip
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -204,71 +316,53 @@ class FakeProvider:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _json(self, status: int, body: dict) -> None:
+                self._send(status, json.dumps(body).encode())
+
+            def _record(self, route: str, payload) -> None:
+                with fake.lock:
+                    fake.requests.append(
+                        {"route": route, "path": self.path, "headers": dict(self.headers),
+                         "payload": payload}
+                    )  # fmt: skip
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._record("get", None)
+                for pattern, method in _GET_ROUTES:
+                    match = pattern.match(self.path)
+                    if match:
+                        return method(fake, self, **match.groupdict())
+                self._json(404, {"error": {"message": "no such route"}})
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if self.path == "/v1/files":
+                    return _openai_upload(fake, self, raw)
                 try:
-                    payload = json.loads(raw)
+                    payload = json.loads(raw) if raw else {}
                 except ValueError:
                     self._send(400, b'{"error": {"message": "request body is not JSON"}}')
                     return
+                for pattern, method in _POST_BATCH_ROUTES:
+                    match = pattern.match(self.path)
+                    if match:
+                        self._record("batch", payload)
+                        return method(fake, self, payload, **match.groupdict())
                 route = self._route()
                 if route is None:
                     self._send(404, b'{"error": {"message": "no such route"}}')
                     return
-                with fake.lock:
-                    fake.requests.append(
-                        {
-                            "route": route,
-                            "path": self.path,
-                            "headers": dict(self.headers),
-                            "payload": payload,
-                        }
-                    )
+                self._record(route, payload)
                 refused = route == "openai" and fake._refused_length_parameter(payload)
-                if refused:
-                    self._send(400, json.dumps(refused).encode())
-                    return
-                fault = fake._next_fault()
-                if fake.latency:
+                fault = None if refused else fake._next_fault()
+                if fake.latency and not refused:
                     time.sleep(fake.latency)
-                if fault == "429":
-                    self._send(
-                        429,
-                        b'{"error": {"message": "rate limited, slow down"}}',
-                        {"Retry-After": f"{fake.retry_after:g}"},
-                    )
-                    return
-                if fault == "500":
-                    self._send(500, b'{"error": {"message": "internal error"}}')
-                    return
-                if fault == "400":
-                    self._send(400, b'{"error": {"message": "model does not exist: scripted"}}')
-                    return
-                if fault == "malformed":
+                status, body, headers = fake.reply(route, payload, self.path, fault)
+                if body is None:  # malformed
                     self._send(200, b'{"choices": [{"message": {"content": "like m')
                     return
-                if fault == "hang":
-                    time.sleep(fake.hang_seconds)
-                # The rating comes from the item (the first turn); a re-ask's follow-up turn is
-                # the last one, so invalid_for strings in the item's text are invalid only when
-                # the identical prompt is asked again.
-                first, prompt = self._turns(route, payload)
-                fixed = [r for text, r in fake.fixed_answer.items() if text in first]
-                answer, digit = answer_for(first, fixed[0] if fixed else None)
-                if fault == "invalid" or any(s in prompt for s in fake.invalid_for):
-                    answer, digit = "I would rather not say.", None
-                elif fault == "empty":
-                    answer, digit = "", None
-                elif fault == "sliver" and digit is not None:
-                    answer = SLIVER_ANSWER + digit
-                reasoning = ""
-                if fault == "think":
-                    reasoning = "Let me weigh this. Very much like me? Perhaps not."
-                    answer = f"<think>{reasoning}</think>\n{answer}"
-                body = getattr(self, f"_{route}")(payload, answer, digit)
-                body[SNAPSHOT_FIELD[route]] = fake._snapshot(route, payload, self.path)
-                self._send(200, json.dumps(body).encode())
+                self._send(status, json.dumps(body).encode(), headers)
 
             def _route(self) -> str | None:
                 if self.path == "/v1/chat/completions":
@@ -279,86 +373,314 @@ class FakeProvider:
                     return "gemini"
                 return None
 
-            @staticmethod
-            def _turns(route: str, payload: dict) -> tuple[str, str]:
-                """The first and the last user turn."""
-                if route == "gemini":
-                    texts = [
-                        c["parts"][0]["text"] for c in payload["contents"] if c["role"] == "user"
-                    ]
-                else:
-                    texts = [m["content"] for m in payload["messages"] if m["role"] == "user"]
-                return texts[0], texts[-1]
-
-            @staticmethod
-            def _openai(payload: dict, answer: str, digit: str | None) -> dict:
-                choice = {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": answer},
-                    "finish_reason": "stop",
-                }
-                if payload.get("logprobs") and answer:
-                    top = _logprobs_for(answer.split("</think>")[-1].strip(), digit)
-                    choice["logprobs"] = {
-                        "content": [
-                            {
-                                "token": top[0]["token"],
-                                "logprob": top[0]["logprob"],
-                                "top_logprobs": top[: payload.get("top_logprobs") or 1],
-                            }
-                        ]
-                    }
-                return {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion",
-                    "model": payload.get("model"),
-                    "choices": [choice],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 3, "total_tokens": 103},
-                }
-
-            @staticmethod
-            def _anthropic(payload: dict, answer: str, digit: str | None) -> dict:
-                content = []
-                if "<think>" in answer:
-                    thinking, answer = answer.split("</think>")
-                    content.append({"type": "thinking", "thinking": thinking[7:]})
-                content.append({"type": "text", "text": answer.strip()})
-                return {
-                    "id": "msg_fake",
-                    "type": "message",
-                    "role": "assistant",
-                    "content": content,
-                    "stop_reason": "end_turn",
-                    "usage": {"input_tokens": 100, "output_tokens": 3},
-                }
-
-            @staticmethod
-            def _gemini(payload: dict, answer: str, digit: str | None) -> dict:
-                parts = []
-                if "<think>" in answer:
-                    thinking, answer = answer.split("</think>")
-                    parts.append({"text": thinking[7:], "thought": True})
-                parts.append({"text": answer.strip()})
-                candidate = {"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}
-                config = payload.get("generationConfig") or {}
-                if config.get("responseLogprobs") and answer.strip():
-                    top = _logprobs_for(answer.strip(), digit)[: config.get("logprobs") or 1]
-                    candidate["logprobsResult"] = {
-                        "topCandidates": [
-                            {
-                                "candidates": [
-                                    {"token": t["token"], "logProbability": t["logprob"]}
-                                    for t in top
-                                ]
-                            }
-                        ]
-                    }
-                return {
-                    "candidates": [candidate],
-                    "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 3},
-                }
-
         return Handler
+
+
+def _turns(route: str, payload: dict) -> tuple[str, str]:
+    """The first and the last user turn."""
+    if route == "gemini":
+        texts = [c["parts"][0]["text"] for c in payload["contents"] if c["role"] == "user"]
+    else:
+        texts = [m["content"] for m in payload["messages"] if m["role"] == "user"]
+    return texts[0], texts[-1]
+
+
+def _openai_body(payload: dict, answer: str, digit: str | None) -> dict:
+    choice = {
+        "index": 0,
+        "message": {"role": "assistant", "content": answer},
+        "finish_reason": "stop",
+    }
+    if payload.get("logprobs") and answer:
+        top = _logprobs_for(answer.split("</think>")[-1].strip(), digit)
+        choice["logprobs"] = {
+            "content": [
+                {
+                    "token": top[0]["token"],
+                    "logprob": top[0]["logprob"],
+                    "top_logprobs": top[: payload.get("top_logprobs") or 1],
+                }
+            ]
+        }
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "model": payload.get("model"),
+        "choices": [choice],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 3, "total_tokens": 103},
+    }
+
+
+def _anthropic_body(payload: dict, answer: str, digit: str | None) -> dict:
+    content = []
+    if "<think>" in answer:
+        thinking, answer = answer.split("</think>")
+        content.append({"type": "thinking", "thinking": thinking[7:]})
+    content.append({"type": "text", "text": answer.strip()})
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 100, "output_tokens": 3},
+    }
+
+
+def _gemini_body(payload: dict, answer: str, digit: str | None) -> dict:
+    parts = []
+    if "<think>" in answer:
+        thinking, answer = answer.split("</think>")
+        parts.append({"text": thinking[7:], "thought": True})
+    parts.append({"text": answer.strip()})
+    candidate = {"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}
+    config = payload.get("generationConfig") or {}
+    if config.get("responseLogprobs") and answer.strip():
+        top = _logprobs_for(answer.strip(), digit)[: config.get("logprobs") or 1]
+        candidate["logprobsResult"] = {
+            "topCandidates": [
+                {"candidates": [{"token": t["token"], "logProbability": t["logprob"]} for t in top]}
+            ]
+        }
+    return {
+        "candidates": [candidate],
+        "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 3},
+    }
+
+
+_BODIES = {"openai": _openai_body, "anthropic": _anthropic_body, "gemini": _gemini_body}
+
+
+# --- OpenAI: /v1/files + /v1/batches ---------------------------------------------------------
+def _openai_upload(fake: FakeProvider, handler, raw: bytes) -> None:
+    """``POST /v1/files`` (multipart/form-data: ``purpose`` and ``file``)."""
+    header = f"Content-Type: {handler.headers.get('Content-Type', '')}\r\n\r\n".encode()
+    message = BytesParser().parsebytes(header + raw)
+    fields = {
+        part.get_param("name", header="content-disposition"): part
+        for part in (message.get_payload() if message.is_multipart() else [])
+    }
+    if "file" not in fields or fields.get("purpose") is None:
+        handler._json(400, {"error": {"message": "'file' and 'purpose' are required"}})
+        return
+    content = fields["file"].get_payload(decode=True)
+    with fake.lock:
+        fake.file_counter += 1
+        file_id = f"file-{fake.file_counter}"
+        fake.files[file_id] = content
+    handler._record("upload", {"file_id": file_id, "bytes": len(content)})
+    handler._json(200, {"id": file_id, "object": "file", "bytes": len(content),
+                        "purpose": fields["purpose"].get_payload(), "filename": "batch.jsonl"})  # fmt: skip
+
+
+def _openai_create(fake: FakeProvider, handler, payload: dict) -> None:
+    content = fake.files.get(payload.get("input_file_id", ""))
+    if content is None:
+        handler._json(404, {"error": {"message": "No such File object"}})
+        return
+    lines = [json.loads(line) for line in content.decode().splitlines() if line.strip()]
+    requests = [(line["custom_id"], line["body"]) for line in lines]
+    batch = fake._new_batch("openai", requests, "/v1/chat/completions")
+    handler._json(200, _openai_batch(fake, batch, status="validating"))
+
+
+def _openai_batch(fake: FakeProvider, batch: dict, status: str | None = None) -> dict:
+    body = {"id": f"batch_{batch['id']}", "object": "batch", "endpoint": "/v1/chat/completions",
+            "input_file_id": "", "completion_window": "24h", "status": status or "in_progress",
+            "output_file_id": None, "error_file_id": None, "errors": None,
+            "request_counts": {"total": len(batch["requests"]), "completed": 0, "failed": 0}}  # fmt: skip
+    if status is not None or batch["results"] is None:
+        return body
+    if batch["outcome"] == "fail":
+        body["status"] = "failed"
+        body["errors"] = {"object": "list", "data": [
+            {"code": "invalid_request", "message": "scripted: the batch failed validation"}]}  # fmt: skip
+        return body
+    ok, errors = [], []
+    for custom_id, kind, status_code, answer in batch["results"]:
+        line = {"id": f"batch_req_{custom_id}", "custom_id": custom_id}
+        if kind in ("expired", "cancelled"):
+            code = "batch_expired" if kind == "expired" else "batch_cancelled"
+            errors.append({**line, "response": None, "error": {
+                "code": code, "message": f"This request was not executed: batch {kind}."}})  # fmt: skip
+            continue
+        line["response"] = {"status_code": status_code, "request_id": "req", "body": answer}
+        line["error"] = None
+        (ok if kind == "ok" else errors).append(line)
+    with fake.lock:
+        for name, lines in (("output", ok), ("error", errors)):
+            if lines:
+                file_id = f"file-{name}-{batch['id']}"
+                fake.files[file_id] = "".join(json.dumps(x) + "\n" for x in lines).encode()
+                body[f"{name}_file_id"] = file_id
+    expired = any(kind == "expired" for _, kind, _, _ in batch["results"])
+    body["status"] = "cancelled" if batch["cancelled"] else "expired" if expired else "completed"
+    body["request_counts"].update(completed=len(ok), failed=len(errors))
+    return body
+
+
+def _openai_get(fake: FakeProvider, handler, batch_id: str) -> None:
+    batch = fake.batches.get(int(batch_id))
+    if batch is None:
+        handler._json(404, {"error": {"message": "No such Batch object"}})
+        return
+    fake._batch_done(batch)
+    handler._json(200, _openai_batch(fake, batch))
+
+
+def _openai_cancel(fake: FakeProvider, handler, payload: dict, batch_id: str) -> None:
+    batch = fake.batches[int(batch_id)]
+    batch["cancelled"] = True
+    handler._json(200, _openai_batch(fake, batch, status="cancelling"))
+
+
+def _openai_file(fake: FakeProvider, handler, file_id: str) -> None:
+    content = fake.files.get(file_id)
+    if content is None:
+        handler._json(404, {"error": {"message": "No such File object"}})
+        return
+    handler._send(200, content, content_type="application/octet-stream")
+
+
+# --- Anthropic: /v1/messages/batches ---------------------------------------------------------
+def _anthropic_create(fake: FakeProvider, handler, payload: dict) -> None:
+    requests = [(r["custom_id"], r["params"]) for r in payload.get("requests") or []]
+    if fake.batch_outcomes and fake.batch_outcomes[0] == "fail":
+        fake.batch_outcomes.popleft()
+        handler._json(400, {"type": "error", "error": {
+            "type": "invalid_request_error", "message": "scripted: batch refused"}})  # fmt: skip
+        return
+    batch = fake._new_batch("anthropic", requests, "/v1/messages")
+    handler._json(200, _anthropic_batch(handler, batch, ended=False))
+
+
+def _anthropic_batch(handler, batch: dict, *, ended: bool) -> dict:
+    counts = {"processing": 0 if ended else len(batch["requests"]), "succeeded": 0,
+              "errored": 0, "canceled": 0, "expired": 0}  # fmt: skip
+    if ended:
+        for _id, kind, _status, _body in batch["results"]:
+            name = {"ok": "succeeded", "error": "errored", "cancelled": "canceled"}.get(kind, kind)
+            counts[name] += 1
+    host = f"http://127.0.0.1:{handler.server.server_address[1]}"
+    return {
+        "id": f"msgbatch_{batch['id']}", "type": "message_batch",
+        "processing_status": "ended" if ended else "in_progress", "request_counts": counts,
+        "results_url": f"{host}/v1/messages/batches/msgbatch_{batch['id']}/results"
+        if ended else None,
+    }  # fmt: skip
+
+
+def _anthropic_get(fake: FakeProvider, handler, batch_id: str) -> None:
+    batch = fake.batches.get(int(batch_id))
+    if batch is None:
+        handler._json(404, {"type": "error", "error": {"type": "not_found_error",
+                                                      "message": "batch not found"}})  # fmt: skip
+        return
+    handler._json(200, _anthropic_batch(handler, batch, ended=fake._batch_done(batch)))
+
+
+def _anthropic_results(fake: FakeProvider, handler, batch_id: str) -> None:
+    batch = fake.batches[int(batch_id)]
+    lines = []
+    for custom_id, kind, status, body in batch["results"] or []:
+        if kind == "ok":
+            result = {"type": "succeeded", "message": body}
+        elif kind == "error":
+            error_type = "api_error" if status >= 500 else "invalid_request_error"
+            result = {"type": "errored", "error": {"type": "error", "error": {
+                "type": error_type, "message": (body or {}).get("error", {}).get("message", "")}}}  # fmt: skip
+        else:
+            result = {"type": "canceled" if kind == "cancelled" else "expired"}
+        lines.append(json.dumps({"custom_id": custom_id, "result": result}) + "\n")
+    handler._send(200, "".join(lines).encode(), content_type="application/binary")
+
+
+def _anthropic_cancel(fake: FakeProvider, handler, payload: dict, batch_id: str) -> None:
+    batch = fake.batches[int(batch_id)]
+    batch["cancelled"] = True
+    handler._json(200, _anthropic_batch(handler, batch, ended=False))
+
+
+# --- Gemini: models/{model}:batchGenerateContent, batches/{id} -------------------------------
+def _gemini_create(fake: FakeProvider, handler, payload: dict, model: str) -> None:
+    inlined = ((payload.get("batch") or {}).get("inputConfig") or {}).get("requests") or {}
+    requests = [
+        ((r.get("metadata") or {}).get("key", str(i)), r["request"])
+        for i, r in enumerate(inlined.get("requests") or [])
+    ]
+    batch = fake._new_batch("gemini", requests, f"/v1beta/models/{model}:generateContent")
+    handler._json(200, _gemini_operation(batch, done=False))
+
+
+def _gemini_operation(batch: dict, *, done: bool) -> dict:
+    total = len(batch["requests"])
+    metadata = {
+        "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch",
+        "name": f"batches/{batch['id']}", "state": "BATCH_STATE_RUNNING" if batch["polls"]
+        else "BATCH_STATE_PENDING",
+        "batchStats": {"requestCount": str(total), "pendingRequestCount": str(total)},
+    }  # fmt: skip
+    body = {"name": f"batches/{batch['id']}", "metadata": metadata, "done": done}
+    if not done:
+        return body
+    kinds = {kind for _, kind, _, _ in batch["results"]}
+    if batch["cancelled"]:
+        metadata["state"] = "BATCH_STATE_CANCELLED"
+    elif batch["outcome"] == "fail":
+        metadata["state"] = "BATCH_STATE_FAILED"
+        body["error"] = {"code": 3, "message": "scripted: the batch failed"}
+    elif "expired" in kinds:
+        metadata["state"] = "BATCH_STATE_EXPIRED"
+    else:
+        metadata["state"] = "BATCH_STATE_SUCCEEDED"
+        responses = []
+        for custom_id, kind, status, answer in batch["results"]:
+            if kind == "ok":
+                responses.append({"response": answer, "metadata": {"key": custom_id}})
+            else:
+                code = 13 if status >= 500 else 3
+                responses.append({"error": {"code": code, "message": "scripted failure"}})
+        failed = sum(1 for r in responses if "error" in r)
+        metadata["batchStats"] = {"requestCount": str(total),
+                                  "successfulRequestCount": str(total - failed),
+                                  "failedRequestCount": str(failed)}  # fmt: skip
+        body["response"] = {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta."
+            "GenerateContentBatchOutput",
+            "inlinedResponses": {"inlinedResponses": responses},
+        }
+    return body
+
+
+def _gemini_get(fake: FakeProvider, handler, batch_id: str) -> None:
+    batch = fake.batches.get(int(batch_id))
+    if batch is None:
+        handler._json(404, {"error": {"code": 404, "message": "batch not found",
+                                      "status": "NOT_FOUND"}})  # fmt: skip
+        return
+    handler._json(200, _gemini_operation(batch, done=fake._batch_done(batch)))
+
+
+def _gemini_cancel(fake: FakeProvider, handler, payload: dict, batch_id: str) -> None:
+    fake.batches[int(batch_id)]["cancelled"] = True
+    handler._json(200, {})
+
+
+_GET_ROUTES = [
+    (re.compile(r"^/v1/batches/batch_(?P<batch_id>\d+)$"), _openai_get),
+    (re.compile(r"^/v1/files/(?P<file_id>[\w-]+)/content$"), _openai_file),
+    (re.compile(r"^/v1/messages/batches/msgbatch_(?P<batch_id>\d+)$"), _anthropic_get),
+    (re.compile(r"^/v1/messages/batches/msgbatch_(?P<batch_id>\d+)/results$"), _anthropic_results),
+    (re.compile(r"^/v1beta/batches/(?P<batch_id>\d+)$"), _gemini_get),
+]
+_POST_BATCH_ROUTES = [
+    (re.compile(r"^/v1/batches$"), _openai_create),
+    (re.compile(r"^/v1/batches/batch_(?P<batch_id>\d+)/cancel$"), _openai_cancel),
+    (re.compile(r"^/v1/messages/batches$"), _anthropic_create),
+    (re.compile(r"^/v1/messages/batches/msgbatch_(?P<batch_id>\d+)/cancel$"), _anthropic_cancel),
+    (re.compile(r"^/v1beta/models/(?P<model>[^/:]+):batchGenerateContent$"), _gemini_create),
+    (re.compile(r"^/v1beta/batches/(?P<batch_id>\d+):cancel$"), _gemini_cancel),
+]
 
 
 if __name__ == "__main__":  # for manual tries: python -m tests.evaluation.fake_provider --port 8080

@@ -84,3 +84,43 @@ def test_study_refuses_real_participants_while_wording_is_placeholder():
     assert study.refusal_reason() is None
     study.status = Study.Status.CLOSED
     assert "closed" in study.refusal_reason()
+
+
+@pytest.mark.django_db
+def test_each_language_has_its_own_wording_row(tmp_path):
+    english = ensure_all_instruments()[1]  # pvq21 in English, placeholder
+    raw = _wording("pvq21")
+    raw.update(language="de", placeholder=False, version="de-2024")
+    raw["response_labels"] = ["gar nicht", "nicht", "kaum", "etwas", "ähnlich", "sehr ähnlich"]
+    for form in raw["forms"].values():
+        for number in form:
+            form[number] = f"Deutscher Text {number}"
+    path = tmp_path / "pvq21-de.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(CommandError, match="the file's language is 'de', not 'ko'"):
+        call_command("load_instrument", str(path), "--language", "ko")
+    call_command("load_instrument", str(path), "--language", "de")
+    german = Instrument.objects.get(code="pvq21", language="de")
+    assert german.pk != english.pk and german.is_placeholder is False
+    assert german.labels[0] == "gar nicht"
+    assert german.items.filter(form="female", number=3).get().text == "Deutscher Text 3"
+    english.refresh_from_db()
+    assert english.is_placeholder and english.labels == list(english.key.response_labels)
+    assert english.items.filter(form="male", number=3).get().text.startswith("[Placeholder")
+    raw["response_labels"] = ["only", "five", "labels", "for", "six"]
+    with pytest.raises(WordingError, match="must list 6 non-empty labels"):
+        parse_wording(raw)
+
+
+@pytest.mark.parametrize("language", ["de", "ko"])
+@pytest.mark.parametrize("code", ["pvq_rr", "pvq21", "bfi10"])
+def test_shipped_placeholder_wording_in_other_languages(code, language):
+    raw = json.loads((PLACEHOLDER_DIR / language / f"{code}.json").read_text(encoding="utf-8"))
+    key, wording = parse_wording(raw)
+    english = parse_wording(_wording(code))[1]
+    assert wording.language == language and wording.placeholder is True
+    for form, items in wording.forms.items():
+        assert list(items) == list(key.item_numbers)
+        # its own language's text, one per English placeholder item, never the English one
+        assert all(items[n] != english.forms[form][n] for n in items)
+        assert all(("Platzhalter" if language == "de" else "임시") in t for t in items.values())

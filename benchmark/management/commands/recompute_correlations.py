@@ -1,6 +1,8 @@
-"""``manage.py recompute_correlations --study SLUG [--method spearman]``."""
+"""``manage.py recompute_correlations --study SLUG [--method spearman] [--language de |
+--per-language]``: one run pooled over the study's languages (default), one restricted to a
+language, or one per offered language plus the pooled one."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from benchmark.models import CorrelationRun
 from benchmark.selectors import compare_runs, published_run
@@ -15,10 +17,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--study", required=True, help="study slug")
         parser.add_argument("--method", default="spearman", choices=CorrelationRun.Method.values)
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument(
+            "--language", default="", help="only the participants who took it in this language"
+        )
+        where.add_argument(
+            "--per-language",
+            action="store_true",
+            help="a run per language the study offers, then the pooled run",
+        )
 
-    def handle(self, *args, study, method, **options):
+    def handle(self, *args, study, method, language, per_language, **options):
         study = get_study(study)
-        run = recompute_now(study=study, method=method)
+        languages = [*study.offered_languages(), ""] if per_language else [language]
+        for code in languages:
+            try:
+                run = recompute_now(study=study, method=method, language=code)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            self.report(study, run, method)
+
+    def report(self, study, run, method):
+        if run.language:
+            self.stdout.write(f"language {run.language}:")
         summary = run.exclusions.get("summary", {})
         self.stdout.write(
             f"{study.slug}: {run.get_method_display()} over {run.parameters['items']} items × "
@@ -35,7 +56,7 @@ class Command(BaseCommand):
                 f"{entry['release_group']} left out ({entry['reason']})"
             )
         reference = published_run(study=study)
-        if reference is not None and method == "spearman":
+        if reference is not None and method == "spearman" and not run.language:
             result = compare_runs(reference=reference, other=run)
             s = result["summary"]
             self.stdout.write(

@@ -48,6 +48,18 @@ class Command(BaseCommand):
         parser.add_argument("--template-set", default="valueportrait-own")
         parser.add_argument("--template-set-version", type=int, default=1)
         parser.add_argument("--no-cache", action="store_true", help="always call the provider")
+        parser.add_argument(
+            "--mode",
+            choices=["live", "batch"],
+            default="live",
+            help="batch: the provider's batch API at its batch price (OpenAI, Anthropic, Gemini)",
+        )
+        parser.add_argument(
+            "--batch-retry",
+            choices=["batch", "live"],
+            default="batch",
+            help="batch mode: ask failed or expired requests again in a follow-up batch or live",
+        )
         parser.add_argument("--label", default="")
         parser.add_argument("--wait", action="store_true", help="print progress until the run ends")
 
@@ -71,6 +83,8 @@ class Command(BaseCommand):
                 invalid_retries=opts["invalid_retries"],
                 reask_follow_up=not opts["no_follow_up"],
                 use_cache=not opts["no_cache"],
+                mode=opts["mode"],
+                batch_retry=opts["batch_retry"],
                 template_set=opts["template_set"],
                 template_set_version=opts["template_set_version"],
                 label=opts["label"],

@@ -1,4 +1,5 @@
-"""``manage.py load_instrument FILE``: load a questionnaire's wording, checked against its key."""
+"""``manage.py load_instrument FILE [--language de]``: load a questionnaire's wording in one
+language, checked against its key (the other languages' wordings are left alone)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -15,10 +16,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
+        parser.add_argument(
+            "--language",
+            default="",
+            help="the wording's language (default: the file's 'language', else en); a file "
+            "stating another language is refused",
+        )
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, language, **options):
         try:
-            wording = read_wording_file(file)
+            wording = read_wording_file(file, language=language)
         except WordingError as exc:
             raise CommandError(f"Nothing loaded. {exc}") from exc
         instrument = store_wording(wording=wording)
@@ -26,7 +33,8 @@ class Command(BaseCommand):
         kind = "PLACEHOLDER wording" if instrument.is_placeholder else "wording"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Loaded {kind} for {instrument.get_code_display()}: {count} item texts "
+                f"Loaded {kind} for {instrument.get_code_display()} in {instrument.language}: "
+                f"{count} item texts "
                 f"in forms {', '.join(sorted(wording.forms))} (version '{instrument.wording_version}')."
             )
         )
