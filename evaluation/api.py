@@ -134,7 +134,7 @@ class RunSerializer(serializers.ModelSerializer):
         model = EvaluationRun
         fields = [
             "id", "label", "kind", "model", "item_set", "template_set", "template_set_version",
-            "variants", "personas", "repetitions", "scoring", "use_cache", "invalid_retries",
+            "language", "variants", "personas", "repetitions", "scoring", "use_cache", "invalid_retries",
             "reask_follow_up", "min_valid_probability", "mode", "batch_retry",
             "status", "params", "error", "created_at", "started_at", "finished_at", "progress",
         ]  # fmt: skip
@@ -158,6 +158,7 @@ class RunCreateSerializer(serializers.Serializer):
     batch_retry = serializers.ChoiceField(choices=EvaluationRun.BatchRetry.values, default="batch")
     template_set = serializers.CharField(default="valueportrait-own")
     template_set_version = serializers.IntegerField(default=1)
+    language = serializers.CharField(default="en", max_length=16)
     label = serializers.CharField(required=False, default="", allow_blank=True)
 
 

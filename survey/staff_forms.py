@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.text import slugify
 
 from survey.forms import DEMOGRAPHIC_QUESTIONS
 from survey.item_csv import MAX_ROWS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
@@ -108,18 +109,26 @@ class StudySetupForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         creating = self.instance.pk is None
+        if creating and not self.is_bound:
+            # Fields declared here (choices instead of JSON) start from the model's defaults.
+            for name in ("demographic_fields", "languages", "language"):
+                self.fields[name].initial = getattr(self.instance, name)
         if not creating:
             # Participants and Prolific already hold the study's URL: its slug stays.
             self.fields.pop("slug")
         else:
             self.fields["item_csv"].required = True
+            self.fields["slug"].required = False
+            self.fields[
+                "slug"
+            ].help_text = "The study's address: /s/<slug>/. Left empty, it is made from the title."
         self.sections = [
             (legend, [self[name] for name in names if name in self.fields])
             for legend, names in SECTIONS
         ]
 
     def clean_slug(self) -> str:
-        slug = self.cleaned_data["slug"]
+        slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("title", ""))[:50]
         if slug in RESERVED_SLUGS or slug.startswith(PREVIEW_SLUG_PREFIX):
             raise forms.ValidationError(f"{slug!r} is reserved; choose another.")
         return slug

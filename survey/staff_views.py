@@ -21,6 +21,7 @@ from core.roles import admin_required, is_admin, researcher_required
 from survey.models import Participant, Study
 from survey.selectors import exports
 from survey.selectors.monitor import monitor_data
+from survey.selectors.translations import study_coverage
 from survey.services import ending
 
 FORMATS = ("csv", "json")
@@ -55,6 +56,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
             "instruments": study.instruments_in_order(),
             "pool_size": study.item_pool.count(),
+            "coverage": study_coverage(study=study, languages=study.offered_languages()),
             "refusal": study.refusal_reason() if study.status == Study.Status.OPEN else None,
             "can_manage": is_admin(request.user),
             "statuses": Study.Status.choices,

@@ -126,6 +126,26 @@ def send(*, study, kind, user, submission_ids=(), call):
 
 # --- the study ------------------------------------------------------------------------------
 
+# What Prolific fixes once the study exists there: change it on Prolific, not here.
+FIXED_ON_PROLIFIC = ("reward_cents", "places", "estimated_minutes")
+
+
+def save_settings(*, study: Study, values: dict, user=None) -> ProlificStudy:
+    """Create or change the study's Prolific settings (``values``: cleaned form data). The
+    reward, places and time are refused once the study exists on Prolific."""
+    prolific, _ = ProlificStudy.objects.get_or_create(study=study)
+    changed = [n for n in FIXED_ON_PROLIFIC if n in values and values[n] != getattr(prolific, n)]
+    if prolific.prolific_study_id and changed:
+        raise StateConflict(
+            "The study already exists on Prolific: change "
+            + ", ".join(n.replace("_", " ") for n in changed)
+            + " there."
+        )
+    for name, value in values.items():
+        setattr(prolific, name, value)
+    prolific.save()
+    return prolific
+
 
 def study_payload(*, study: Study, prolific: ProlificStudy, entry_url: str) -> dict:
     """Prolific's draft study from ours: texts, our link with Prolific's placeholders, the

@@ -55,3 +55,13 @@ def study_coverage(*, study: Study, languages: list[str]) -> dict[str, dict]:
             "drafts": drafts.aggregate(n=Count("pk", distinct=True))["n"],
         }
     return out
+
+
+def reviewed_translations(*, item_ids, language: str) -> dict[int, tuple[str, str, str]]:
+    """Item id -> (scenario title, scenario text, response) of its reviewed (servable)
+    translation into ``language``; items without one are absent (their source text is what
+    a reader of ``language`` gets when it is written in it)."""
+    rows = ItemTranslation.objects.filter(
+        item_id__in=list(item_ids), language=language, status__in=ItemTranslation.SERVABLE
+    ).values_list("item_id", "scenario_title", "scenario_text", "response")
+    return {item_id: (title, text, response) for item_id, title, text, response in rows}

@@ -35,7 +35,8 @@ class BrowserParticipant:
         page.fill("#id_age", "29")
         self.tap_or_click(page.locator("input[name=gender][value=male]"))
         page.select_option("#id_country", "Germany")
-        page.select_option("#id_education", "graduate")
+        if page.locator("#id_education").count():
+            page.select_option("#id_education", "graduate")
         page.select_option("#id_first_language", "German")
         self.press_or_click(page.locator("#continue"))
 
