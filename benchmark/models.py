@@ -103,7 +103,11 @@ class Correlation(models.Model):
 
     FAMILY_CHOICES = [(f, dims.FAMILY_LABELS[f]) for f in dims.FAMILIES]
 
-    run = models.ForeignKey(CorrelationRun, on_delete=models.CASCADE, related_name="rows")
+    # No index of its own: the (run, item, family, dimension) unique index serves every lookup
+    # by run, and a second index costs a write per row (a large run stores ~375,000 rows).
+    run = models.ForeignKey(
+        CorrelationRun, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="correlations")
     family = models.CharField(max_length=20, choices=FAMILY_CHOICES)
     dimension = models.CharField(max_length=40)

@@ -1,7 +1,7 @@
 """Studies, their participants, and everything a participant answers."""
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +18,7 @@ from .instruments import Instrument
 from .item_bank import Item
 
 DEFAULT_DEMOGRAPHIC_FIELDS = ["age", "gender", "country", "education", "first_language"]
+PREVIEW_LIFETIME = timedelta(days=1)
 PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
 # Values instruments first (the paper's order), then traits; unknown codes last.
 INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
@@ -67,6 +68,19 @@ def shipped_languages() -> list[str]:
 def new_pseudonym() -> str:
     """A public participant id for exports and dashboards (never the Prolific id)."""
     return "P-" + secrets.token_hex(5).upper()
+
+
+class StudyQuerySet(models.QuerySet):
+    def listed(self) -> "StudyQuerySet":
+        """The studies researchers work with: previews (throwaway copies a researcher is
+        trying as a participant, ``preview_of`` set) left out of every list and statistic."""
+        return self.filter(preview_of__isnull=True)
+
+    def previews_expired(self, *, now: datetime | None = None) -> "StudyQuerySet":
+        """Previews older than ``PREVIEW_LIFETIME``: deleted when the next preview starts."""
+        return self.filter(
+            preview_of__isnull=False, created_at__lt=(now or timezone.now()) - PREVIEW_LIFETIME
+        )
 
 
 class Study(models.Model):
@@ -196,6 +210,22 @@ class Study(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text="Questionnaire questions shown per page.",
     )
+    preview_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="previews",
+        help_text="Set on a throwaway copy a researcher takes as a participant ("
+        "survey.services.study_setup.start_preview); nothing in it counts for the study.",
+    )
+    preview_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,6 +237,8 @@ class Study(models.Model):
         "min_seconds_per_question",
         "fast_reading_wpm",
     )
+
+    objects = StudyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -296,6 +328,10 @@ class Study(models.Model):
         """The study's own text ``name`` (one of ``TRANSLATABLE_TEXTS``) in ``language``:
         its translation when given, else the field itself (written in the study's language)."""
         return translated_text(self.translations, name, language, getattr(self, name))
+
+    @property
+    def is_preview(self) -> bool:
+        return self.preview_of_id is not None
 
     def placeholder_instruments(self) -> list[Instrument]:
         return [i for i in self.instruments.all() if i.is_placeholder]

@@ -6,10 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
+from core.roles import RESEARCHERS_GROUP
 from survey import errors
 from survey.instruments.wording import WordingError
 from survey.models import Assignment, InstrumentResponse, ItemTranslation, Participant, Study
@@ -135,3 +138,19 @@ def test_a_language_without_reviewed_items_or_wording_is_refused():
     assert study.instrument_gaps() == [] and study.refusal_reason() is None
     with pytest.raises(WordingError, match="no pvq21 wording in 'fr'"):
         ensure_instrument("pvq21", "fr")
+
+
+def test_the_study_page_shows_how_many_items_each_language_can_show(client):
+    study, _ = german_study()
+    study.languages = ["en"]
+    study.save()
+    user = get_user_model().objects.create_user("res", password="pw")
+    user.groups.add(Group.objects.get_or_create(name=RESEARCHERS_GROUP)[0])
+    client.force_login(user)
+    page = client.get(reverse("studies:detail", args=[study.slug]))
+    assert page.status_code == 200
+    assert page.context["coverage"] == {
+        "de": {"pool": 8, "servable": 5, "drafts": 2},
+        "en": {"pool": 8, "servable": 8, "drafts": 0},
+    }
+    assert "de: 5 of 8 can be shown (2 with an unreviewed draft)" in page.content.decode()
