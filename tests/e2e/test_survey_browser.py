@@ -184,7 +184,7 @@ def test_demo_study_on_a_phone_with_taps(live_server, new_context, prolific_visi
     p = Participant.objects.get(study=study)
     assert p.status == Participant.Status.COMPLETED
     assert p.ratings.count() == 40 == p.assignments.filter(kind="item").count()
-    pvq_rr = Instrument.objects.get(code="pvq_rr")
+    pvq_rr = Instrument.objects.get(code="pvq_rr", language="en")
     assert p.instrument_responses.filter(instrument=pvq_rr).count() == 57
     assert p.scores.filter(family="pvq_rr19").count() == 19
 
