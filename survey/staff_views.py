@@ -16,13 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from core import tabular
 from core.roles import admin_required, is_admin, researcher_required
 from survey.models import Participant, Study
 from survey.selectors import exports
 from survey.selectors.monitor import monitor_data
 from survey.selectors.translations import study_coverage
 from survey.services import ending
-from survey.tabular import rows_to_csv
 
 FORMATS = ("csv", "json")
 
@@ -125,12 +125,8 @@ def recompute_flags(request: HttpRequest, slug: str) -> HttpResponse:
 def table_response(rows: list[dict], *, fmt: str, filename: str) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Export formats: csv, json.")
-    if fmt == "json":
-        response = HttpResponse(
-            json.dumps(rows, ensure_ascii=False, indent=1), content_type="application/json"
-        )
-    else:
-        response = HttpResponse(rows_to_csv(rows), content_type="text/csv; charset=utf-8")
+    content_type = f"{tabular.MEDIA_TYPES[fmt]}; charset=utf-8"
+    response = HttpResponse(tabular.render(rows, fmt), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 

@@ -69,6 +69,11 @@ PERMISSIONS: dict[str, Access] = {
     "api/v1/tokens/{username}/": ADMIN,
     "api/v1/studies/": RESEARCHER,
     "api/v1/studies/{slug}/": RESEARCHER,
+    # the study exports by token: pseudonymous, researchers as on the staff pages
+    "api/v1/studies/{slug}/ratings/": RESEARCHER,
+    "api/v1/studies/{slug}/participant-table/": RESEARCHER,
+    "api/v1/studies/{slug}/release-survey/": RESEARCHER,
+    "api/v1/studies/{slug}/release-value/": RESEARCHER,
     "api/v1/scenarios/": RESEARCHER,
     "api/v1/scenarios/{pk}/": RESEARCHER,
     "api/v1/items/": RESEARCHER,
@@ -122,6 +127,8 @@ PERMISSIONS: dict[str, Access] = {
     "api/v1/sweeps/": RESEARCHER,
     "api/v1/sweeps/{pk}/": RESEARCHER,
     "api/v1/evaluation-runs/{pk}/answers/": RESEARCHER,
+    "api/v1/portraits/": RESEARCHER,
+    "api/v1/sensitivity/": RESEARCHER,
     # --- evaluation pages: researchers run models; model configurations: admins
     "evaluation/": RESEARCHER,
     "evaluation/models/new/": ADMIN,

@@ -526,6 +526,17 @@ def pay_bonus_batch(*, batch_id: int, user=None) -> BonusBatch:
     return BonusBatch.objects.get(pk=batch_id)
 
 
+def resumable_batch_ids() -> list[int]:
+    """Batches a crash or a temporary failure left part-way that may safely go on: recorded,
+    set up but unpaid, or a set-up whose claimer died. Never ``paying`` or ``unknown``."""
+    S = BonusBatch.State
+    stale = BonusBatch.objects.stale_set_up().values_list("pk", flat=True)
+    waiting = BonusBatch.objects.filter(state__in=[S.RECORDED, S.SET_UP]).values_list(
+        "pk", flat=True
+    )
+    return sorted({*stale, *waiting})
+
+
 def confirm_bonus_outcome(*, batch_id: int, paid: bool, user=None) -> BonusBatch:
     """After a person checked Prolific: a batch whose payment is unknown (or whose payer
     died mid-call) was paid, or was not and may be paid again."""
