@@ -15,6 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.tabular import rows_to_csv
+
 from .errors import NobodyToErase
 from .models import (
     Assignment,
@@ -36,7 +38,6 @@ from .models import (
 from .selectors.translations import translation_table
 from .services.erasure import erase_by_identifier, erase_participants
 from .services.translations import mark_reviewed
-from .tabular import rows_to_csv
 
 
 @admin.register(Source)

@@ -16,12 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from core import tabular
 from core.roles import admin_required, is_admin, researcher_required
 from survey.models import Participant, Study
 from survey.selectors import exports
 from survey.selectors.monitor import monitor_data
+from survey.selectors.translations import study_coverage
 from survey.services import ending
-from survey.tabular import rows_to_csv
 
 FORMATS = ("csv", "json")
 
@@ -53,8 +54,13 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "entry_url": entry,
             "prolific_url": entry
             + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
-            "instruments": study.instruments_in_order(),
+            "instruments": [
+                instrument
+                for language in study.offered_languages()
+                for instrument in study.instruments_in_order(language)
+            ],
             "pool_size": study.item_pool.count(),
+            "coverage": study_coverage(study=study, languages=study.offered_languages()),
             "refusal": study.refusal_reason() if study.status == Study.Status.OPEN else None,
             "can_manage": is_admin(request.user),
             "statuses": Study.Status.choices,
@@ -123,12 +129,8 @@ def recompute_flags(request: HttpRequest, slug: str) -> HttpResponse:
 def table_response(rows: list[dict], *, fmt: str, filename: str) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Export formats: csv, json.")
-    if fmt == "json":
-        response = HttpResponse(
-            json.dumps(rows, ensure_ascii=False, indent=1), content_type="application/json"
-        )
-    else:
-        response = HttpResponse(rows_to_csv(rows), content_type="text/csv; charset=utf-8")
+    content_type = f"{tabular.MEDIA_TYPES[fmt]}; charset=utf-8"
+    response = HttpResponse(tabular.render(rows, fmt), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 

@@ -69,6 +69,11 @@ PERMISSIONS: dict[str, Access] = {
     "api/v1/tokens/{username}/": ADMIN,
     "api/v1/studies/": RESEARCHER,
     "api/v1/studies/{slug}/": RESEARCHER,
+    # the study exports by token: pseudonymous, researchers as on the staff pages
+    "api/v1/studies/{slug}/ratings/": RESEARCHER,
+    "api/v1/studies/{slug}/participant-table/": RESEARCHER,
+    "api/v1/studies/{slug}/release-survey/": RESEARCHER,
+    "api/v1/studies/{slug}/release-value/": RESEARCHER,
     "api/v1/scenarios/": RESEARCHER,
     "api/v1/scenarios/{pk}/": RESEARCHER,
     "api/v1/items/": RESEARCHER,
@@ -96,6 +101,7 @@ PERMISSIONS: dict[str, Access] = {
     "benchmark/{slug}/item-sets/new/": ADMIN,
     "benchmark/{slug}/exclusions/new/": ADMIN,
     "benchmark/{slug}/raters-needed/": RESEARCHER,
+    "benchmark/{slug}/languages/": RESEARCHER,
     "benchmark/{slug}/runs/{run_id}/": RESEARCHER,
     "benchmark/{slug}/runs/{run_id}/estimate-chance/": ADMIN,
     "benchmark/{slug}/runs/{run_id}/download.{fmt}": ADMIN,
@@ -122,6 +128,8 @@ PERMISSIONS: dict[str, Access] = {
     "api/v1/sweeps/": RESEARCHER,
     "api/v1/sweeps/{pk}/": RESEARCHER,
     "api/v1/evaluation-runs/{pk}/answers/": RESEARCHER,
+    "api/v1/portraits/": RESEARCHER,
+    "api/v1/sensitivity/": RESEARCHER,
     # --- evaluation pages: researchers run models; model configurations: admins
     "evaluation/": RESEARCHER,
     "evaluation/models/new/": ADMIN,

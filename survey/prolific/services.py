@@ -126,6 +126,26 @@ def send(*, study, kind, user, submission_ids=(), call):
 
 # --- the study ------------------------------------------------------------------------------
 
+# What Prolific fixes once the study exists there: change it on Prolific, not here.
+FIXED_ON_PROLIFIC = ("reward_cents", "places", "estimated_minutes")
+
+
+def save_settings(*, study: Study, values: dict, user=None) -> ProlificStudy:
+    """Create or change the study's Prolific settings (``values``: cleaned form data). The
+    reward, places and time are refused once the study exists on Prolific."""
+    prolific, _ = ProlificStudy.objects.get_or_create(study=study)
+    changed = [n for n in FIXED_ON_PROLIFIC if n in values and values[n] != getattr(prolific, n)]
+    if prolific.prolific_study_id and changed:
+        raise StateConflict(
+            "The study already exists on Prolific: change "
+            + ", ".join(n.replace("_", " ") for n in changed)
+            + " there."
+        )
+    for name, value in values.items():
+        setattr(prolific, name, value)
+    prolific.save()
+    return prolific
+
 
 def study_payload(*, study: Study, prolific: ProlificStudy, entry_url: str) -> dict:
     """Prolific's draft study from ours: texts, our link with Prolific's placeholders, the
@@ -504,6 +524,17 @@ def pay_bonus_batch(*, batch_id: int, user=None) -> BonusBatch:
     set_up_bonus_batch(batch_id=batch_id, user=user)
     pay_set_up_batch(batch_id=batch_id, user=user)
     return BonusBatch.objects.get(pk=batch_id)
+
+
+def resumable_batch_ids() -> list[int]:
+    """Batches a crash or a temporary failure left part-way that may safely go on: recorded,
+    set up but unpaid, or a set-up whose claimer died. Never ``paying`` or ``unknown``."""
+    S = BonusBatch.State
+    stale = BonusBatch.objects.stale_set_up().values_list("pk", flat=True)
+    waiting = BonusBatch.objects.filter(state__in=[S.RECORDED, S.SET_UP]).values_list(
+        "pk", flat=True
+    )
+    return sorted({*stale, *waiting})
 
 
 def confirm_bonus_outcome(*, batch_id: int, paid: bool, user=None) -> BonusBatch:

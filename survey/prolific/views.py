@@ -23,7 +23,8 @@ from core.roles import researcher_required
 from survey.models import Participant, ProlificStudy, Study
 from survey.prolific import client as api
 from survey.prolific import selectors, services
-from survey.prolific.errors import ProlificOperationError
+from survey.prolific.errors import InvalidRequest, ProlificOperationError
+from survey.prolific.forms import ProlificSettingsForm
 
 # A signed webhook older than this is refused (a replayed capture).
 WEBHOOK_MAX_AGE_SECONDS = 300
@@ -61,6 +62,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "categories": api.REJECTION_CATEGORIES,
             "rejection_help": REJECTION_HELP,
             "bonus_key": uuid.uuid4().hex,
+            "settings_form": ProlificSettingsForm(instance=prolific),
         },
     )
 
@@ -70,6 +72,17 @@ def perform(request: HttpRequest, study: Study) -> str:
     post, user = request.POST, request.user
     action = post.get("action", "")
     chosen = selectors.submission_ids_of(study=study, participant_pks=post.getlist("selected"))
+    if action == "settings":
+        form = ProlificSettingsForm(post, instance=ProlificStudy(study=study))
+        if not form.is_valid():
+            raise InvalidRequest(
+                " ".join(
+                    f"{getattr(form.fields.get(f), 'label', None) or f}: {' '.join(e)}"
+                    for f, e in form.errors.items()
+                )
+            )
+        services.save_settings(study=study, values=form.cleaned_data, user=user)
+        return "Prolific settings saved."
     if action == "create_draft":
         entry = request.build_absolute_uri(reverse("survey:entry", args=[study.slug]))
         prolific = services.create_draft(study=study, entry_url=entry, user=user)
@@ -115,7 +128,7 @@ def perform(request: HttpRequest, study: Study) -> str:
             batch_id=int(post.get("batch", 0)), paid=action == "confirm_paid", user=user
         )
         return f"Bonus batch {batch.pk}: {batch.get_state_display().lower()}."
-    raise services.InvalidRequest(f"Unknown action {action!r}.")
+    raise InvalidRequest(f"Unknown action {action!r}.")
 
 
 @researcher_required

@@ -12,7 +12,7 @@ from survey.translation_csv import EXPORT_COLUMNS
 def translation_table(*, language: str, study: Study | None = None) -> list[dict]:
     """One row per item (of ``study``'s pool, else the whole bank) in ``EXPORT_COLUMNS``
     order: the source text, and the ``language`` translation with its status and reviewer
-    (empty cells where the item has none yet), ready for ``survey.tabular.rows_to_csv``."""
+    (empty cells where the item has none yet), ready for ``core.tabular.rows_to_csv``."""
     items = (study.item_pool if study is not None else Item.objects).exclude(
         scenario__language=language
     )

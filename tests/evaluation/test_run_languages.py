@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
 from django.utils import timezone
 
+from core.roles import RESEARCHERS_GROUP
 from evaluation import lifecycle
 from evaluation.errors import InvalidRunSettings
 from evaluation.models import EvaluationRun, PortraitScore, PromptTemplate, Response
@@ -108,3 +111,27 @@ def test_a_run_in_a_language_is_refused_without_reviewed_translations_or_digits(
             model_config=config, item_set=item_set, scoring="probability", language="fr"
         )
     assert not PromptTemplate.objects.filter(language="fr").exists()
+
+
+@pytest.mark.django_db
+def test_the_new_run_page_starts_a_run_in_a_language(client):
+    item_set = make_item_set(n_items=2)
+    translate_all(item_set, language="ko")
+    config = ModelConfigurationFactory(top_logprobs=5)
+    user = User.objects.create_user("res", password="pw")
+    user.groups.add(Group.objects.get_or_create(name=RESEARCHERS_GROUP)[0])
+    client.force_login(user)
+    form = {
+        "model_config": config.pk, "item_set": item_set.pk,
+        "template_set": "valueportrait-own:1", "variants": ["v2"], "repetitions": "1",
+        "invalid_retries": "2", "min_valid_probability": "0.5", "use_cache": "on",
+        "mode": "live", "batch_retry": "batch", "language": "ko",
+    }  # fmt: skip
+    refused = client.post(reverse("evaluation:run_new"), {**form, "scoring": "phrase"})
+    assert refused.status_code == 400 and "cannot be read as phrases" in refused.content.decode()
+    assert not EvaluationRun.objects.exists()
+    client.post(reverse("evaluation:run_new"), {**form, "scoring": "probability"})
+    run = EvaluationRun.objects.get()
+    assert run.language == "ko" and run.scoring == "probability"
+    page = client.get(reverse("evaluation:run", args=[run.pk]))
+    assert "language ko" in page.content.decode()

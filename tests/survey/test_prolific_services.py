@@ -20,6 +20,7 @@ from django.utils import timezone
 from survey.models import BonusBatch, ProlificAction, ProlificStudy, ProlificSubmission
 from survey.prolific import services
 from survey.prolific.errors import InvalidRequest, NotConfigured, ProlificRefused, StateConflict
+from survey.tasks import resume_bonus_batches
 from tests.factories import StudyFactory
 
 S = BonusBatch.State
@@ -205,3 +206,20 @@ def test_the_webhook_takes_only_signed_fresh_events(fake_prolific, client, monke
     response = post(signed(body, "s3cret", now))
     assert response.status_code == 200 and response.json() == {"stored": True}
     assert ProlificSubmission.objects.get().status == "RETURNED"
+
+
+@pytest.mark.django_db
+def test_the_resume_task_finishes_interrupted_batches_once_and_leaves_unknown_ones(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    set_up = batch_for(study, sids, key="a")
+    services.set_up_bonus_batch(batch_id=set_up.pk)  # crashed before paying
+    recorded = batch_for(study, sids, key="b")  # crashed before setting up
+    unknown = batch_for(study, sids, key="c")
+    fake_prolific.fail("POST", "/pay/", after_work=True, drop=True)
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=unknown.pk)
+    paid_before = sum(fake_prolific.payments.values())
+    assert resume_bonus_batches() == {set_up.pk: S.PAID, recorded.pk: S.PAID}
+    assert resume_bonus_batches() == {}  # twice: nothing left, nothing paid again
+    assert sum(fake_prolific.payments.values()) == paid_before + 2
+    assert BonusBatch.objects.get(pk=unknown.pk).state == S.UNKNOWN

@@ -46,8 +46,17 @@ def test_a_study_from_draft_to_paid_bonuses(fake_prolific):
         no_consent_code="NOPE-2Z",
         description="Rate how similar short responses are to your own thoughts.",
     )
-    ProlificStudy.objects.create(study=study, reward_cents=300, places=5, estimated_minutes=15)
     staff = researcher()
+    # Prolific settings on the review page: the token's variable by name, reward, places, time.
+    act(
+        staff,
+        study.slug,
+        action="settings",
+        api_token_env="PROLIFIC_API_TOKEN",
+        reward_cents=300,
+        places=5,
+        estimated_minutes=15,
+    )
 
     # Draft on Prolific: our link with Prolific's placeholders, codes and what each does.
     act(staff, study.slug, action="create_draft")
