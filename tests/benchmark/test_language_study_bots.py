@@ -34,6 +34,8 @@ def two_language_study():
         attention_check_count=0,
         language="en",
         languages=["de"],
+        # Bots answer in no time: quality flags are not what this test is about.
+        exclude_flagged_participants=False,
     )
     study.instruments.add(ensure_instrument("pvq21", "de"), ensure_instrument("bfi10", "de"))
     items = list(study.item_pool.order_by("pk"))
