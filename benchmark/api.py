@@ -1,10 +1,13 @@
 """REST endpoints of the benchmark app (registered under ``/api/v1/``).
 
-- ``correlation-runs``: runs of every study (filter ``?study=SLUG``), their ``rows`` (paged;
-  a pair with fewer raters than the study's minimum has null r, p and CI and an
-  ``r_reason``) and, for admins, ``download?filetype=csv|json``; admins POST ``{"study", "method"}`` to queue
+- ``correlation-runs``: runs of every study (filters ``study``, ``kind``, ``method``,
+  ``status``), their ``rows`` (paged, filters ``family`` and ``dimension``; a pair with fewer
+  raters than the study's minimum has null r, p and CI and an ``r_reason``) and, for admins,
+  ``download?format=csv|json|parquet`` (the export table; JSON adds the run's metadata and
+  item profiles; ``filetype=`` is the deprecated spelling); admins POST ``{"study", "method"}`` to queue
   a recomputation (202, the run is computed by a Celery worker).
-- ``item-sets``: frozen validated item sets, their ``entries`` and (admins) ``download``;
+- ``item-sets``: frozen validated item sets (filters ``study``, ``name``), their ``entries``
+  and (admins) ``download?format=csv|json|parquet``;
   admins POST ``{"run", "preset"}`` or ``{"run", "threshold", "mode", "name"}`` (optionally
   ``fdr_alpha``, ``ci_bound``, ``max_chance_share``) to freeze a new version (400 with the
   reason when the rule would select a pair below the minimum raters). Runs and sets carry
@@ -15,13 +18,24 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api_exports import (
+    JSONErrorsMixin,
+    export_action,
+    filter_parameters,
+    filtered,
+    honour_legacy_format,
+    table_response,
+)
 from core.api_fields import NameLookupField
+from core.filtering import FilterSet
 from core.roles import IsAdmin, ResearcherReadAdminWrite
+from survey.filters import study_filter
 from survey.instruments import dimensions as dims
 from survey.models import Study
 
@@ -45,7 +59,7 @@ class CorrelationRunSerializer(serializers.ModelSerializer):
 
 
 class RecomputeSerializer(serializers.Serializer):
-    study = NameLookupField(slug_field="slug", queryset=Study.objects.all())
+    study = NameLookupField(slug_field="slug", queryset=Study.objects.listed())
     method = serializers.ChoiceField(choices=CorrelationRun.Method.values, default="spearman")
 
 
@@ -125,19 +139,36 @@ class ValidatedItemSerializer(serializers.ModelSerializer):
         fields = ["item", "portrait_id", "option_id", "family", "dimension", "r", "p", "text"]
 
 
-def _download(text: str, name: str, fmt: str) -> HttpResponse:
-    kind = "text/csv" if fmt == "csv" else "application/json"
-    response = HttpResponse(text, content_type=f"{kind}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
+class CorrelationRunFilter(FilterSet):
+    study = study_filter()
+
+    class Meta:
+        model = CorrelationRun
+        fields = ["study", "kind", "method", "status"]
 
 
-def _format(request) -> str | None:
-    fmt = request.query_params.get("filetype", "csv")  # "format" is DRF's own parameter
-    return fmt if fmt in ("csv", "json") else None
+class CorrelationRowFilter(FilterSet):
+    family = filters.ChoiceFilter(choices=[(f, f) for f in dims.FAMILIES])
+    dimension = filters.ChoiceFilter(
+        choices=sorted({(d, d) for names in dims.FAMILIES.values() for d in names}),
+        help_text="A dimension of any family (e.g. Power, Openness_to_Change, Extraversion)",
+    )
+
+    class Meta:
+        model = Correlation
+        fields = ["family", "dimension"]
+
+
+class ItemSetFilter(FilterSet):
+    study = study_filter()
+
+    class Meta:
+        model = ValidatedItemSet
+        fields = ["study", "name"]
 
 
 class CorrelationRunViewSet(
+    JSONErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -145,11 +176,11 @@ class CorrelationRunViewSet(
 ):
     permission_classes = [ResearcherReadAdminWrite]
     serializer_class = CorrelationRunSerializer
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = CorrelationRunFilter
 
     def get_queryset(self):
-        runs = CorrelationRun.objects.select_related("study").order_by("-created_at", "-id")
-        slug = self.request.query_params.get("study")
-        return runs.filter(study__slug=slug) if slug else runs
+        return CorrelationRun.objects.select_related("study").order_by("-created_at", "-id")
 
     def get_serializer_class(self):
         return RecomputeSerializer if self.action == "create" else CorrelationRunSerializer
@@ -165,37 +196,43 @@ class CorrelationRunViewSet(
         )
         return Response(CorrelationRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        parameters=filter_parameters(CorrelationRowFilter),
+        responses=CorrelationSerializer(many=True),
+    )
     @action(detail=True, methods=["get"])
     def rows(self, request, pk=None):
         run = self.get_object()
-        rows = run.rows.select_related("item__scenario").order_by("item_id", "family", "dimension")
-        dimension = request.query_params.get("dimension")
-        if dimension:
-            rows = rows.filter(dimension=dimension)
+        rows = filtered(
+            request,
+            CorrelationRowFilter,
+            run.rows.select_related("item__scenario").order_by("item_id", "family", "dimension"),
+        )
         page = self.paginate_queryset(rows)
         context = {"minimums": minimums_for(study=run.study)}
         return self.get_paginated_response(
             CorrelationSerializer(page, many=True, context=context).data
         )
 
-    @action(
-        detail=True, methods=["get"], permission_classes=[IsAdmin], url_path="download",
-        url_name="download",
-    )  # fmt: skip
+    @export_action(
+        "The run's correlations, one row per (item, dimension) as `manage.py "
+        "export_correlations` writes them; JSON adds the run's metadata and per item its "
+        "best-matching value (`correlations`, `run`, `items`). Admins.",
+        permission_classes=[IsAdmin],
+    )
     def download(self, request, pk=None):
+        honour_legacy_format(request, "filetype")
         run = self.get_object()
-        fmt = _format(request)
-        if fmt is None:
-            return Response({"detail": "format must be csv or json"}, status=400)
-        text = (
-            exports.to_csv(exports.correlation_table(run=run))
-            if fmt == "csv"
-            else exports.correlations_json(run=run)
+        return table_response(
+            request,
+            lambda: exports.correlation_table(run=run),
+            filename=f"{run.study.slug}-correlations-run{run.pk}",
+            json_shape=lambda: exports.correlations_document(run=run),
         )
-        return _download(text, f"{run.study.slug}-correlations-run{run.pk}", fmt)
 
 
 class ItemSetViewSet(
+    JSONErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -203,13 +240,13 @@ class ItemSetViewSet(
 ):
     permission_classes = [ResearcherReadAdminWrite]
     serializer_class = ItemSetSerializer
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = ItemSetFilter
 
     def get_queryset(self):
-        sets = ValidatedItemSet.objects.select_related("study", "created_by").order_by(
+        return ValidatedItemSet.objects.select_related("study", "created_by").order_by(
             "name", "-version"
         )
-        slug = self.request.query_params.get("study")
-        return sets.filter(study__slug=slug) if slug else sets
 
     def get_serializer_class(self):
         return CreateItemSetSerializer if self.action == "create" else ItemSetSerializer
@@ -233,18 +270,21 @@ class ItemSetViewSet(
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ValidatedItemSerializer(page, many=True).data)
 
-    @action(detail=True, methods=["get"], permission_classes=[IsAdmin])
+    @export_action(
+        "The set's pairs, one row per selected (item, dimension) with texts and r, as "
+        "`manage.py export_items` writes them; JSON adds the set's metadata, chance estimate "
+        "and the release's query-response-tagged list. Admins.",
+        permission_classes=[IsAdmin],
+    )
     def download(self, request, pk=None):
+        honour_legacy_format(request, "filetype")
         item_set = self.get_object()
-        fmt = _format(request)
-        if fmt is None:
-            return Response({"detail": "format must be csv or json"}, status=400)
-        text = (
-            exports.to_csv(exports.item_set_table(item_set=item_set))
-            if fmt == "csv"
-            else exports.item_set_json(item_set=item_set)
+        return table_response(
+            request,
+            lambda: exports.item_set_table(item_set=item_set),
+            filename=f"{item_set.name}-v{item_set.version}",
+            json_shape=lambda: exports.item_set_document(item_set=item_set),
         )
-        return _download(text, f"{item_set.name}-v{item_set.version}", fmt)
 
 
 def register(router) -> None:

@@ -9,6 +9,21 @@ KEY = ["item_id", "family", "dimension"]
 TOLERANCE = 1e-12
 
 
+def _summary_values(
+    *, pairs, identical, within_tolerance, max_abs_delta_r, max_abs_delta_p
+) -> dict:
+    """Pairs compared, identical, within tolerance, different, max |Δr| and |Δp| (0 when no
+    pair has a defined difference)."""
+    return {
+        "pairs": int(pairs),
+        "identical": int(identical),
+        "within_tolerance": int(within_tolerance),
+        "different": int(pairs) - int(within_tolerance),
+        "max_abs_delta_r": 0.0 if pd.isna(max_abs_delta_r) else float(max_abs_delta_r),
+        "max_abs_delta_p": 0.0 if pd.isna(max_abs_delta_p) else float(max_abs_delta_p),
+    }
+
+
 def compare_frames(reference: pd.DataFrame, other: pd.DataFrame) -> dict:
     """Join on (item, family, dimension); summarise the differences of r and p.
 
@@ -27,31 +42,34 @@ def compare_frames(reference: pd.DataFrame, other: pd.DataFrame) -> dict:
     close = (merged["delta_r"].abs() <= TOLERANCE) | both_nan
     merged["identical"], merged["within_tolerance"] = identical, close
 
-    def summary(frame: pd.DataFrame) -> dict:
-        abs_dr = frame["delta_r"].abs()
-        abs_dp = frame["delta_p"].abs()
-        return {
-            "pairs": int(len(frame)),
-            "identical": int(frame["identical"].sum()),
-            "within_tolerance": int(frame["within_tolerance"].sum()),
-            "different": int((~frame["within_tolerance"]).sum()),
-            "max_abs_delta_r": float(abs_dr.max()) if abs_dr.notna().any() else 0.0,
-            "max_abs_delta_p": float(abs_dp.max()) if abs_dp.notna().any() else 0.0,
-        }
-
+    merged["abs_delta_r"] = merged["delta_r"].abs()
+    merged["abs_delta_p"] = merged["delta_p"].abs()
     by_group = []
     if "release_group" in merged and merged["release_group"].notna().any():
-        for group, frame in merged.groupby("release_group", dropna=True):
-            by_group.append({"release_group": int(group), **summary(frame)})
-    worst = (
-        merged.assign(abs_delta_r=merged["delta_r"].abs())
-        .sort_values("abs_delta_r", ascending=False, na_position="last")
-        .head(20)
-    )
+        # One grouped aggregation, not a summary per group (a large study has hundreds).
+        grouped = merged.groupby("release_group", dropna=True, sort=True)
+        table = grouped.agg(
+            pairs=("identical", "size"),
+            identical=("identical", "sum"),
+            within_tolerance=("within_tolerance", "sum"),
+            max_abs_delta_r=("abs_delta_r", "max"),
+            max_abs_delta_p=("abs_delta_p", "max"),
+        )
+        by_group = [
+            {"release_group": int(group), **_summary_values(**row)}
+            for group, row in table.to_dict("index").items()
+        ]
+    worst = merged.nlargest(20, "abs_delta_r")  # NaN never among the largest
     worst = worst[~worst["within_tolerance"]]
     return {
         "frame": merged,
-        "summary": summary(merged),
+        "summary": _summary_values(
+            pairs=len(merged),
+            identical=merged["identical"].sum(),
+            within_tolerance=merged["within_tolerance"].sum(),
+            max_abs_delta_r=merged["abs_delta_r"].max(),
+            max_abs_delta_p=merged["abs_delta_p"].max(),
+        ),
         "tolerance": TOLERANCE,
         "by_group": by_group,
         "worst": [

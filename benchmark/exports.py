@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 import json
-import math
 
 import pandas as pd
 
+from core.tabular import records
 from survey.instruments import dimensions as dims
 
 from .pages import item_profiles
@@ -109,19 +109,6 @@ def query_response_tagged(*, item_set) -> list[dict]:
     return [scenarios[k] for k in sorted(scenarios, key=lambda k: (len(k), k))]
 
 
-def _clean(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA:
-        return None
-    return value
-
-
-def to_records(frame: pd.DataFrame) -> list[dict]:
-    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return [{k: _clean(v) for k, v in row.items()} for row in records]
-
-
 def to_csv(frame: pd.DataFrame) -> str:
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, float_format="%.17g")
@@ -156,18 +143,18 @@ def item_set_metadata(item_set) -> dict:
     }
 
 
-def correlations_json(*, run) -> str:
+def correlations_document(*, run) -> dict:
     """The run's metadata, one record per pair, and per item its best-matching value and
     whether its correlations follow Schwartz's circle."""
-    return json.dumps(
-        {
-            "run": run_metadata(run),
-            "correlations": to_records(correlation_table(run=run)),
-            "items": item_profiles(reported_correlation_frame(run=run)),
-        },
-        indent=1,
-        ensure_ascii=False,
-    )
+    return {
+        "run": run_metadata(run),
+        "correlations": records(correlation_table(run=run)),
+        "items": item_profiles(reported_correlation_frame(run=run)),
+    }
+
+
+def correlations_json(*, run) -> str:
+    return json.dumps(correlations_document(run=run), indent=1, ensure_ascii=False)
 
 
 def chance_summary(chance: dict) -> dict:
@@ -189,14 +176,16 @@ def chance_summary(chance: dict) -> dict:
     return out
 
 
+def item_set_document(*, item_set) -> dict:
+    """The set's metadata, chance estimate, one record per pair, and the pairs in the
+    release's ``query-response-tagged.json`` shape."""
+    return {
+        "item_set": item_set_metadata(item_set),
+        **chance_summary(item_set.chance),
+        "pairs": records(item_set_table(item_set=item_set)),
+        "query-response-tagged": query_response_tagged(item_set=item_set),
+    }
+
+
 def item_set_json(*, item_set) -> str:
-    return json.dumps(
-        {
-            "item_set": item_set_metadata(item_set),
-            **chance_summary(item_set.chance),
-            "pairs": to_records(item_set_table(item_set=item_set)),
-            "query-response-tagged": query_response_tagged(item_set=item_set),
-        },
-        indent=1,
-        ensure_ascii=False,
-    )
+    return json.dumps(item_set_document(item_set=item_set), indent=1, ensure_ascii=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 
+from core.bulk import read_frame
 from survey.models import Item, ItemRating, Participant, ParticipantScore, Scenario
 
 from .analysis import ParticipantRecord, prepare_inputs
@@ -160,17 +160,19 @@ def analysis_inputs(*, study, language: str = ""):
     if language:
         rated = rated.filter(participant__in=people.values("pk"))
         scored = scored.filter(participant__in=people.values("pk"))
-    ratings = np.asarray(
-        _plain_rows(
+    ratings = (
+        read_frame(
             rated.order_by(),
             ["id", "participant_id", "item_id", "rating"],
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 4)
+        )
+        .to_numpy(dtype=np.int64)
+        .reshape(-1, 4)
+    )
     ratings = ratings[np.argsort(ratings[:, 0], kind="stable"), 1:]
-    scores = _plain_rows(  # one score per (participant, family, dimension): order irrelevant
-        scored.order_by(),
-        ["participant_id", "family", "dimension", "score"],
+    scores = list(  # one score per (participant, family, dimension): order irrelevant
+        read_frame(
+            scored.order_by(), ["participant_id", "family", "dimension", "score"]
+        ).itertuples(index=False, name=None)
     )
     return prepare_inputs(
         participants=participants,
@@ -239,27 +241,11 @@ def reported_correlation_frame(*, run: CorrelationRun) -> pd.DataFrame:
     )
 
 
-def _plain_rows(queryset, columns: list[str]) -> list[tuple]:
-    """``queryset.values_list(*columns)`` for columns the database returns as they are stored
-    (numbers, text), fetched with the queryset's own SQL in one ``fetchall`` instead of an ORM
-    row at a time (a large study has about a million ratings, a run as many rows)."""
-    sql, params = queryset.values_list(*columns).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _plain_frame(queryset, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(_plain_rows(queryset, columns), columns=columns)
-
-
 def _run_values(run: CorrelationRun) -> pd.DataFrame:
-    """item_id, family, dimension, r, p, n of every row (no joins)."""
-    # In the order of the (run, item, family, dimension) unique index: no join, no sort.
-    frame = _plain_frame(
-        run.rows.order_by("item_id", "family", "dimension"),
-        ["item_id", "family", "dimension", "r", "p", "n"],
-    )
+    """item_id, family, dimension, r, p, n of every row (no joins), in no particular order."""
+    # Unordered: sorting a run's rows by their text keys in SQL spills to disk on a large run
+    # and costs ten times the read; callers join on the key columns instead.
+    frame = read_frame(run.rows.order_by(), ["item_id", "family", "dimension", "r", "p", "n"])
     for column in ("r", "p", "n"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
@@ -272,9 +258,10 @@ def compare_runs(*, reference: CorrelationRun, other: CorrelationRun) -> dict:
     compared, identical (bit for bit), within 1e-12, max |Δr| / |Δp|, and per release group.
     """
 
+    # The study's pool covers every item a run of it can hold (a left join keeps the rest).
     catalogue = _with_release_group(
         _frame(
-            Item.objects.filter(id__in=reference.rows.values("item_id")),
+            reference.study.item_pool.all(),
             {
                 "item_id": "id",
                 "scenario_external_id": "scenario__external_id",

@@ -13,7 +13,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from core.bulk import insert_rows
+from core.bulk import insert_frame
 from survey.instruments import dimensions as dims
 from survey.instruments.keys import load_key
 from survey.models import InstrumentResponse, ItemRating, Participant, Study
@@ -85,12 +85,11 @@ def store_published_correlations(
     for item_id, family, dimension, r, p in rows:
         have = existing.get((item_id, family, dimension))
         if have is None:
-            new.append(
-                Correlation(run=run, item_id=item_id, family=family, dimension=dimension, r=r, p=p)
-            )
+            new.append((run.pk, item_id, family, dimension, r, p))
         elif (have[1], have[2]) != (r, p):
             changed.append(Correlation(id=have[0], r=r, p=p))
-    Correlation.objects.bulk_create(new, batch_size=5000)
+    frame = pd.DataFrame(new, columns=["run", "item", "family", "dimension", "r", "p"])
+    insert_frame(model=Correlation, frame=frame.astype({"r": float, "p": float}))
     Correlation.objects.bulk_update(changed, ["r", "p"], batch_size=5000)
     return run, len(new), len(changed)
 
@@ -523,33 +522,32 @@ CORRELATION_ROW_FIELDS = (
 )
 
 
-def _nullable_column(values: np.ndarray) -> list:
-    """Floats of ``values`` as a list, None where not finite (undefined r, p or bound)."""
-    column = np.asarray(values, dtype=float).ravel()
-    out = column.astype(object)
-    out[~np.isfinite(column)] = None
-    return out.tolist()
-
-
-def correlation_rows(*, run_id: int, inputs, result, extras: dict):
-    """The run's rows in ``CORRELATION_ROW_FIELDS`` order: items × dimensions, item-major."""
+def correlation_table(*, run_id: int, inputs, result, extras: dict) -> pd.DataFrame:
+    """The run's rows, one column per name in ``CORRELATION_ROW_FIELDS``: items × dimensions,
+    item-major. Undefined values (NaN or ±inf r, p or bound) are NaN, stored as NULL."""
     n_items, n_dims = len(inputs.item_ids), len(inputs.dimensions)
-    missing = [None] * (n_items * n_dims)
-    families = [family for family, _ in inputs.dimensions] * n_items
-    dimensions = [dimension for _, dimension in inputs.dimensions] * n_items
-    return zip(
-        [run_id] * (n_items * n_dims),
-        np.repeat(inputs.item_ids, n_dims).tolist(),
-        families,
-        dimensions,
-        _nullable_column(result.r),
-        _nullable_column(result.p),
-        np.asarray(result.n, dtype=np.int64).ravel().tolist(),
-        _nullable_column(extras["p_bh"]),
-        _nullable_column(extras["p_by"]),
-        _nullable_column(extras["ci_low"]) if "ci_low" in extras else missing,
-        _nullable_column(extras["ci_high"]) if "ci_high" in extras else missing,
-        strict=True,
+
+    def floats(values) -> np.ndarray:
+        column = np.asarray(values, dtype=float).ravel().copy()
+        column[~np.isfinite(column)] = np.nan
+        return column
+
+    missing = np.full(n_items * n_dims, np.nan)
+    return pd.DataFrame(
+        {
+            "run": np.full(n_items * n_dims, run_id, dtype=np.int64),
+            "item": np.repeat(np.asarray(inputs.item_ids, dtype=np.int64), n_dims),
+            "family": [family for family, _ in inputs.dimensions] * n_items,
+            "dimension": [dimension for _, dimension in inputs.dimensions] * n_items,
+            "r": floats(result.r),
+            "p": floats(result.p),
+            "n": np.asarray(result.n, dtype=np.int64).ravel(),
+            "p_bh": floats(extras["p_bh"]),
+            "p_by": floats(extras["p_by"]),
+            "ci_low": floats(extras["ci_low"]) if "ci_low" in extras else missing,
+            "ci_high": floats(extras["ci_high"]) if "ci_high" in extras else missing,
+        },
+        columns=list(CORRELATION_ROW_FIELDS),
     )
 
 
@@ -566,10 +564,9 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
         )
         with transaction.atomic():
             run.rows.all().delete()  # a retried run replaces its own partial rows only
-            insert_rows(
+            insert_frame(
                 model=Correlation,
-                fields=CORRELATION_ROW_FIELDS,
-                rows=correlation_rows(run_id=run.pk, inputs=inputs, result=result, extras=extras),
+                frame=correlation_table(run_id=run.pk, inputs=inputs, result=result, extras=extras),
             )
             run.status = CorrelationRun.Status.DONE
             run.exclusions = inputs.exclusions

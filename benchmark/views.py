@@ -170,7 +170,7 @@ def _run(study: Study, run_id: int) -> CorrelationRun:
 
 @researcher_required
 def index(request):
-    studies = Study.objects.order_by("slug").prefetch_related("correlation_runs")
+    studies = Study.objects.listed().order_by("slug").prefetch_related("correlation_runs")
     return render(request, "benchmark/index.html", {"studies": studies})
 
 

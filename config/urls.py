@@ -18,6 +18,7 @@ import dashboards.api
 import evaluation.api
 import survey.api
 from core import views as core_views
+from survey.prolific import views as prolific_views
 
 api_router = DefaultRouter()
 for app_api in (core.api, survey.api, benchmark.api, evaluation.api, dashboards.api):
@@ -39,6 +40,7 @@ urlpatterns = [
     path("evaluation/", include("evaluation.urls")),
     path("s/", include("survey.urls")),
     path("studies/", include("survey.staff_urls")),
+    path("prolific/webhook/", prolific_views.webhook, name="prolific_webhook"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -11,7 +11,7 @@ from survey.models import Study
 def home(request: HttpRequest) -> HttpResponse:
     """Public introduction; researchers also see the studies and the way to the results."""
     researcher = is_researcher(request.user)
-    studies = Study.objects.order_by("-created_at") if researcher else Study.objects.none()
+    studies = Study.objects.listed().order_by("-created_at") if researcher else Study.objects.none()
     return render(request, "home.html", {"studies": studies, "researcher": researcher})
 
 

@@ -18,6 +18,7 @@ import math
 import pandas as pd
 from django.core.validators import slug_re
 from django.http import QueryDict
+from django_filters import rest_framework as filtersets
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
@@ -25,7 +26,9 @@ from rest_framework.response import Response
 
 from benchmark.minimums import api_fields
 from benchmark.models import ValidatedItemSet
+from core.api_exports import TableExportViewSet, export_schema_responses, table_response
 from core.api_fields import NameLookupField
+from core.filtering import FilterSet
 from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
@@ -351,13 +354,14 @@ class HumanPortraitsSerializer(serializers.Serializer):
     groups = HumanPortraitGroupSerializer(many=True)
 
 
-class HumanPortraitViewSet(viewsets.ViewSet):
+class HumanPortraitViewSet(TableExportViewSet):
     """The study's participants scored exactly like a model: each item's mean rating in the
     group, then the portrait rule of the validated item set (the items' scale, comparable
     with model portraits; not the questionnaire's). ``"all"`` is everyone counted (flagged
     participants left out when the study says so); ``group_by`` adds one portrait per
     demographic group. A score resting on fewer participants than the study's minimum per
-    group is null with its reason."""
+    group is null with its reason. CSV and parquet: one row per group and dimension (as
+    ``manage.py export_human_portraits --output FILE.csv``)."""
 
     permission_classes = [IsResearcher]
 
@@ -369,7 +373,10 @@ class HumanPortraitViewSet(viewsets.ViewSet):
             ),
             OpenApiParameter("group_by", str, enum=list(demo.FIELDS)),
         ],
-        responses=HumanPortraitsSerializer,
+        responses={
+            **export_schema_responses(),
+            (200, "application/json"): HumanPortraitsSerializer,
+        },
     )
     def list(self, request):
         params = request.query_params
@@ -390,6 +397,15 @@ class HumanPortraitViewSet(viewsets.ViewSet):
             portraits = human_selectors.human_portraits(study=study, item_set=item_set, field=field)
         except human_selectors.HumanPortraitError as exc:
             raise ValidationError({"detail": str(exc)}) from None
+        return table_response(
+            request,
+            lambda: human_selectors.as_rows(portraits),
+            filename=f"{study.slug}-human-portraits",
+            json_shape=lambda: self._document(study, field, portraits),
+        )
+
+    @staticmethod
+    def _document(study: Study, field: str | None, portraits) -> dict:
         groups = []
         for group in portraits.groups:
             dimensions = []
@@ -407,19 +423,17 @@ class HumanPortraitViewSet(viewsets.ViewSet):
                     "dimensions": dimensions,
                 }
             )
-        return Response(
-            {
-                "study": study.slug,
-                "item_set": portraits.item_set.pk,
-                "item_set_name": str(portraits.item_set),
-                "group_by": field,
-                "min_participants_per_group": portraits.minimums.group_participants,
-                "resamples": portraits.resamples,
-                "seed": portraits.seed,
-                "portraits": human_selectors.as_json(portraits),
-                "groups": groups,
-            }
-        )
+        return {
+            "study": study.slug,
+            "item_set": portraits.item_set.pk,
+            "item_set_name": str(portraits.item_set),
+            "group_by": field,
+            "min_participants_per_group": portraits.minimums.group_participants,
+            "resamples": portraits.resamples,
+            "seed": portraits.seed,
+            "portraits": human_selectors.as_json(portraits),
+            "groups": groups,
+        }
 
 
 class ModelCardSerializer(serializers.ModelSerializer):
@@ -443,19 +457,22 @@ class ModelCardSerializer(serializers.ModelSerializer):
         ]
 
 
+class ModelCardFilter(FilterSet):
+    family = filtersets.CharFilter(lookup_expr="iexact", help_text="Model family (any case)")
+
+    class Meta:
+        model = ModelCard
+        fields = ["family", "developer", "open_weights"]
+
+
 class ModelCardViewSet(viewsets.ModelViewSet):
     """Model metadata used by the comparison filters. Researchers read; admins write."""
 
     serializer_class = ModelCardSerializer
     permission_classes = [ResearcherReadAdminWrite]
     queryset = ModelCard.objects.select_related("model_config").order_by("model_config__name")
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        family = self.request.query_params.get("family")
-        if family:
-            queryset = queryset.filter(family__iexact=family)
-        return queryset
+    filter_backends = [filtersets.DjangoFilterBackend]
+    filterset_class = ModelCardFilter
 
 
 def register(router) -> None:

@@ -79,7 +79,7 @@ def studies_with_item_sets() -> list[Study]:
 def rated_studies() -> list[Study]:
     """Studies with at least one item rating, the release first, then the newest."""
     rated = ItemRating.objects.filter(participant__study=OuterRef("pk"))
-    studies = list(Study.objects.filter(Exists(rated)).order_by("-created_at"))
+    studies = list(Study.objects.listed().filter(Exists(rated)).order_by("-created_at"))
     studies.sort(key=lambda s: s.slug != PREFERRED_STUDY)
     return studies
 

@@ -45,7 +45,7 @@ def dimensions_of(family: str) -> tuple[str, ...]:
 def scored_studies() -> list[Study]:
     """Studies with at least one participant score, the imported release first."""
     has_scores = ParticipantScore.objects.filter(participant__study=OuterRef("pk"))
-    studies = list(Study.objects.filter(Exists(has_scores)).order_by("-created_at"))
+    studies = list(Study.objects.listed().filter(Exists(has_scores)).order_by("-created_at"))
     studies.sort(key=lambda s: s.slug != PREFERRED_STUDY)
     return studies
 
@@ -375,7 +375,7 @@ def replicate_spread(*, run, family: str, personas: list[str]) -> pd.DataFrame:
 
 def item_rating_counts(*, item: Item, study: Study | None = None) -> list[int]:
     """How many participants gave each rating 1..6 (aggregated in the database)."""
-    ratings = ItemRating.objects.filter(item=item)
+    ratings = ItemRating.objects.filter(item=item, participant__study__preview_of__isnull=True)
     if study is not None:
         ratings = ratings.filter(participant__study=study)
     counts = dict(

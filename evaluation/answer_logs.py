@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.tabular import records, rows_to_csv
+
 FORMATS = ("jsonl", "parquet", "hf")
 
 # (name, type, description): the one definition of the columns, their order and meaning.
@@ -97,6 +99,16 @@ def jsonl_chunks(frames: Iterable[pd.DataFrame]) -> Iterator[str]:
             yield "".join(
                 json.dumps(row, ensure_ascii=False, default=_json_default) + "\n" for row in rows
             )
+
+
+def csv_chunks(frames: Iterable[pd.DataFrame]) -> Iterator[str]:
+    """The header, then one string of CSV lines per chunk (lists as JSON text, times in ISO
+    8601, text cells spreadsheet-safe as every CSV export)."""
+    yield rows_to_csv([], ANSWER_LOG_COLUMNS)
+    for frame in frames:
+        rows = records(to_table(frame).to_pylist())
+        if rows:
+            yield rows_to_csv(rows, ANSWER_LOG_COLUMNS, header=False)
 
 
 def write_jsonl(frames: Iterable[pd.DataFrame], handle: TextIO) -> int:

@@ -1,12 +1,17 @@
 """REST endpoints of the evaluation app (registered under ``/api/v1/``).
 
-- ``model-configurations``: read (researchers). Never exposes keys: only the *name* of the
-  environment variable.
-- ``evaluation-runs``: read with ``progress`` (researchers); researchers POST a run to
+- ``model-configurations``: read (researchers; filters ``provider``, ``name``,
+  ``model_id``). Never exposes keys: only the *name* of the environment variable.
+- ``evaluation-runs``: read with ``progress`` (researchers; filters ``model``, ``item_set``,
+  ``sweep``, ``status``, ``kind``, ``scoring``, ``template_set``); researchers POST a run to
   create and start it (201; 503 with a clear message when the task queue is unavailable),
   ``POST .../cancel/`` and ``POST .../resume/``; ``GET .../responses/`` (paged answers) and
-  ``GET .../portrait/`` (scores, summary), ``GET .../answers/?as=jsonl|parquet`` (every
-  stored answer, one row each, streamed: :mod:`evaluation.answer_logs`).
+  ``GET .../portrait/`` (scores, summary), ``GET .../responses/`` (filters ``state``,
+  ``variant``, ``persona``), ``GET .../answers/?format=jsonl|csv|parquet`` (every stored
+  answer, one row each, streamed: :mod:`evaluation.answer_logs`; ``as=`` is the deprecated
+  spelling).
+- ``portraits`` and ``sensitivity``: the exports of ``manage.py export_portraits`` and
+  ``export_sensitivity`` in CSV, JSON or parquet (researchers; :mod:`core.api_exports`).
 - ``sweeps``: researchers POST a sweep file as JSON (the keys of ``run_sweep``'s TOML) to
   create and start its runs (201 with what was started and skipped; 400 naming the bad key,
   nothing created); GET lists sweeps with their progress.
@@ -17,17 +22,31 @@ from __future__ import annotations
 import tempfile
 
 from django.http import FileResponse, Http404, StreamingHttpResponse
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response as ApiResponse
 
 from benchmark.models import ValidatedItemSet
+from core.api_exports import (
+    CSVRenderer,
+    JSONErrorsMixin,
+    ParquetRenderer,
+    TableExportViewSet,
+    extend_export,
+    filter_parameters,
+    filtered,
+    honour_legacy_format,
+    query_parameters,
+    table_response,
+)
 from core.api_fields import NameLookupField
 from core.roles import IsResearcher
 
-from . import answer_logs, lifecycle, selectors, sweeps
+from . import answer_logs, exports, lifecycle, selectors, sweeps
 from .errors import (
     EvaluationError,
     InvalidRunSettings,
@@ -36,6 +55,7 @@ from .errors import (
     RunNotFound,
     RunStateConflict,
 )
+from .filters import EvaluationRunFilter, ModelConfigurationFilter, ResponseFilter
 from .models import EvaluationRun, ModelConfiguration, PortraitScore, Response, Sweep
 
 # How each refusal of the run lifecycle is answered.
@@ -61,20 +81,29 @@ def _refused(exc: EvaluationError, run_id: int | None = None) -> ApiResponse:
 # A parquet file is written whole before it is sent (its footer comes last): in memory up to
 # this size, beyond it in a temporary file.
 PARQUET_SPOOL_BYTES = 32 * 1024 * 1024
-ANSWER_LOG_TYPES = {
-    "jsonl": "application/jsonl; charset=utf-8",
-    "parquet": "application/vnd.apache.parquet",
-}
+
+
+class JSONLinesRenderer(JSONRenderer):
+    """JSON Lines: the answer log's own format (the log is streamed; a refusal is one line)."""
+
+    media_type = "application/jsonl"
+    format = "jsonl"
+
+
+ANSWER_LOG_RENDERERS = [JSONLinesRenderer, CSVRenderer, ParquetRenderer]
+ANSWER_LOG_LEGACY = {"jsonl": JSONLinesRenderer, "parquet": ParquetRenderer}
 
 
 def _answer_log_response(run: EvaluationRun, kind: str):
-    """The run's answer log as a download: JSON Lines streamed chunk by chunk, parquet
-    written (a row group per chunk) to a spooled file and streamed from it."""
+    """The run's answer log as a download: JSON Lines and CSV streamed chunk by chunk,
+    parquet written (a row group per chunk) to a spooled file and streamed from it."""
     frames = selectors.answer_log_frames(run=run)
     filename = f"run-{run.pk}-answers.{kind}"
-    if kind == "jsonl":
+    if kind in ("jsonl", "csv"):
+        chunks = answer_logs.jsonl_chunks if kind == "jsonl" else answer_logs.csv_chunks
+        renderer = JSONLinesRenderer if kind == "jsonl" else CSVRenderer
         response = StreamingHttpResponse(
-            answer_logs.jsonl_chunks(frames), content_type=ANSWER_LOG_TYPES[kind]
+            chunks(frames), content_type=f"{renderer.media_type}; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -82,7 +111,7 @@ def _answer_log_response(run: EvaluationRun, kind: str):
     answer_logs.write_parquet(frames, spool)
     spool.seek(0)
     return FileResponse(
-        spool, as_attachment=True, filename=filename, content_type=ANSWER_LOG_TYPES[kind]
+        spool, as_attachment=True, filename=filename, content_type=ParquetRenderer.media_type
     )
 
 
@@ -105,7 +134,7 @@ class RunSerializer(serializers.ModelSerializer):
         model = EvaluationRun
         fields = [
             "id", "label", "kind", "model", "item_set", "template_set", "template_set_version",
-            "variants", "personas", "repetitions", "scoring", "use_cache", "invalid_retries",
+            "language", "variants", "personas", "repetitions", "scoring", "use_cache", "invalid_retries",
             "reask_follow_up", "min_valid_probability", "mode", "batch_retry",
             "status", "params", "error", "created_at", "started_at", "finished_at", "progress",
         ]  # fmt: skip
@@ -129,6 +158,7 @@ class RunCreateSerializer(serializers.Serializer):
     batch_retry = serializers.ChoiceField(choices=EvaluationRun.BatchRetry.values, default="batch")
     template_set = serializers.CharField(default="valueportrait-own")
     template_set_version = serializers.IntegerField(default=1)
+    language = serializers.CharField(default="en", max_length=16)
     label = serializers.CharField(required=False, default="", allow_blank=True)
 
 
@@ -165,20 +195,25 @@ class PortraitScoreSerializer(serializers.ModelSerializer):
 
 
 class ModelConfigurationViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = ModelConfiguration.objects.all()
+    queryset = ModelConfiguration.objects.order_by("name")
     serializer_class = ModelConfigurationSerializer
     permission_classes = [IsResearcher]
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = ModelConfigurationFilter
 
 
 class EvaluationRunViewSet(
+    JSONErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = EvaluationRun.objects.select_related("model_config", "item_set")
+    queryset = EvaluationRun.objects.select_related("model_config", "item_set").order_by("-id")
     serializer_class = RunSerializer
     permission_classes = [IsResearcher]
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = EvaluationRunFilter
 
     def get_serializer_class(self):
         return RunCreateSerializer if self.action == "create" else RunSerializer
@@ -212,47 +247,44 @@ class EvaluationRunViewSet(
     def resume(self, request, pk=None):
         return self._operate(lifecycle.resume_run, _run_id(pk), status.HTTP_202_ACCEPTED)
 
+    @extend_schema(parameters=filter_parameters(ResponseFilter))
     @action(detail=True, methods=["get"], serializer_class=ResponseSerializer)
     def responses(self, request, pk=None):
         run = self.get_object()
-        rows = run.responses.select_related("item__scenario").order_by("id")
-        state = request.query_params.get("state")
-        if state:
-            rows = rows.filter(state=state)
+        rows = filtered(
+            request, ResponseFilter, run.responses.select_related("item__scenario").order_by("id")
+        )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ResponseSerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "as",
-                str,
-                enum=list(ANSWER_LOG_TYPES),
-                description="jsonl (default, streamed) or parquet",
-            )
-        ],
         responses={
-            (200, ANSWER_LOG_TYPES["jsonl"]): OpenApiResponse(
-                OpenApiTypes.STR, description="One JSON object per line and answer."
+            (200, JSONLinesRenderer.media_type): OpenApiResponse(
+                OpenApiTypes.STR, description="One JSON object per line and answer (default)."
             ),
-            (200, ANSWER_LOG_TYPES["parquet"]): OpenApiResponse(
+            (200, CSVRenderer.media_type): OpenApiResponse(
+                OpenApiTypes.STR, description="A header, then one line per answer."
+            ),
+            (200, ParquetRenderer.media_type): OpenApiResponse(
                 OpenApiTypes.BINARY, description="One parquet file."
             ),
         },
         description="Every stored answer of the run (valid, invalid and failed), one row each: "
         "prompt, raw text, parse, rating, probabilities, model snapshot, tokens, latency, "
         "cost. The columns are listed in the dataset card of `manage.py export_answers "
-        "--format hf`.",
+        "--format hf`. `?format=jsonl|csv|parquet` or the Accept header; `as=` is the "
+        "deprecated spelling.",
     )
-    @action(detail=True, methods=["get"])
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=ANSWER_LOG_RENDERERS,
+        filter_backends=[],
+        pagination_class=None,
+    )
     def answers(self, request, pk=None):
-        kind = request.query_params.get("as", "jsonl")
-        if kind not in ANSWER_LOG_TYPES:
-            return ApiResponse(
-                {"detail": f"'as' must be one of {', '.join(ANSWER_LOG_TYPES)}, not {kind!r}"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return _answer_log_response(self.get_object(), kind)
+        honour_legacy_format(request, "as", ANSWER_LOG_LEGACY)
+        return _answer_log_response(self.get_object(), request.accepted_renderer.format)
 
     @action(detail=True, methods=["get"], serializer_class=PortraitScoreSerializer)
     def portrait(self, request, pk=None):
@@ -266,6 +298,62 @@ class EvaluationRunViewSet(
                 "scores": PortraitScoreSerializer(run.scores.all(), many=True).data,
                 "summary": run.summary,
             }
+        )
+
+
+class PortraitExportParameters(serializers.Serializer):
+    basis = serializers.ChoiceField(
+        choices=["answer", "probability"],
+        default="answer",
+        help_text="answer: ratings read from the answers; probability: expected ratings",
+    )
+
+
+class SensitivityExportParameters(serializers.Serializer):
+    run = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=EvaluationRun.objects.all()),
+        required=False,
+        help_text="Run ids (repeatable; default: the newest finished run of each model)",
+    )
+
+
+class PortraitExportViewSet(TableExportViewSet):
+    """The model portraits as ``manage.py export_portraits`` writes them (researchers)."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_export(
+        "One row per finished run and dimension (no persona): model, run_id, run_kind, "
+        "item_set, basis, family, dimension, raw, sd, n, family_mean, centred.",
+        parameters=[PortraitExportParameters],
+    )
+    def list(self, request):
+        basis = query_parameters(request, PortraitExportParameters)["basis"]
+        return table_response(
+            request, lambda: exports.portrait_rows(basis=basis), filename=f"portraits-{basis}"
+        )
+
+
+class SensitivityExportViewSet(TableExportViewSet):
+    """The paper's prompt-sensitivity metrics as ``manage.py export_sensitivity`` writes
+    them (researchers)."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_export(
+        "JSON: {model: {prompt_metrics, order_metrics, consistency_metrics, details}} in the "
+        "release's key names; CSV and parquet: one row per model and metric (model, metric "
+        "as its path in the JSON, value).",
+        parameters=[SensitivityExportParameters],
+    )
+    def list(self, request):
+        chosen = query_parameters(request, SensitivityExportParameters).get("run")
+        runs = list(chosen) if chosen else None
+        return table_response(
+            request,
+            lambda: exports.sensitivity_rows(runs=runs),
+            filename="sensitivity",
+            json_shape=lambda: exports.sensitivity_by_model(runs=runs),
         )
 
 
@@ -320,3 +408,5 @@ def register(router) -> None:
     )
     router.register("evaluation-runs", EvaluationRunViewSet, basename="evaluation-run")
     router.register("sweeps", SweepViewSet, basename="sweep")
+    router.register("portraits", PortraitExportViewSet, basename="portrait-export")
+    router.register("sensitivity", SensitivityExportViewSet, basename="sensitivity-export")

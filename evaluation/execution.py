@@ -31,8 +31,9 @@ from evaluation.providers import (
 from evaluation.ratelimit import Limits, limiter_for, slot
 from evaluation.units import Unit, build_prompt, cache_key, estimate_tokens
 from survey.models import Item
+from survey.selectors.translations import reviewed_translations
 
-from .models import CachedResponse, EvaluationRun, PromptTemplate, Response
+from .models import CachedResponse, EvaluationRun, Response
 
 log = logging.getLogger(__name__)
 _CLIENTS: dict[tuple, object] = {}
@@ -293,12 +294,8 @@ def build_jobs(run: EvaluationRun, units: list[Unit], base_request: GenerationRe
             "scenario__source"
         )
     }
-    templates = {
-        (t.variant, t.style): t
-        for t in PromptTemplate.objects.filter(
-            set_name=run.template_set, set_version=run.template_set_version
-        )
-    }
+    templates = {(t.variant, t.style): t for t in run.templates()}
+    translated = reviewed_translations(item_ids=items, language=run.language)
     client = client_for(run.model_config)
     request_params = client.sent_params(base_request)
     config = run.model_config
@@ -315,11 +312,18 @@ def build_jobs(run: EvaluationRun, units: list[Unit], base_request: GenerationRe
             if run.scoring == EvaluationRun.Scoring.PROBABILITY
             else template.text
         )
+        if item_id in translated:
+            title, scenario, response = translated[item_id]
+        elif item.scenario.language == run.language:
+            title, scenario, response = item.scenario.title, item.scenario.text, item.text
+        else:  # its translation was withdrawn after the run was created: never the source
+            continue
+
         prompt = build_prompt(
             text,
-            title=item.scenario.title,
-            scenario=item.scenario.text,
-            response=item.text,
+            title=title,
+            scenario=scenario,
+            response=response,
             persona=parse_persona_key(persona),
         )
         keys = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from evaluation.sensitivity import RELEASE_DETAILS
 
 from .models import EvaluationRun, PortraitScore
@@ -60,6 +62,28 @@ def sensitivity_by_model(*, runs: list[EvaluationRun] | None = None) -> dict[str
                 "consistency_metrics": metrics["consistency_metrics"],
             }
     return result
+
+
+def _flatten(prefix: str, value) -> Iterator[tuple[str, object]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(f"{prefix}.{key}" if prefix else str(key), inner)
+    elif isinstance(value, list):  # e.g. details.skipped_items: the table counts them
+        yield f"{prefix}.count", len(value)
+    else:
+        yield prefix, value
+
+
+def sensitivity_rows(*, runs: list[EvaluationRun] | None = None) -> list[dict]:
+    """:func:`sensitivity_by_model` as a table: one row per model and metric, the metric named
+    by its path in the JSON (``order_metrics.sensitivities.v1``, ``details.total_items``);
+    a list (``details.skipped_items``) is counted (``details.skipped_items.count``); a metric
+    without an item to stand on has an empty value."""
+    return [
+        {"model": model, "metric": metric, "value": value}
+        for model, metrics in sensitivity_by_model(runs=runs).items()
+        for metric, value in _flatten("", metrics)
+    ]
 
 
 def portrait_rows(*, basis: str = "answer") -> list[dict]:

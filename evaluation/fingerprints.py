@@ -26,8 +26,11 @@ def parameters_fingerprint(
     invalid_retries: int,
     reask_follow_up: bool,
     min_valid_probability: float,
+    language: str = "en",
 ) -> str:
-    """A SHA-256 hex digest of the parameters that decide a run's answers."""
+    """A SHA-256 hex digest of the parameters that decide a run's answers. The language
+    enters only when it is not English, so runs from before runs had a language keep their
+    fingerprints."""
     canonical = {
         "model_config": model_config_id,
         "generation": {k: v for k, v in sorted(generation_params.items()) if v is not None},
@@ -41,5 +44,7 @@ def parameters_fingerprint(
         "reask_follow_up": bool(reask_follow_up),
         "min_valid_probability": float(min_valid_probability),
     }
+    if language != "en":
+        canonical["language"] = language
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

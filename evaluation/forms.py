@@ -7,7 +7,7 @@ from django import forms
 from benchmark.models import ValidatedItemSet
 from evaluation.parsing import DEFAULT_MIN_VALID_PROBABILITY
 from evaluation.personas import PersonaError, parse_persona_key, validate_persona
-from evaluation.prompts.builtin import BUILTIN_VARIANTS, SET_NAME, SET_VERSION
+from evaluation.prompts.builtin import BUILTIN_LANGUAGES, BUILTIN_VARIANTS, SET_NAME, SET_VERSION
 
 from .models import EvaluationRun, ModelConfiguration, PromptTemplate
 from .selectors import persona_options
@@ -118,15 +118,29 @@ class RunForm(forms.Form):
         help_text="Requests that failed or expired in a batch are asked again in a follow-up "
         "batch or live.",
     )
+    language = forms.ChoiceField(
+        required=False,
+        initial="en",
+        help_text="Put the items in this language: their reviewed translations, in the "
+        "template set's templates in it. Other languages than English need probability "
+        "scoring (answers are read as digits).",
+    )
     label = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template_set"].choices = template_sets()
+        languages = set(PromptTemplate.objects.values_list("language", flat=True))
+        self.fields["language"].choices = [
+            (code, code) for code in sorted(languages | set(BUILTIN_LANGUAGES))
+        ]
         variants = sorted(
             set(PromptTemplate.objects.values_list("variant", flat=True)) | set(BUILTIN_VARIANTS)
         )
         self.fields["variants"].choices = [(v, v) for v in variants]
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or "en"
 
     def clean_personas(self) -> list[dict]:
         lines = [

@@ -40,6 +40,8 @@ from evaluation.prompts.builtin import SET_NAME, SET_VERSION
 from evaluation.selectors import answers_frame, missing_units, persona_options, sensitivity_of
 from evaluation.services import ensure_builtin_templates
 from evaluation.units import Unit, chunks
+from survey.language_codes import SOURCE_LANGUAGE, normalise_language
+from survey.models import Item
 
 from .models import EvaluationRun, ModelConfiguration, PortraitScore, PromptTemplate, Response
 
@@ -68,8 +70,23 @@ def create_run(
     batch_retry: str = EvaluationRun.BatchRetry.BATCH,
     label: str = "",
     created_by=None,
+    language: str = SOURCE_LANGUAGE,
 ) -> EvaluationRun:
-    """Validate and save a draft run (raises :class:`InvalidRunSettings` saying why)."""
+    """Validate and save a draft run (raises :class:`InvalidRunSettings` saying why).
+
+    ``language``: the items are put in it (their reviewed translations, or their source
+    text when written in it) with the template set's templates in it; every item of the set
+    must be servable in it. Answers are read as English phrases only, so another language
+    needs probability (digit) scoring."""
+    try:
+        language = normalise_language(language)
+    except ValueError as exc:
+        raise InvalidRunSettings(str(exc)) from None
+    if language != SOURCE_LANGUAGE and scoring != EvaluationRun.Scoring.PROBABILITY:
+        raise InvalidRunSettings(
+            f"answers in {language!r} cannot be read as phrases (the parser reads English): "
+            "use probability scoring, which asks for the option's digit"
+        )
     if model_config.provider == ModelConfiguration.Provider.REFERENCE:
         raise InvalidRunSettings("a reference model (imported outputs) cannot be run")
     if mode not in EvaluationRun.Mode.values:
@@ -84,12 +101,18 @@ def create_run(
     if template_set == SET_NAME and template_set_version == SET_VERSION:
         ensure_builtin_templates()
     templates = PromptTemplate.objects.filter(
-        set_name=template_set, set_version=template_set_version
+        set_name=template_set, set_version=template_set_version, language=language
     )
     available = sorted(set(templates.values_list("variant", flat=True)))
     if not available:
         raise InvalidRunSettings(
-            f"template set {template_set} v{template_set_version} does not exist"
+            f"template set {template_set} v{template_set_version} does not exist in {language!r}"
+        )
+    set_items = Item.objects.filter(validated_entries__item_set=item_set).distinct()
+    untranslated = set_items.count() - set_items.servable_in(language).count()
+    if untranslated:
+        raise InvalidRunSettings(
+            f"{untranslated} item(s) of {item_set} have no reviewed translation into {language!r}"
         )
     variants = list(variants or available)
     unknown = sorted(set(variants) - set(available))
@@ -131,6 +154,7 @@ def create_run(
         item_set=item_set,
         template_set=template_set,
         template_set_version=template_set_version,
+        language=language,
         variants=variants,
         personas=clean_personas,
         repetitions=repetitions,

@@ -17,6 +17,7 @@ from evaluation.personas import persona_key
 from evaluation.providers import GenerationRequest
 from evaluation.providers.batch import BATCH_DISCOUNT, BATCH_PROVIDERS
 from evaluation.providers.openai_compat import default_length_parameter
+from survey.language_codes import SOURCE_LANGUAGE
 from survey.models import Item
 
 ENV_NAME = RegexValidator(
@@ -179,21 +180,31 @@ class PromptTemplate(models.Model):
     digit_text = models.TextField(
         blank=True, help_text="The same wording asking for a digit (probability scoring)."
     )
-    option_order = models.JSONField(help_text="The six answer phrases in the order listed.")
+    option_order = models.JSONField(
+        help_text="The six answer phrases (the scale's English labels, whatever the template's "
+        "language) in the order listed."
+    )
+    language = models.CharField(
+        max_length=16,
+        default=SOURCE_LANGUAGE,
+        help_text="The template's language: a run in a language uses its set's templates in it.",
+    )
     origin = models.CharField(max_length=300, blank=True, help_text="builtin or the loaded path.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["set_name", "set_version", "variant", "style"]
+        ordering = ["set_name", "set_version", "language", "variant", "style"]
         constraints = [
             models.UniqueConstraint(
-                fields=["set_name", "set_version", "variant", "style"],
-                name="prompt_template_unique",
+                fields=["set_name", "set_version", "language", "variant", "style"],
+                name="prompt_template_unique_per_language",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.set_name} v{self.set_version} {self.variant} ({self.style})"
+        return (
+            f"{self.set_name} v{self.set_version} [{self.language}] {self.variant} ({self.style})"
+        )
 
 
 class EvaluationRunQuerySet(models.QuerySet):
@@ -276,6 +287,12 @@ class EvaluationRun(models.Model):
     item_set = models.ForeignKey(ValidatedItemSet, on_delete=models.PROTECT, related_name="runs")
     template_set = models.CharField(max_length=100, default="valueportrait-own")
     template_set_version = models.PositiveIntegerField(default=1)
+    language = models.CharField(
+        max_length=16,
+        default=SOURCE_LANGUAGE,
+        help_text="The language the items are put in: their reviewed translations and the "
+        "template set's templates in this language.",
+    )
     variants = models.JSONField(default=list)
     personas = models.JSONField(
         default=list, blank=True, help_text="List of persona dicts; empty: no persona."
@@ -385,6 +402,14 @@ class EvaluationRun(models.Model):
             length_parameter=params.get("length_parameter"),
         )
 
+    def templates(self):
+        """The run's prompt templates: its template set and version, in its language."""
+        return PromptTemplate.objects.filter(
+            set_name=self.template_set,
+            set_version=self.template_set_version,
+            language=self.language,
+        )
+
     def compute_fingerprint(self) -> str:
         """The run's parameters fingerprint: its frozen generation parameters once started,
         before that the model configuration's current ones (what starting would freeze)."""
@@ -401,6 +426,7 @@ class EvaluationRun(models.Model):
             invalid_retries=self.invalid_retries,
             reask_follow_up=self.reask_follow_up,
             min_valid_probability=self.min_valid_probability,
+            language=self.language,
         )
 
     def is_stalled(self) -> bool:

@@ -24,12 +24,12 @@ from evaluation.personas import PERSONA_OPTIONS, parse_persona_key
 from evaluation.sensitivity import sensitivity
 from evaluation.units import Unit, all_units, build_prompt
 from survey.models import Item
+from survey.selectors.translations import reviewed_translations
 
 from .models import (
     EvaluationRun,
     ModelConfiguration,
     PortraitScore,
-    PromptTemplate,
     Response,
     Sweep,
 )
@@ -671,9 +671,9 @@ class _PromptBook:
         digits = run.scoring == EvaluationRun.Scoring.PROBABILITY
         self.templates = {
             (variant, style): digit_text if digits else text
-            for variant, style, text, digit_text in PromptTemplate.objects.filter(
-                set_name=run.template_set, set_version=run.template_set_version
-            ).values_list("variant", "style", "text", "digit_text")
+            for variant, style, text, digit_text in run.templates().values_list(
+                "variant", "style", "text", "digit_text"
+            )
         }
         self.prompts: dict[tuple, tuple[str | None, str]] = {}
 
@@ -739,6 +739,10 @@ def answer_log_frames(
                 style=F("scenario__source__style"),
             )
         }
+        for item_id, (title, scenario, response) in reviewed_translations(
+            item_ids=items, language=run.language
+        ).items():  # the texts the run put to the model
+            items[item_id].update(title=title, scenario_text=scenario, text=response)
         item_rows = [items[item_id] for item_id in frame["item_id"]]
         frame["scenario_id"] = [str(i["external"] or i["scenario_id"]) for i in item_rows]
         frame["option_id"] = [i["option_id"] for i in item_rows]

@@ -6,22 +6,34 @@ from __future__ import annotations
 from django.db import transaction
 
 from evaluation.prompts import TemplateSpec, load_release_layout
-from evaluation.prompts.builtin import SET_NAME, SET_VERSION, builtin_templates
+from evaluation.prompts.builtin import (
+    BUILTIN_LANGUAGES,
+    SET_NAME,
+    SET_VERSION,
+    builtin_templates,
+)
 
 from .models import PromptTemplate
 
 
 # --- prompt templates ---------------------------------------------------------------------
 def store_templates(
-    *, specs: list[TemplateSpec], set_name: str, set_version: int, origin: str
+    *,
+    specs: list[TemplateSpec],
+    set_name: str,
+    set_version: int,
+    origin: str,
+    language: str = "en",
 ) -> tuple[int, int]:
-    """Create or update templates of ``set_name`` v``set_version``; ``(created, updated)``."""
+    """Create or update templates of ``set_name`` v``set_version`` in ``language``;
+    ``(created, updated)``."""
     created = updated = 0
     with transaction.atomic():
         for spec in specs:
             _, was_created = PromptTemplate.objects.update_or_create(
                 set_name=set_name,
                 set_version=set_version,
+                language=language,
                 variant=spec.variant,
                 style=spec.style,
                 defaults={
@@ -37,17 +49,24 @@ def store_templates(
 
 
 def ensure_builtin_templates() -> None:
-    """The project's own 12 templates (idempotent)."""
-    if PromptTemplate.objects.filter(set_name=SET_NAME, set_version=SET_VERSION).count() != 12:
-        store_templates(
-            specs=builtin_templates(), set_name=SET_NAME, set_version=SET_VERSION, origin="builtin"
-        )
+    """The project's own 12 templates in each of its languages (idempotent)."""
+    stored = PromptTemplate.objects.filter(set_name=SET_NAME, set_version=SET_VERSION)
+    for language in BUILTIN_LANGUAGES:
+        if stored.filter(language=language).count() != 12:
+            store_templates(
+                specs=builtin_templates(language),
+                set_name=SET_NAME,
+                set_version=SET_VERSION,
+                origin="builtin",
+                language=language,
+            )
 
 
 def load_prompt_templates(
     *, directory: str, set_name: str, set_version: int = 1
 ) -> tuple[int, int]:
-    """Load a directory in the release's layout (raises ``TemplateError`` with the file)."""
+    """Load a directory in the release's layout (raises ``TemplateError`` with the file).
+    The release's templates are English (their answer options are the English labels)."""
     specs = load_release_layout(directory)
     return store_templates(
         specs=specs, set_name=set_name, set_version=set_version, origin=str(directory)

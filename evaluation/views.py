@@ -71,6 +71,7 @@ def run_new(request):
                 batch_retry=data["batch_retry"],
                 template_set=set_name,
                 template_set_version=set_version,
+                language=data["language"],
                 label=data["label"],
                 created_by=request.user,
             )

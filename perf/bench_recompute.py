@@ -171,11 +171,11 @@ def child(args) -> None:
     import benchmark.management.commands.recompute_correlations  # noqa: F401
     from benchmark.models import Correlation, CorrelationRun
     from benchmark.selectors import analysis_inputs, analysis_settings
-    from benchmark.services import CORRELATION_ROW_FIELDS, correlation_rows
+    from benchmark.services import CORRELATION_ROW_FIELDS, correlation_table
     from benchmark.stats.bootstrap import bootstrap_ci
     from benchmark.stats.correlation import correlate
     from benchmark.stats.multiple import adjust_p
-    from core.bulk import insert_rows, supports_copy
+    from core.bulk import insert_frame, supports_copy
     from survey.models import Study
 
     out: dict = {"vendor": connection.vendor}
@@ -226,24 +226,32 @@ def child(args) -> None:
         and (np.isnan(check.high) == np.isnan(high)).all()
     )
     stored = list(run.rows.order_by("id").values_list("item_id", "dimension", "r", "ci_low"))
+    table = correlation_table(run_id=run.pk, inputs=inputs, result=result, extras=extras)
     out["command_rows_equal_recomputed"] = stored == [
-        (row[1], row[3], row[4], row[9])
-        for row in correlation_rows(run_id=run.pk, inputs=inputs, result=result, extras=extras)
+        (item, dimension, None if np.isnan(r) else r, None if np.isnan(low) else low)
+        for item, dimension, r, low in zip(
+            table["item"].tolist(),
+            table["dimension"].tolist(),
+            table["r"].tolist(),
+            table["ci_low"].tolist(),
+            strict=True,
+        )
     ]
 
     scratch = CorrelationRun.objects.create(study=study, label="bench scratch")
     with transaction.atomic():
         _, out["store_new_seconds"] = _timed(
-            insert_rows,
+            insert_frame,
             model=Correlation,
-            fields=CORRELATION_ROW_FIELDS,
-            rows=correlation_rows(run_id=scratch.pk, inputs=inputs, result=result, extras=extras),
+            frame=correlation_table(run_id=scratch.pk, inputs=inputs, result=result, extras=extras),
         )
     out["store_new_method"] = "COPY" if supports_copy() else "executemany"
     new_rows = list(scratch.rows.order_by("id").values_list(*CORRELATION_ROW_FIELDS[1:]))
     scratch.rows.all().delete()
 
     def store_old():
+        table = correlation_table(run_id=scratch.pk, inputs=inputs, result=result, extras=extras)
+        table = table.astype(object).where(table.notna(), None)
         Correlation.objects.bulk_create(
             [
                 Correlation(
@@ -251,9 +259,7 @@ def child(args) -> None:
                     item_id=row[1],
                     **dict(zip(CORRELATION_ROW_FIELDS[2:], row[2:], strict=True)),
                 )
-                for row in correlation_rows(
-                    run_id=scratch.pk, inputs=inputs, result=result, extras=extras
-                )
+                for row in table.itertuples(index=False, name=None)
             ],
             batch_size=5000,
         )

@@ -15,6 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.tabular import rows_to_csv
+
 from .errors import NobodyToErase
 from .models import (
     Assignment,
@@ -27,6 +29,8 @@ from .models import (
     ItemTranslation,
     Participant,
     ParticipantScore,
+    ProlificAction,
+    ProlificStudy,
     Scenario,
     Source,
     Study,
@@ -34,7 +38,6 @@ from .models import (
 from .selectors.translations import translation_table
 from .services.erasure import erase_by_identifier, erase_participants
 from .services.translations import mark_reviewed
-from .tabular import rows_to_csv
 
 
 @admin.register(Source)
@@ -293,6 +296,7 @@ class StudyAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .listed()
             .annotate(
                 _pool=Count("item_pool", distinct=True),
                 _participants=Count("participants", distinct=True),
@@ -439,6 +443,39 @@ class AssignmentAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(ProlificStudy)
+class ProlificStudyAdmin(admin.ModelAdmin):
+    """A study's Prolific settings. The token itself is never entered here: only the name of
+    the environment variable that holds it on the server."""
+
+    list_display = ["study", "prolific_study_id", "prolific_status", "reward_cents", "places"]
+    fields = [
+        "study",
+        "api_token_env",
+        "reward_cents",
+        "places",
+        "estimated_minutes",
+        "prolific_study_id",
+        "prolific_status",
+        "synced_at",
+    ]
+    readonly_fields = ["prolific_study_id", "prolific_status", "synced_at"]
+
+
+@admin.register(ProlificAction)
+class ProlificActionAdmin(admin.ModelAdmin):
+    """The log of what was sent to Prolific: read-only."""
+
+    list_display = ["created_at", "study", "user", "kind", "outcome"]
+    list_filter = ["kind", "outcome"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ErasureRequestForm(forms.Form):
     identifier = forms.CharField(
         label="Prolific id or participant code",
@@ -447,7 +484,7 @@ class ErasureRequestForm(forms.Form):
         "(P-…) their completion page showed.",
     )
     study = forms.ModelChoiceField(
-        queryset=Study.objects.all(),
+        queryset=Study.objects.listed(),
         required=False,
         help_text="Leave empty to erase this person in every study.",
     )

@@ -6,6 +6,12 @@
   researchers.
 - ``participants``: pseudonymous participant records (pseudonym, status, demographics,
   quality flags, scores) — admins only; the panel's raw ids are never served here.
+- Exports of a study (researchers; CSV, JSON or parquet by ``?format=`` or ``Accept``, see
+  :mod:`core.api_exports`): ``studies/<slug>/ratings/`` (one row per rating),
+  ``studies/<slug>/participant-table/`` (one row per participant: demographics, scores,
+  quality metrics, flags, by pseudonym), ``studies/<slug>/release-survey/`` and
+  ``studies/<slug>/release-value/`` (the release's ``survey.json`` / ``value.json`` in JSON,
+  one row per rating / score in CSV and parquet). Raw panel ids are in none of them.
 """
 
 from __future__ import annotations
@@ -17,9 +23,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
 
+from core.api_exports import (
+    JSONErrorsMixin,
+    export_action,
+    query_parameters,
+    table_response,
+)
+from core.filtering import FilterSet
 from core.roles import IsAdmin, IsResearcher
 
+from .filters import study_filter
 from .models import Item, ItemRating, Participant, ParticipantScore, Scenario, Study
+from .selectors import exports
 
 FILTER_BACKENDS = [filters.DjangoFilterBackend, OrderingFilter, SearchFilter]
 
@@ -94,7 +109,7 @@ class StudySerializer(serializers.ModelSerializer):
         }
 
 
-class StudyFilter(filters.FilterSet):
+class StudyFilter(FilterSet):
     class Meta:
         model = Study
         fields = {"status": ["exact"], "is_imported": ["exact"], "slug": ["exact"]}
@@ -103,18 +118,34 @@ class StudyFilter(filters.FilterSet):
 def studies_with_progress():
     """Studies annotated with the counts behind ``progress`` (one query)."""
     participants = Participant.objects.all()
-    return Study.objects.prefetch_related("instruments").annotate(
-        n_participants=_count_subquery(participants, "study"),
-        n_completed=_count_subquery(participants.finished(), "study"),
-        n_in_progress=_count_subquery(
-            participants.filter(status=Participant.Status.IN_PROGRESS), "study"
-        ),
-        n_ratings=_count_subquery(ItemRating.objects.all(), "participant__study"),
-        n_pool=_count_subquery(Study.item_pool.through.objects.all(), "study"),
+    return (
+        Study.objects.listed()
+        .prefetch_related("instruments")
+        .annotate(
+            n_participants=_count_subquery(participants, "study"),
+            n_completed=_count_subquery(participants.finished(), "study"),
+            n_in_progress=_count_subquery(
+                participants.filter(status=Participant.Status.IN_PROGRESS), "study"
+            ),
+            n_ratings=_count_subquery(ItemRating.objects.all(), "participant__study"),
+            n_pool=_count_subquery(Study.item_pool.through.objects.all(), "study"),
+        )
     )
 
 
-class StudyViewSet(viewsets.ReadOnlyModelViewSet):
+class ReleaseExportParameters(serializers.Serializer):
+    """Query parameters of the release-shaped exports."""
+
+    include_flagged = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: keep flagged participants even when the study excludes them; "
+        "false: never; absent: as the study says.",
+    )
+
+
+class StudyViewSet(JSONErrorsMixin, viewsets.ReadOnlyModelViewSet):
     """Studies with their progress. Look up by slug."""
 
     serializer_class = StudySerializer
@@ -126,7 +157,55 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     search_fields = ["slug", "title"]
 
     def get_queryset(self):
-        return studies_with_progress().order_by("-created_at")
+        if self.action in ("list", "retrieve"):
+            return studies_with_progress().order_by("-created_at")
+        return Study.objects.all()
+
+    @export_action("One row per rating (every participant status), flags beside each row.")
+    def ratings(self, request, slug=None):
+        study = self.get_object()
+        rows = exports.rating_rows(study=study)
+        return table_response(request, rows, filename=f"{study.slug}-ratings")
+
+    @export_action(
+        "One row per participant by pseudonym: status, times, demographics, scores as "
+        "family.dimension columns, quality metrics, flags."
+    )
+    def participant_table(self, request, slug=None):
+        study = self.get_object()
+        rows = exports.participant_rows(study=study)
+        return table_response(request, rows, filename=f"{study.slug}-participants")
+
+    @export_action(
+        "The release's survey.json (JSON) or one row per rating with portrait_id, option_id, "
+        "rating, participant (CSV, parquet): completed participants, flagged ones left out "
+        "while the study excludes them.",
+        parameters=[ReleaseExportParameters],
+    )
+    def release_survey(self, request, slug=None):
+        study = self.get_object()
+        include = query_parameters(request, ReleaseExportParameters)["include_flagged"]
+        return table_response(
+            request,
+            lambda: exports.release_survey_rows(study=study, include_flagged=include),
+            filename=f"{study.slug}-survey",
+            json_shape=lambda: exports.release_survey_json(study=study, include_flagged=include),
+        )
+
+    @export_action(
+        "The release's value.json (JSON) or one row per participant and dimension with "
+        "participant, key, family, dimension, score (CSV, parquet).",
+        parameters=[ReleaseExportParameters],
+    )
+    def release_value(self, request, slug=None):
+        study = self.get_object()
+        include = query_parameters(request, ReleaseExportParameters)["include_flagged"]
+        return table_response(
+            request,
+            lambda: exports.release_value_rows(study=study, include_flagged=include),
+            filename=f"{study.slug}-value",
+            json_shape=lambda: exports.release_value_json(study=study, include_flagged=include),
+        )
 
 
 # --- Item bank -----------------------------------------------------------------------------
@@ -149,11 +228,9 @@ class ScenarioSerializer(serializers.ModelSerializer):
         fields = ["id", "external_id", "source", "title", "text", "metadata", "items"]
 
 
-class ScenarioFilter(filters.FilterSet):
+class ScenarioFilter(FilterSet):
     source = filters.CharFilter(field_name="source__slug")
-    study = filters.CharFilter(
-        field_name="items__studies__slug", distinct=True, help_text="Study slug"
-    )
+    study = study_filter("items__studies", distinct=True)
 
     class Meta:
         model = Scenario
@@ -201,10 +278,10 @@ class ItemSerializer(serializers.ModelSerializer):
         ]
 
 
-class ItemFilter(filters.FilterSet):
+class ItemFilter(FilterSet):
     source = filters.CharFilter(field_name="scenario__source__slug")
     scenario = filters.CharFilter(field_name="scenario__external_id", help_text="portrait id")
-    study = filters.CharFilter(field_name="studies__slug", help_text="Study slug (item pool)")
+    study = study_filter("studies", help_text="Study slug (item pool)")
     item_set = filters.NumberFilter(
         field_name="validated_entries__item_set", distinct=True, help_text="Validated item set id"
     )
@@ -278,8 +355,8 @@ class ParticipantSerializer(serializers.ModelSerializer):
         ]
 
 
-class ParticipantFilter(filters.FilterSet):
-    study = filters.CharFilter(field_name="study__slug")
+class ParticipantFilter(FilterSet):
+    study = study_filter()
     flagged = filters.BooleanFilter(method="filter_flagged", help_text="Has quality flags")
 
     class Meta:

@@ -54,3 +54,12 @@ class Incomplete(FlowError):
 
 class NobodyToErase(Exception):
     """An erasure request named no stored participant (nothing was deleted)."""
+
+
+class ItemPoolRefused(Exception):
+    """An item pool file with problems: nothing was imported. ``problems`` lists them, each
+    naming its row (``survey.item_csv.RowError``)."""
+
+    def __init__(self, problems: list):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from django import forms
 
+from survey.demographic_options import (
+    SELF_DESCRIBED,
+    SELF_DESCRIPTION_FIELD,
+    country_choices,
+    language_choices,
+)
+
 GENDER_CHOICES = [
     ("female", "Woman"),
     ("male", "Man"),
     ("non_binary", "Non-binary"),
-    ("self_described", "I describe myself another way"),
+    (SELF_DESCRIBED, "I describe myself another way"),
     ("undisclosed", "Prefer not to say"),
 ]
 EDUCATION_CHOICES = [
@@ -31,16 +38,26 @@ FIELD_BUILDERS = {
     "gender": lambda: forms.ChoiceField(
         label="Your gender", choices=GENDER_CHOICES, widget=forms.RadioSelect
     ),
-    "country": lambda: forms.CharField(
+    "country": lambda: forms.ChoiceField(
         label="Country you live in",
-        max_length=80,
-        widget=forms.TextInput(attrs={"autocomplete": "country-name"}),
+        choices=[("", "Choose…")] + country_choices(),
+        widget=forms.Select(attrs={"autocomplete": "country-name"}),
     ),
     "education": lambda: forms.ChoiceField(
         label="Highest level of education completed",
         choices=[("", "Choose…")] + EDUCATION_CHOICES,
     ),
-    "first_language": lambda: forms.CharField(label="Your first language", max_length=80),
+    "first_language": lambda: forms.ChoiceField(
+        label="Your first language", choices=[("", "Choose…")] + language_choices()
+    ),
+}
+# The questions a study may ask, in the order they are asked (researchers tick them).
+DEMOGRAPHIC_QUESTIONS = {
+    "age": "Age",
+    "gender": "Gender (with “I describe myself another way” and a text box)",
+    "country": "Country of residence (a list)",
+    "education": "Highest education",
+    "first_language": "First language (a list)",
 }
 
 
@@ -52,10 +69,21 @@ class DemographicsForm(forms.Form):
         for name in fields:
             if name in FIELD_BUILDERS:
                 self.fields[name] = FIELD_BUILDERS[name]()
+                if name == "gender":
+                    self.fields[SELF_DESCRIPTION_FIELD] = forms.CharField(
+                        label="If you describe yourself another way: how? (optional otherwise)",
+                        max_length=80,
+                        required=False,
+                    )
 
     def clean(self):
+        """The self-description is required with "another way" and dropped otherwise."""
         cleaned = super().clean()
-        for name in ("country", "first_language"):
-            if name in cleaned and isinstance(cleaned[name], str):
-                cleaned[name] = " ".join(cleaned[name].split())
+        text = " ".join(str(cleaned.get(SELF_DESCRIPTION_FIELD) or "").split())
+        if cleaned.get("gender") == SELF_DESCRIBED:
+            if not text:
+                self.add_error(SELF_DESCRIPTION_FIELD, "Please say how you describe yourself.")
+            cleaned[SELF_DESCRIPTION_FIELD] = text
+        else:
+            cleaned.pop(SELF_DESCRIPTION_FIELD, None)
         return cleaned

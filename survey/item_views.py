@@ -16,8 +16,7 @@ from django.views.decorators.http import require_POST
 
 from survey import errors, steps
 from survey.http import StudyHeading, error_response, http_status, participant_of, session_key
-from survey.instruments.keys import INSTRUMENT_CODES
-from survey.models import Instrument, Study
+from survey.models import Study
 from survey.selectors.item_page import item_page
 from survey.selectors.progress import Place
 from survey.services import answers, responses
@@ -103,9 +102,7 @@ def answer(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         participant = participant_of(request, study)
         code = request.POST["instrument"]
-        instrument = (
-            Instrument.objects.filter(code=code).first() if code in INSTRUMENT_CODES else None
-        )
+        instrument = next((i for i in participant.instruments() if i.code == code), None)
         if instrument is None:
             raise errors.NotInStudy("Unknown questionnaire.")
         changed = responses.answer_questionnaire(

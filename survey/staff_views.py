@@ -16,12 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from core import tabular
 from core.roles import admin_required, is_admin, researcher_required
 from survey.models import Participant, Study
 from survey.selectors import exports
 from survey.selectors.monitor import monitor_data
+from survey.selectors.translations import study_coverage
 from survey.services import ending
-from survey.tabular import rows_to_csv
 
 FORMATS = ("csv", "json")
 
@@ -29,17 +30,21 @@ FORMATS = ("csv", "json")
 @researcher_required
 @require_GET
 def study_list(request: HttpRequest) -> HttpResponse:
-    studies = Study.objects.annotate(
-        n_participants=Count("participants", distinct=True),
-        n_items=Count("item_pool", distinct=True),
-    ).order_by("-created_at")
+    studies = (
+        Study.objects.listed()
+        .annotate(
+            n_participants=Count("participants", distinct=True),
+            n_items=Count("item_pool", distinct=True),
+        )
+        .order_by("-created_at")
+    )
     return render(request, "survey/staff/study_list.html", {"studies": studies})
 
 
 @researcher_required
 @require_GET
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(Study.objects.listed(), slug=slug)
     entry = request.build_absolute_uri(reverse("survey:entry", args=[study.slug]))
     return render(
         request,
@@ -51,9 +56,11 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
             "instruments": study.instruments_in_order(),
             "pool_size": study.item_pool.count(),
+            "coverage": study_coverage(study=study, languages=study.offered_languages()),
             "refusal": study.refusal_reason() if study.status == Study.Status.OPEN else None,
             "can_manage": is_admin(request.user),
             "statuses": Study.Status.choices,
+            "has_previews": study.previews.filter(preview_by=request.user).exists(),
         },
     )
 
@@ -118,12 +125,8 @@ def recompute_flags(request: HttpRequest, slug: str) -> HttpResponse:
 def table_response(rows: list[dict], *, fmt: str, filename: str) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Export formats: csv, json.")
-    if fmt == "json":
-        response = HttpResponse(
-            json.dumps(rows, ensure_ascii=False, indent=1), content_type="application/json"
-        )
-    else:
-        response = HttpResponse(rows_to_csv(rows), content_type="text/csv; charset=utf-8")
+    content_type = f"{tabular.MEDIA_TYPES[fmt]}; charset=utf-8"
+    response = HttpResponse(tabular.render(rows, fmt), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 

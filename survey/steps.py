@@ -164,7 +164,7 @@ class Questionnaires(Step):
     def pending(self, participant, facts):
         answered = facts.questionnaire_answers
         counted = dict(items=facts.items, questionnaire_answers=facts.n_questionnaire_answers)
-        for instrument in participant.study.instruments_in_order():
+        for instrument in participant.instruments():
             for page, numbers in enumerate(
                 instrument_pages(instrument=instrument, study=participant.study), 1
             ):
@@ -182,8 +182,10 @@ class Questionnaires(Step):
         return Place(self.name, instrument=code, page=page)
 
     @staticmethod
-    def instrument(study: Study, code: str) -> Instrument:
-        for instrument in study.instruments_in_order():
+    def instrument(study: Study, code: str, language: str | None = None) -> Instrument:
+        """The study's instrument ``code`` in ``language`` (default: the study's own; the
+        page structure is the same in every language)."""
+        for instrument in study.instruments_in_order(language):
             if instrument.code == code:
                 return instrument
         raise NotInStudy("This questionnaire is not part of the study.")
@@ -197,14 +199,15 @@ class Questionnaires(Step):
             current.step == self.name and self.order(study, here) <= self.order(study, current)
         )
 
-    def numbers(self, study: Study, place: Place) -> tuple[Instrument, list[int], int]:
-        instrument = self.instrument(study, place.instrument)
+    def numbers(self, study: Study, place: Place, language: str | None = None):
+        """The instrument (in ``language``), its questions on the page and its page count."""
+        instrument = self.instrument(study, place.instrument, language)
         pages = instrument_pages(instrument=instrument, study=study)
         return instrument, pages[place.page - 1], len(pages)
 
     def show(self, participant, here, current):
         study = participant.study
-        instrument, numbers, n_pages = self.numbers(study, here)
+        instrument, numbers, n_pages = self.numbers(study, here, participant.study_language)
         responses.page_shown(participant=participant, page=f"{here.instrument}:{here.page}")
         texts = question_texts(participant=participant, instrument=instrument, numbers=numbers)
         given = page_answers(participant=participant, instrument=instrument, numbers=numbers)
@@ -223,7 +226,7 @@ class Questionnaires(Step):
         }
 
     def submit(self, participant, here, data):
-        instrument, numbers, _ = self.numbers(participant.study, here)
+        instrument, numbers, _ = self.numbers(participant.study, here, participant.study_language)
         answers = {n: data[f"q{n}"] for n in numbers if data.get(f"q{n}")}
         if any(k.startswith("q") and k[1:].isdigit() and int(k[1:]) not in numbers for k in data):
             raise BadAnswer("Answers were sent for questions that are not on this page.")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from survey.models import BonusBatch
+from survey.prolific import services as prolific
+from survey.prolific.errors import ProlificOperationError
 from survey.services import ending
 
 
@@ -16,3 +19,23 @@ def expire_stale_sessions() -> int:
     twice or concurrently (one conditional UPDATE). Schedule it with celery beat if wanted.
     """
     return ending.expire_stale()
+
+
+@shared_task(name="survey.resume_bonus_batches")
+def resume_bonus_batches() -> dict[int, str]:
+    """Carry on bonus batches that a crash or a temporary Prolific failure left part-way
+    (``prolific.resumable_batch_ids``); returns each batch's state afterwards.
+
+    Safe to run twice or beside a researcher's click: every step of a batch is claimed with a
+    conditional UPDATE, and a batch whose payment is unknown is never touched. A batch that
+    fails again keeps its error for the review page. Schedule it with celery beat if wanted.
+    """
+    states = {}
+    for batch_id in prolific.resumable_batch_ids():
+        try:
+            states[batch_id] = prolific.pay_bonus_batch(batch_id=batch_id).state
+        except ProlificOperationError:  # recorded on the batch and in the action log
+            batch = BonusBatch.objects.filter(pk=batch_id).first()
+            if batch is not None:
+                states[batch_id] = batch.state
+    return states

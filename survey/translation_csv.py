@@ -15,7 +15,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from survey.tabular import FORMULA_STARTS
+from core.tabular import FORMULA_STARTS
 
 KEY_COLUMNS = ("portrait_id", "option_id")
 TRANSLATION_COLUMNS = ("scenario_title", "scenario_text", "response")
@@ -48,7 +48,7 @@ class ParsedTranslations:
 
 
 def unescape(value: str) -> str:
-    """Undo ``survey.tabular.spreadsheet_safe``: an apostrophe put before a formula start."""
+    """Undo ``core.tabular.spreadsheet_safe``: an apostrophe put before a formula start."""
     if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
         return value[1:]
     return value

@@ -264,6 +264,13 @@ EVALUATION_BATCH_CLAIM_SECONDS = env.int("EVALUATION_BATCH_CLAIM_SECONDS", defau
 # New survey entries per client address (django-ratelimit syntax: count/period). Generous,
 # because many participants can share one university or mobile-carrier address.
 SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")
+
+# Prolific's researcher API (survey.prolific). The token is never a setting: each study names
+# the environment variable holding it. The webhook's signing secret likewise comes from the
+# variable named here (empty: the webhook receiver refuses every request).
+PROLIFIC_API_URL = env("PROLIFIC_API_URL", default="https://api.prolific.com/api/v1")
+PROLIFIC_RETRY_BACKOFF_SECONDS = env.float("PROLIFIC_RETRY_BACKOFF_SECONDS", default=1.0)
+PROLIFIC_WEBHOOK_SECRET_ENV = env("PROLIFIC_WEBHOOK_SECRET_ENV", default="PROLIFIC_WEBHOOK_SECRET")
 # Behind a reverse proxy, name the header holding the client address, e.g. HTTP_X_REAL_IP.
 # The survey's entry limit, the API throttles and the login lockout all use it
 # (core.throttling.client_address).

@@ -8,6 +8,7 @@ from .erasure import ErasureRecord
 from .flow import Assignment, PageTiming, ParticipantAttempt
 from .instruments import Instrument, InstrumentItem
 from .item_bank import Item, ItemTranslation, Scenario, Source
+from .prolific import BonusBatch, ProlificAction, ProlificStudy, ProlificSubmission
 from .studies import (
     InstrumentResponse,
     ItemRating,
@@ -17,6 +18,10 @@ from .studies import (
 )
 
 __all__ = [
+    "BonusBatch",
+    "ProlificAction",
+    "ProlificStudy",
+    "ProlificSubmission",
     "Assignment",
     "ErasureRecord",
     "PageTiming",

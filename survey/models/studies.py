@@ -1,7 +1,7 @@
 """Studies, their participants, and everything a participant answers."""
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from .instruments import Instrument
 from .item_bank import Item
 
 DEFAULT_DEMOGRAPHIC_FIELDS = ["age", "gender", "country", "education", "first_language"]
+PREVIEW_LIFETIME = timedelta(days=1)
 PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
 # Values instruments first (the paper's order), then traits; unknown codes last.
 INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
@@ -44,6 +45,19 @@ def shipped_languages() -> list[str]:
 def new_pseudonym() -> str:
     """A public participant id for exports and dashboards (never the Prolific id)."""
     return "P-" + secrets.token_hex(5).upper()
+
+
+class StudyQuerySet(models.QuerySet):
+    def listed(self) -> "StudyQuerySet":
+        """The studies researchers work with: previews (throwaway copies a researcher is
+        trying as a participant, ``preview_of`` set) left out of every list and statistic."""
+        return self.filter(preview_of__isnull=True)
+
+    def previews_expired(self, *, now: datetime | None = None) -> "StudyQuerySet":
+        """Previews older than ``PREVIEW_LIFETIME``: deleted when the next preview starts."""
+        return self.filter(
+            preview_of__isnull=False, created_at__lt=(now or timezone.now()) - PREVIEW_LIFETIME
+        )
 
 
 class Study(models.Model):
@@ -173,6 +187,22 @@ class Study(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text="Questionnaire questions shown per page.",
     )
+    preview_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="previews",
+        help_text="Set on a throwaway copy a researcher takes as a participant ("
+        "survey.services.study_setup.start_preview); nothing in it counts for the study.",
+    )
+    preview_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,6 +214,8 @@ class Study(models.Model):
         "min_seconds_per_question",
         "fast_reading_wpm",
     )
+
+    objects = StudyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -269,6 +301,10 @@ class Study(models.Model):
         translated = (self.translations or {}).get(language, {}).get(name)
         return translated if translated else getattr(self, name)
 
+    @property
+    def is_preview(self) -> bool:
+        return self.preview_of_id is not None
+
     def placeholder_instruments(self) -> list[Instrument]:
         return [i for i in self.instruments.all() if i.is_placeholder]
 
@@ -282,6 +318,13 @@ class Study(models.Model):
                 self.Status.PAUSED: "This study is paused at the moment. Please try again later.",
                 self.Status.CLOSED: "This study has closed. Thank you for your interest.",
             }[self.status]
+        gaps = self.instrument_gaps()
+        if gaps:
+            return (
+                "This study is not ready: a questionnaire has no wording in one of its "
+                f"languages ({', '.join(gaps)}). The researcher must load it "
+                "(manage.py load_instrument FILE --language CODE) and add it to the study."
+            )
         if self.placeholder_instruments() and not self.allow_placeholder_wording:
             return (
                 "This study is not ready: a questionnaire still has placeholder wording. "
@@ -289,39 +332,65 @@ class Study(models.Model):
             )
         return None
 
-    def instruments_in_order(self) -> list[Instrument]:
-        """The study's instruments in the order participants meet them (values first, then
-        traits). Read once per study instance: a request asks for them several times."""
-        cached = getattr(self, "_instruments_in_order", None)
-        if cached is None:
-            cached = sorted(self.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
-            self._instruments_in_order = cached
-        return cached
+    def instruments_in_order(self, language: str | None = None) -> list[Instrument]:
+        """The study's instruments worded in ``language`` (default: the study's own), in
+        the order participants meet them (values first, then traits). The study's
+        instruments are read once per study instance: a request asks for them several
+        times."""
+        every = getattr(self, "_every_instrument", None)
+        if every is None:
+            every = sorted(self.instruments.all(), key=lambda i: INSTRUMENT_ORDER.get(i.code, 9))
+            self._every_instrument = every
+        language = language or self.language
+        return [i for i in every if i.language == language]
 
-    def item_loads(self, *, now: datetime) -> tuple[list[int], list[int]]:
+    def instrument_gaps(self) -> list[str]:
+        """ "<instrument> in <language>" for each instrument the study asks in one of its
+        languages but has no wording of in another (empty when every language is complete)."""
+        codes = {i.code for i in self.instruments_in_order(self.language)}
+        for language in self.offered_languages():
+            codes |= {i.code for i in self.instruments_in_order(language)}
+        gaps = []
+        for language in self.offered_languages():
+            have = {i.code for i in self.instruments_in_order(language)}
+            gaps += [f"{code} in {language!r}" for code in sorted(codes - have)]
+        return gaps
+
+    def item_loads(
+        self, *, now: datetime, language: str | None = None
+    ) -> tuple[list[int], list[int]]:
         """Pool item ids (ascending) and their loads at ``now``, from one query.
 
         An item's load is its assignments in this study that are completed or still leased
-        (not released, not expired): what the balanced design equalises."""
+        (not released, not expired): what the balanced design equalises. With ``language``
+        only the pool items that may be served in it count (``Item.objects.servable_in``),
+        loaded by the participants taking the study in it: each language gets its own
+        ``target_ratings_per_item`` raters, since its correlations are computed on its own."""
         counted = Q(assignments__participant__study=self) & (
             Q(assignments__completed_at__isnull=False)
             | Q(assignments__released_at__isnull=True, assignments__expires_at__gt=now)
         )
-        rows = (
-            self.item_pool.annotate(load=Count("assignments", filter=counted))
-            .order_by("pk")
-            .values_list("pk", "load")
-        )
+        pool = self.item_pool.all()
+        if language is not None:
+            pool = pool.servable_in(language)
+            speakers = [language, ""] if language == self.language else [language]
+            counted &= Q(assignments__participant__language__in=speakers)
+        rows = pool.annotate(load=Count("assignments", filter=counted)).order_by("pk")
         ids, loads = [], []
-        for pk, load in rows:
+        for pk, load in rows.values_list("pk", "load"):
             ids.append(pk)
             loads.append(load)
         return ids, loads
 
-    def has_room(self, *, now: datetime | None = None) -> bool:
-        """True while some pool item still needs ratings (below the target per item)."""
-        _, loads = self.item_loads(now=now or timezone.now())
-        return any(load < self.target_ratings_per_item for load in loads)
+    def has_room(self, *, now: datetime | None = None, language: str | None = None) -> bool:
+        """True while some pool item still needs ratings (below the target per item) in
+        ``language``, or, without one, in any language the study offers."""
+        now = now or timezone.now()
+        for code in [language] if language else self.offered_languages():
+            _, loads = self.item_loads(now=now, language=code)
+            if any(load < self.target_ratings_per_item for load in loads):
+                return True
+        return False
 
     def pvq_form_for(self, *, gender: str | None) -> str:
         """The PVQ form (``male``/``female``) a participant of ``gender`` answers."""
@@ -473,6 +542,17 @@ class Participant(models.Model):
     def is_excluded(self) -> bool:
         """Left out of the statistics for its quality flags (the study says so)."""
         return self.is_flagged and self.study.exclude_flagged_participants
+
+    @property
+    def study_language(self) -> str:
+        """The language this participant takes the study in: recorded at consent, else (no
+        language recorded: imported, or from before studies had languages) the study's own.
+        ``Participant.objects.in_language`` is the same rule in SQL."""
+        return self.language or self.study.language
+
+    def instruments(self) -> list[Instrument]:
+        """The study's instruments in this participant's language, in order."""
+        return self.study.instruments_in_order(self.study_language)
 
     def form_of(self, instrument: Instrument) -> str:
         """The form of ``instrument`` this participant answers (their PVQ form when the

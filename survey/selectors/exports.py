@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from django.db.models import Count
 
+from survey.demographic_options import SELF_DESCRIPTION_FIELD
 from survey.instruments import dimensions as dims
 from survey.models import ItemRating, Participant, ParticipantScore, Study
 
@@ -55,6 +56,8 @@ def rating_rows(*, study: Study) -> list[dict]:
 def participant_rows(*, study: Study, raw_ids: bool = False) -> list[dict]:
     """One row per participant: status, times, demographics, scores, quality metrics, flags."""
     fields = list(study.demographic_fields or [])
+    if "gender" in fields:  # the participant's own words for "I describe myself another way"
+        fields.insert(fields.index("gender") + 1, SELF_DESCRIPTION_FIELD)
     scores: dict[int, dict[str, float]] = defaultdict(dict)
     for pid, family, dimension, score in ParticipantScore.objects.filter(
         participant__study=study
@@ -101,26 +104,40 @@ def participant_rows(*, study: Study, raw_ids: bool = False) -> list[dict]:
     return rows
 
 
+def release_survey_rows(*, study: Study, include_flagged: bool | None = None) -> list[dict]:
+    """The ratings a release export holds, one row each: ``portrait_id``, ``option_id``,
+    ``rating``, ``participant`` (pseudonym) — completed participants only, flagged ones left
+    out when the study excludes them (unless ``include_flagged``)."""
+    participants = _released_participants(study, include_flagged)
+    return [
+        {
+            "portrait_id": external or str(scenario_id),
+            "option_id": option_id,
+            "rating": rating,
+            "participant": pseudonym,
+        }
+        for rating, pseudonym, external, scenario_id, option_id in (
+            ItemRating.objects.filter(participant__in=participants)
+            .order_by("item__scenario__external_id", "item__option_id", "participant__started_at")
+            .values_list(
+                "rating",
+                "participant__pseudonym",
+                "item__scenario__external_id",
+                "item__scenario_id",
+                "item__option_id",
+            )
+        )
+    ]
+
+
 def release_survey_json(*, study: Study, include_flagged: bool | None = None) -> list[dict]:
     """The release's ``survey.json`` shape: ``[{portrait_id: [{"option_id", "data": [[rating, id]]}]}]``.
 
-    One group holding every completed participant's ratings (flagged ones left out when the
-    study excludes them, unless ``include_flagged``).
+    One group holding the rows of :func:`release_survey_rows`.
     """
-    participants = _released_participants(study, include_flagged)
     group: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for rating, pseudonym, external, scenario_id, option_id in (
-        ItemRating.objects.filter(participant__in=participants)
-        .order_by("item__scenario__external_id", "item__option_id", "participant__started_at")
-        .values_list(
-            "rating",
-            "participant__pseudonym",
-            "item__scenario__external_id",
-            "item__scenario_id",
-            "item__option_id",
-        )
-    ):
-        group[external or str(scenario_id)][option_id].append([rating, pseudonym])
+    for row in release_survey_rows(study=study, include_flagged=include_flagged):
+        group[row["portrait_id"]][row["option_id"]].append([row["rating"], row["participant"]])
     return [
         {
             portrait: [{"option_id": o, "data": data} for o, data in sorted(options.items())]
@@ -129,18 +146,35 @@ def release_survey_json(*, study: Study, include_flagged: bool | None = None) ->
     ]
 
 
-def release_value_json(*, study: Study, include_flagged: bool | None = None) -> dict:
-    """The release's ``value.json`` shape: ``{id: {"pvq": {...}, "higher_pvq": {...}, "bfi": {...}}}``."""
+def release_value_rows(*, study: Study, include_flagged: bool | None = None) -> list[dict]:
+    """The scores a release export holds, one row per participant and dimension:
+    ``participant``, ``key`` (the release's ``pvq``, ``higher_pvq`` or ``bfi``), ``family``,
+    ``dimension``, ``score`` — the participants of :func:`release_survey_rows`."""
     participants = _released_participants(study, include_flagged)
+    return [
+        {
+            "participant": pseudonym,
+            "key": dims.RELEASE_SCORE_KEYS[family],
+            "family": family,
+            "dimension": dimension,
+            "score": score,
+        }
+        for pseudonym, family, dimension, score in (
+            ParticipantScore.objects.filter(
+                participant__in=participants, family__in=list(dims.RELEASE_SCORE_KEYS)
+            )
+            .order_by("participant__started_at", "family", "dimension")
+            .values_list("participant__pseudonym", "family", "dimension", "score")
+        )
+    ]
+
+
+def release_value_json(*, study: Study, include_flagged: bool | None = None) -> dict:
+    """The release's ``value.json`` shape: ``{id: {"pvq": {...}, "higher_pvq": {...}, "bfi": {...}}}``
+    from the rows of :func:`release_value_rows`."""
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for pseudonym, family, dimension, score in (
-        ParticipantScore.objects.filter(
-            participant__in=participants, family__in=list(dims.RELEASE_SCORE_KEYS)
-        )
-        .order_by("participant__started_at", "family", "dimension")
-        .values_list("participant__pseudonym", "family", "dimension", "score")
-    ):
-        out.setdefault(pseudonym, {}).setdefault(dims.RELEASE_SCORE_KEYS[family], {})[dimension] = (
-            score
-        )
+    for row in release_value_rows(study=study, include_flagged=include_flagged):
+        out.setdefault(row["participant"], {}).setdefault(row["key"], {})[row["dimension"]] = row[
+            "score"
+        ]
     return out

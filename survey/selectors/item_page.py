@@ -6,7 +6,8 @@ instruments, the assignment with its item and scenario) and most of its Python t
 into compiling them. Here it is one statement, written once per database vendor from the
 models' table and column names (as ``survey.services.answers`` does for the answer): the
 participant joined with their study, their item counts, the assignment at the position with
-its item, scenario and the participant's rating of it, one row per instrument of the study.
+its item, scenario, the item's reviewed translation into the participant's language and the
+participant's rating of it, one row per instrument of the study.
 Measured with ``perf/compare_item_page.py``.
 """
 
@@ -21,7 +22,16 @@ from django.db import connection
 
 from survey import scale
 from survey.instruments.keys import load_key
-from survey.models import Assignment, Instrument, Item, ItemRating, Participant, Scenario, Study
+from survey.models import (
+    Assignment,
+    Instrument,
+    Item,
+    ItemRating,
+    ItemTranslation,
+    Participant,
+    Scenario,
+    Study,
+)
 from survey.selectors.progress import Place
 from survey.sql import sql_names
 
@@ -104,6 +114,8 @@ def statement(vendor: str) -> str:
     """The page's SQL for one database vendor, from the models' names (built once)."""
     table, col = sql_names(vendor, used_by="item page")
     P, S, A, It, C, R = Participant, Study, Assignment, Item, Scenario, ItemRating
+    T = ItemTranslation
+    servable = ", ".join(f"'{status}'" for status in ItemTranslation.SERVABLE)  # constants
     links = Study.instruments.through
     link_study = col(links, "study")
     link_instrument = col(links, "instrument")
@@ -116,7 +128,11 @@ def statement(vendor: str) -> str:
         f"c.assigned, c.answered, c.first_open, "
         f"a.{col(A, 'id')}, a.{col(A, 'kind')}, a.{col(A, 'expected_value')}, "
         f"a.{col(A, 'given_value')}, a.{col(A, 'shown_at')} IS NOT NULL, "
-        f"i.{col(It, 'text')}, sc.{col(C, 'title')}, sc.{col(C, 'text')}, "
+        # The participant's language's reviewed translation when there is one, else the
+        # source text (an item is only assigned in a language it may be served in).
+        f"COALESCE(t.{col(T, 'response')}, i.{col(It, 'text')}), "
+        f"COALESCE(t.{col(T, 'scenario_title')}, sc.{col(C, 'title')}), "
+        f"COALESCE(t.{col(T, 'scenario_text')}, sc.{col(C, 'text')}), "
         f"(SELECT r.{col(R, 'rating')} FROM {table(R)} r "
         f"WHERE r.{col(R, 'participant')} = p.{col(P, 'id')} "
         f"AND r.{col(R, 'item')} = a.{col(A, 'item')}), "
@@ -130,6 +146,9 @@ def statement(vendor: str) -> str:
         f"AND a.{col(A, 'position')} = %s "
         f"LEFT JOIN {table(It)} i ON i.{col(It, 'id')} = a.{col(A, 'item')} "
         f"LEFT JOIN {table(C)} sc ON sc.{col(C, 'id')} = i.{col(It, 'scenario')} "
+        f"LEFT JOIN {table(T)} t ON t.{col(T, 'item')} = a.{col(A, 'item')} "
+        f"AND t.{col(T, 'language')} = COALESCE(NULLIF(p.{col(P, 'language')}, ''), "
+        f"s.{col(S, 'language')}) AND t.{col(T, 'status')} IN ({servable}) "
         f"LEFT JOIN {table(links)} si ON si.{link_study} = s.{col(S, 'id')} "
         f"LEFT JOIN {table(Instrument)} ins ON ins.{col(Instrument, 'id')} = si.{link_instrument} "
         f"WHERE p.{col(P, 'id')} = %s AND p.{col(P, 'study')} = %s"

@@ -120,7 +120,7 @@ def progress(*, participant: Participant, place: Place) -> tuple[int, int]:
     done = place.questionnaire_answers
     if done is None:
         done = participant.instrument_responses.count()
-    n_instrument = sum(i.key.n_items for i in participant.study.instruments_in_order())
+    n_instrument = sum(i.key.n_items for i in participant.instruments())
     return items.answered + done, items.assigned + n_instrument
 
 
@@ -169,7 +169,7 @@ def missing_answers(*, participant: Participant) -> list[str]:
         .annotate(n=Count("id"))
         .values_list("instrument_id", "n")
     )
-    for instrument in participant.study.instruments_in_order():
+    for instrument in participant.instruments():
         if counts.get(instrument.pk, 0) < instrument.key.n_items:
             missing.append(f"{instrument.key.name} answers")
     return missing

@@ -12,7 +12,7 @@ from survey.translation_csv import EXPORT_COLUMNS
 def translation_table(*, language: str, study: Study | None = None) -> list[dict]:
     """One row per item (of ``study``'s pool, else the whole bank) in ``EXPORT_COLUMNS``
     order: the source text, and the ``language`` translation with its status and reviewer
-    (empty cells where the item has none yet), ready for ``survey.tabular.rows_to_csv``."""
+    (empty cells where the item has none yet), ready for ``core.tabular.rows_to_csv``."""
     items = (study.item_pool if study is not None else Item.objects).exclude(
         scenario__language=language
     )
@@ -55,3 +55,13 @@ def study_coverage(*, study: Study, languages: list[str]) -> dict[str, dict]:
             "drafts": drafts.aggregate(n=Count("pk", distinct=True))["n"],
         }
     return out
+
+
+def reviewed_translations(*, item_ids, language: str) -> dict[int, tuple[str, str, str]]:
+    """Item id -> (scenario title, scenario text, response) of its reviewed (servable)
+    translation into ``language``; items without one are absent (their source text is what
+    a reader of ``language`` gets when it is written in it)."""
+    rows = ItemTranslation.objects.filter(
+        item_id__in=list(item_ids), language=language, status__in=ItemTranslation.SERVABLE
+    ).values_list("item_id", "scenario_title", "scenario_text", "response")
+    return {item_id: (title, text, response) for item_id, title, text, response in rows}

@@ -26,6 +26,7 @@ class Arrival:
     origin: str
     prolific_study_id: str = ""
     session_id: str = ""
+    language: str = ""  # asked for (e.g. ?lang=); the study's language unless it offers this
 
 
 def record_attempt(*, participant: Participant, session_id: str) -> None:
@@ -65,6 +66,7 @@ def consent(
             prolific_session_id=arrival.session_id,
             started_at=now,
             last_seen_at=now,
+            language=locked.language_for(arrival.language),
         )
         if not agreed:
             participant = Participant.objects.create(
@@ -74,7 +76,13 @@ def consent(
                 participant=participant, session_id=arrival.session_id
             )
             return participant
-        ids, loads = locked.item_loads(now=now)
+        language = participant_fields["language"]
+        ids, loads = locked.item_loads(now=now, language=language)
+        if not ids:
+            raise StudyClosed(
+                f"This study has no items that can be shown in {language!r} yet "
+                "(none has a reviewed translation)."
+            )
         chosen = choose_items(
             ids,
             loads,

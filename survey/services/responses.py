@@ -103,7 +103,7 @@ def answer_questionnaire(
     value rejects the whole request and stores nothing.
     """
     require_in_progress(participant=participant)
-    if all(i.pk != instrument.pk for i in participant.study.instruments_in_order()):
+    if all(i.pk != instrument.pk for i in participant.instruments()):
         raise NotInStudy("This questionnaire is not part of your study.")
     if needs_demographics(participant=participant) or has_open_items(participant=participant):
         raise NotYourTurn("Please answer the earlier questions first.")

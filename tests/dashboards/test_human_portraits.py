@@ -13,8 +13,10 @@ from django.urls import reverse
 
 from benchmark.models import StudyAnalysisSettings
 from benchmark.portrait_rule import PortraitLayout
+from core.tabular import records
 from dashboards import human_selectors as hs
 from survey.models import ItemRating, Participant
+from tests.api_exports import fetch_every_format, token_headers
 from tests.dashboards import builders
 from tests.dashboards.helpers import client_as
 from tests.factories import StudyFactory
@@ -181,6 +183,22 @@ def test_api_gives_the_same_portraits_with_reasons(rated_study, client):
     client.logout()
     client_as(client, "nobody")
     assert client.get(url, {"study": "rated"}).status_code == 403
+
+
+def test_api_gives_the_portrait_table_by_token_in_csv_and_parquet(rated_study, client):
+    study, _, _ = rated_study
+    got = fetch_every_format(
+        client,
+        "/api/v1/human-portraits/?study=rated&group_by=gender",
+        token_headers("researcher"),
+        json_is_rows=False,
+    )
+    expected = hs.as_rows(hs.human_portraits(study=study, field="gender"))
+    assert got["rows"] == records(expected)
+    assert {row["group"] for row in got["rows"]} == {"all", "woman", "man"}
+    assert "portraits" in got["json"]  # JSON keeps the nested shape
+    refused = client.get("/api/v1/human-portraits/?format=csv", **token_headers("researcher", "r2"))
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("application/json")
 
 
 # --- the release --------------------------------------------------------------------------

@@ -34,9 +34,10 @@ class BrowserParticipant:
         page = self.page
         page.fill("#id_age", "29")
         self.tap_or_click(page.locator("input[name=gender][value=male]"))
-        page.fill("#id_country", "Germany")
-        page.select_option("#id_education", "graduate")
-        page.fill("#id_first_language", "German")
+        page.select_option("#id_country", "Germany")
+        if page.locator("#id_education").count():
+            page.select_option("#id_education", "graduate")
+        page.select_option("#id_first_language", "German")
         self.press_or_click(page.locator("#continue"))
 
     def tap_or_click(self, locator) -> None:

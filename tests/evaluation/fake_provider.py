@@ -51,9 +51,10 @@ from collections import deque
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from survey.scale import LABELS
+from evaluation.prompts.builtin import SHOWN_LABELS
 
-_RESPONSE = re.compile(r"(?:Reply|Response): (.*?)(?:\n\n|\Z)", re.DOTALL)
+# The rated text follows the built-in layouts' reply line in any of their languages.
+_RESPONSE = re.compile(r"(?:Reply|Response|Antwort|답변): (.*?)(?:\n\n|\Z)", re.DOTALL)
 _DIGIT_LINE = re.compile(r"^([1-6]) = (.+)$", re.MULTILINE)
 # Where each wire format reports the model snapshot that answered.
 SNAPSHOT_FIELD = {"openai": "model", "anthropic": "model", "gemini": "modelVersion"}
@@ -93,11 +94,11 @@ def answer_for(prompt: str, rating: int | None = None) -> tuple[str, str | None]
     """``(answer text, digit)`` giving ``rating`` (default: :func:`rating_for` the rated
     text); digit is set when the prompt asks for a number."""
     rating = rating or rating_for(rated_text(prompt))
-    label = LABELS[rating - 1]
     listed = {phrase.strip(): digit for digit, phrase in _DIGIT_LINE.findall(prompt)}
-    if listed:
-        return listed[label], listed[label]
-    return label, None
+    if listed:  # the digit of the option listed with this rating's label, in its language
+        labels = next(ls for ls in SHOWN_LABELS.values() if ls[rating - 1] in listed)
+        return listed[labels[rating - 1]], listed[labels[rating - 1]]
+    return SHOWN_LABELS["en"][rating - 1], None
 
 
 SLIVER_ANSWER = "The answer is "

@@ -213,16 +213,26 @@ def test_api_streams_the_log_to_a_researchers_token_only(mixed_run, client):
     frame = pd.read_parquet(io.BytesIO(b"".join(as_parquet.streaming_content)))
     assert len(frame) == 12 and set(frame["state"]) == {"valid", "invalid", "failed"}
 
+    # ``as`` is the deprecated spelling of ``format``: same files, its own two values.
+    by_format = client.get(url + "?format=parquet", **auth)
+    assert b"".join(by_format.streaming_content) == b"".join(
+        client.get(url + "?as=parquet", **auth).streaming_content
+    )
     refused = client.get(url + "?as=csv", **auth)
-    assert refused.status_code == 400 and "jsonl, parquet" in refused.json()["detail"]
+    assert refused.status_code == 400 and "jsonl, parquet" in refused.json()["as"][0]
+    as_csv = client.get(url + "?format=csv", **auth)
+    assert as_csv["Content-Type"].startswith("text/csv")
+    read_back = pd.read_csv(io.StringIO(b"".join(as_csv.streaming_content).decode()))
+    assert sorted(read_back["response_id"]) == sorted(_stored(mixed_run))
+    assert list(read_back.columns) == list(frame.columns)
     assert client.get("/api/v1/evaluation-runs/999999/answers/", **auth).status_code == 404
 
 
 def test_run_page_links_the_logs(mixed_run, client):
     client.force_login(_user("res", "researchers"))
     page = client.get(f"/evaluation/runs/{mixed_run.pk}/").content.decode()
-    assert f'href="/api/v1/evaluation-runs/{mixed_run.pk}/answers/?as=jsonl"' in page
-    assert f'href="/api/v1/evaluation-runs/{mixed_run.pk}/answers/?as=parquet"' in page
+    for fmt in ("jsonl", "csv", "parquet"):
+        assert f'href="/api/v1/evaluation-runs/{mixed_run.pk}/answers/?format={fmt}"' in page
     # The link works with the page's session.
     assert (
         client.get(f"/api/v1/evaluation-runs/{mixed_run.pk}/answers/?as=parquet").status_code == 200

@@ -195,7 +195,9 @@ def test_demo_is_idempotent_and_offline():
     load_demo()
     load_demo()
     assert ModelConfiguration.objects.filter(name=DEMO_MODEL).count() == 1
-    assert PromptTemplate.objects.filter(set_name="valueportrait-own").count() == 12
+    # 12 built-in templates in each of the built-in languages (en, de, ko), stored once
+    assert PromptTemplate.objects.filter(set_name="valueportrait-own").count() == 12 * 3
+    assert PromptTemplate.objects.filter(set_name="valueportrait-own", language="en").count() == 12
 
 
 def test_run_evaluation_command(queued):

@@ -110,3 +110,18 @@ def test_each_language_has_its_own_wording_row(tmp_path):
     raw["response_labels"] = ["only", "five", "labels", "for", "six"]
     with pytest.raises(WordingError, match="must list 6 non-empty labels"):
         parse_wording(raw)
+
+
+@pytest.mark.parametrize("language", ["de", "ko", "ar"])
+@pytest.mark.parametrize("code", ["pvq_rr", "pvq21", "bfi10"])
+def test_shipped_placeholder_wording_in_other_languages(code, language):
+    raw = json.loads((PLACEHOLDER_DIR / language / f"{code}.json").read_text(encoding="utf-8"))
+    key, wording = parse_wording(raw)
+    english = parse_wording(_wording(code))[1]
+    assert wording.language == language and wording.placeholder is True
+    for form, items in wording.forms.items():
+        assert list(items) == list(key.item_numbers)
+        # its own language's text, one per English placeholder item, never the English one
+        assert all(items[n] != english.forms[form][n] for n in items)
+        mark = {"de": "Platzhalter", "ko": "임시", "ar": "نص مؤقت"}[language]
+        assert all(mark in text for text in items.values())

@@ -60,6 +60,12 @@ class Command(BaseCommand):
             default="batch",
             help="batch mode: ask failed or expired requests again in a follow-up batch or live",
         )
+        parser.add_argument(
+            "--language",
+            default="en",
+            help="put the items in this language (their reviewed translations and the template "
+            "set's templates in it; another language than English needs --scoring probability)",
+        )
         parser.add_argument("--label", default="")
         parser.add_argument("--wait", action="store_true", help="print progress until the run ends")
 
@@ -87,6 +93,7 @@ class Command(BaseCommand):
                 batch_retry=opts["batch_retry"],
                 template_set=opts["template_set"],
                 template_set_version=opts["template_set_version"],
+                language=opts["language"],
                 label=opts["label"],
             )
             run = start_run(run_id=run.pk)

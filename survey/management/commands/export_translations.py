@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.tabular import rows_to_csv
 from survey.language_codes import normalise_language
 from survey.models import Study
 from survey.selectors.translations import translation_table
-from survey.tabular import rows_to_csv
 
 
 class Command(BaseCommand):

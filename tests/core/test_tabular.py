@@ -1,7 +1,7 @@
 import csv
 import io
 
-from survey.tabular import rows_to_csv, spreadsheet_safe
+from core.tabular import rows_to_csv, spreadsheet_safe
 
 
 def test_formulas_are_neutralised_and_numbers_kept():

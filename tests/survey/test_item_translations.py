@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from core.tabular import rows_to_csv
 from survey.models import Item, ItemTranslation
 from survey.selectors.translations import study_coverage, translation_table
 from survey.services.translations import (
@@ -16,7 +17,6 @@ from survey.services.translations import (
     import_translations,
     mark_reviewed,
 )
-from survey.tabular import rows_to_csv
 from survey.translation_csv import EXPORT_COLUMNS, parse_translation_csv
 from tests.factories import ItemFactory, ScenarioFactory, StudyFactory
 

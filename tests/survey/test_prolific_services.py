@@ -1,0 +1,225 @@
+"""Prolific services against the fake server: bonuses paid once through crashes, double clicks
+and lost answers; rejections checked before sending; the token's absence; the signed webhook."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from survey.models import BonusBatch, ProlificAction, ProlificStudy, ProlificSubmission
+from survey.prolific import services
+from survey.prolific.errors import InvalidRequest, NotConfigured, ProlificRefused, StateConflict
+from survey.tasks import resume_bonus_batches
+from tests.factories import StudyFactory
+
+S = BonusBatch.State
+
+
+def live_study(fake, *, submissions: int = 2):
+    """A study created on the fake Prolific with ``submissions`` awaiting review, stored here."""
+    study = StudyFactory(completion_code="DONE1")
+    ProlificStudy.objects.create(study=study, reward_cents=200, places=5)
+    services.create_draft(study=study, entry_url="https://vp.example/s/x/")
+    prolific_id = study.prolific.prolific_study_id
+    for n in range(submissions):
+        sid = fake.add_submission(study_id=prolific_id, participant_id=f"PID{n}")
+        fake.submit(sid, code="DONE1")
+    services.sync_submissions(study=study)
+    return study, list(ProlificSubmission.objects.values_list("submission_id", flat=True))
+
+
+def batch_for(study, sids, key="k1") -> BonusBatch:
+    return services.record_bonus_batch(
+        study=study, bonuses={sid: "1.25" for sid in sids}, request_key=key
+    )
+
+
+@pytest.mark.django_db
+def test_a_crash_after_set_up_resumes_and_pays_once(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    services.set_up_bonus_batch(batch_id=batch.pk)  # ... and the process dies here
+    batch.refresh_from_db()
+    assert batch.state == S.SET_UP and batch.prolific_bulk_id and not fake_prolific.payments
+    assert services.pay_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert services.pay_bonus_batch(batch_id=batch.pk).state == S.PAID  # again: nothing sent
+    assert fake_prolific.payments == {batch.prolific_bulk_id: 1}
+    assert fake_prolific.bonuses_paid() == {sid: Decimal("1.25") for sid in sids}
+
+
+@pytest.mark.django_db
+def test_a_set_up_left_by_a_dead_process_is_redone_and_paid_once(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    # Prolific set it up, but our process died before storing the bulk id.
+    fake_prolific.set_up_bonuses({"study_id": study.prolific.prolific_study_id,
+                                  "csv_bonuses": batch.csv()})  # fmt: skip
+    BonusBatch.objects.filter(pk=batch.pk).update(
+        state=S.SETTING_UP, claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    assert services.pay_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert len(fake_prolific.bonus_setups) == 2  # the orphan set-up was never paid
+    assert sum(fake_prolific.payments.values()) == 1
+    # A set-up claimed moments ago belongs to a live process: left alone.
+    other = batch_for(study, sids, key="k2")
+    BonusBatch.objects.filter(pk=other.pk).update(state=S.SETTING_UP, claimed_at=timezone.now())
+    assert services.pay_bonus_batch(batch_id=other.pk).state == S.SETTING_UP
+
+
+@pytest.mark.django_db
+def test_a_lost_answer_to_pay_is_never_paid_again_until_a_person_confirms(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", after_work=True, drop=True)  # paid, answer lost
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.state == S.UNKNOWN
+    for _ in range(3):  # retries, double clicks, the worker's resume: none pays
+        assert services.pay_bonus_batch(batch_id=batch.pk).state == S.UNKNOWN
+    assert sum(fake_prolific.payments.values()) == 1
+    assert ProlificAction.objects.filter(kind="bonus_pay").get().outcome == "unknown"
+    confirmed = services.confirm_bonus_outcome(batch_id=batch.pk, paid=True)
+    assert confirmed.state == S.PAID and confirmed.paid_at
+    with pytest.raises(StateConflict):
+        services.confirm_bonus_outcome(batch_id=batch.pk, paid=False)
+    assert sum(fake_prolific.payments.values()) == 1
+
+
+@pytest.mark.django_db
+def test_a_server_error_before_paying_is_paid_after_a_person_confirms_it_was_not(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", status=500)  # refused before paying anything
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=batch.pk)
+    assert BonusBatch.objects.get(pk=batch.pk).state == S.UNKNOWN
+    assert not fake_prolific.payments
+    assert services.confirm_bonus_outcome(batch_id=batch.pk, paid=False).state == S.SET_UP
+    assert services.pay_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert sum(fake_prolific.payments.values()) == 1
+
+
+@pytest.mark.django_db
+def test_the_same_form_twice_records_one_batch(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    first = batch_for(study, sids, key="form-A")
+    again = services.record_bonus_batch(study=study, bonuses={sids[0]: "9"}, request_key="form-A")
+    assert again.pk == first.pk and BonusBatch.objects.count() == 1
+    with pytest.raises(InvalidRequest):
+        services.record_bonus_batch(study=study, bonuses={"nope": "1"}, request_key="form-B")
+    with pytest.raises(InvalidRequest):
+        services.record_bonus_batch(study=study, bonuses={sids[0]: "-1"}, request_key="form-C")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_paying_at_once_pay_once(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    start = threading.Barrier(4)
+    errors = []
+
+    def pay():
+        try:
+            start.wait()
+            services.pay_bonus_batch(batch_id=batch.pk)
+        except Exception as exc:  # recorded, checked below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pay) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert BonusBatch.objects.get(pk=batch.pk).state == S.PAID
+    assert len(fake_prolific.bonus_setups) == 1 and sum(fake_prolific.payments.values()) == 1
+
+
+@pytest.mark.django_db
+def test_rejections_break_no_prolific_rule_before_sending(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    sent = len(fake_prolific.requests)
+    with pytest.raises(InvalidRequest, match="100 characters"):
+        services.reject(study=study, submission_ids=sids, category="FAILED_CHECK", message="Bad.")
+    with pytest.raises(InvalidRequest, match="category"):
+        services.reject(study=study, submission_ids=sids, category="SLOW", message="x" * 120)
+    assert len(fake_prolific.requests) == sent
+    assert services.request_return(study=study, submission_ids=sids[:1], reasons=["Withdrew."])
+    assert fake_prolific.submissions[sids[0]]["return_requested"]
+    services.approve(study=study, submission_ids=sids[1:])
+    with pytest.raises(InvalidRequest):  # already approved: nothing left to review
+        services.approve(study=study, submission_ids=sids[1:])
+
+
+@pytest.mark.django_db
+def test_no_token_in_the_environment_sends_nothing(fake_prolific, monkeypatch):
+    study = StudyFactory(completion_code="DONE1")
+    ProlificStudy.objects.create(study=study, reward_cents=200, places=5, api_token_env="MY_TOKEN")
+    monkeypatch.delenv("MY_TOKEN", raising=False)
+    with pytest.raises(NotConfigured, match="MY_TOKEN"):
+        services.create_draft(study=study, entry_url="https://vp.example/s/x/")
+    assert fake_prolific.requests == []
+    assert ProlificStudy.objects.get(study=study).creating_since is None  # claim released
+
+
+def signed(body: bytes, secret: str, timestamp: str) -> dict:
+    signature = base64.b64encode(
+        hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    ).decode()
+    return {
+        "HTTP_X_PROLIFIC_REQUEST_SIGNATURE": signature,
+        "HTTP_X_PROLIFIC_REQUEST_TIMESTAMP": timestamp,
+    }
+
+
+@pytest.mark.django_db
+def test_the_webhook_takes_only_signed_fresh_events(fake_prolific, client, monkeypatch):
+    study, sids = live_study(fake_prolific, submissions=1)
+    monkeypatch.setenv("PROLIFIC_WEBHOOK_SECRET", "s3cret")
+    url = reverse("prolific_webhook")
+    body = json.dumps(
+        {"event_type": "submission.status.change", "resource_id": sids[0], "status": "RETURNED"}
+    ).encode()
+    now = str(int(time.time()))
+
+    def post(headers):
+        return client.post(url, body, content_type="application/json", **headers)
+
+    assert post({}).status_code == 403
+    assert post(signed(body, "wrong", now)).status_code == 403
+    assert post(signed(body, "s3cret", str(int(time.time()) - 3600))).status_code == 403
+    assert ProlificSubmission.objects.get().status == "AWAITING REVIEW"
+    response = post(signed(body, "s3cret", now))
+    assert response.status_code == 200 and response.json() == {"stored": True}
+    assert ProlificSubmission.objects.get().status == "RETURNED"
+
+
+@pytest.mark.django_db
+def test_the_resume_task_finishes_interrupted_batches_once_and_leaves_unknown_ones(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    set_up = batch_for(study, sids, key="a")
+    services.set_up_bonus_batch(batch_id=set_up.pk)  # crashed before paying
+    recorded = batch_for(study, sids, key="b")  # crashed before setting up
+    unknown = batch_for(study, sids, key="c")
+    fake_prolific.fail("POST", "/pay/", after_work=True, drop=True)
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=unknown.pk)
+    paid_before = sum(fake_prolific.payments.values())
+    assert resume_bonus_batches() == {set_up.pk: S.PAID, recorded.pk: S.PAID}
+    assert resume_bonus_batches() == {}  # twice: nothing left, nothing paid again
+    assert sum(fake_prolific.payments.values()) == paid_before + 2
+    assert BonusBatch.objects.get(pk=unknown.pk).state == S.UNKNOWN
