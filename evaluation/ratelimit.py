@@ -211,9 +211,10 @@ class HeldSlots:
     """The concurrency leases one process holds for one limit key, handed from a request
     that ends straight to a request of the same process that waits (no round trip to give
     the lease back and take it again), and given back to the shared limiter as soon as no
-    request of this process waits for one. Waiting requests sleep on a condition; one of
-    them at a time asks the shared limiter for a new lease (so surplus threads do not poll
-    Redis)."""
+    request of this process waits for one. Waiting requests sleep on a condition without a
+    timeout; one of them at a time asks the shared limiter for a new lease, every ``poll``
+    seconds, and hands that role on when it leaves (surplus threads neither poll Redis nor
+    wake up to check)."""
 
     def __init__(self):
         self.cond = threading.Condition()
@@ -230,23 +231,30 @@ class HeldSlots:
                 while True:
                     if self.idle:
                         return self.idle.pop()
-                    if not self.polling:
-                        self.polling = True
-                        self.cond.release()
-                        try:
-                            granted = limiter.try_lease(key, limits, token)
-                        finally:
-                            self.cond.acquire()
-                            self.polling = False
-                        if granted:
-                            self.cond.notify()  # another waiter may ask for the next one
-                            return token
+                    if self.polling:
+                        # Woken by a handover, or by a request leaving that passes polling on.
+                        self.cond.wait()
+                        continue
+                    self.polling = True
+                    self.cond.release()
+                    try:
+                        granted = limiter.try_lease(key, limits, token)
+                    finally:
+                        self.cond.acquire()
+                        self.polling = False
+                    if granted:
+                        return token
+                    # Still the one asking: again after a pause, or sooner on a handover.
+                    self.polling = True
                     self.cond.wait(timeout=poll * (0.5 + random.random()))
+                    self.polling = False
             finally:
                 self.waiting -= 1
                 # Leases handed over for waiters that meanwhile got their own: give back.
                 while len(self.idle) > self.waiting:
                     surplus.append(self.idle.pop())
+                if self.waiting:
+                    self.cond.notify()  # the next waiter takes over asking
                 for extra in surplus:
                     limiter.release(key, extra)
 

@@ -52,7 +52,13 @@ def main() -> None:
 
     from evaluation import lifecycle
     from evaluation.models import EvaluationRun, ModelConfiguration
-    from perf.evaluation_setup import DEFAULT_RELEASE, release_item_set, start_workers, stop_workers
+    from perf.evaluation_setup import (
+        DEFAULT_RELEASE,
+        cpu_seconds,
+        release_item_set,
+        start_workers,
+        stop_workers,
+    )
     from tests.evaluation.fake_provider import FakeProvider
 
     item_set = release_item_set(DEFAULT_RELEASE, args.items)
@@ -76,6 +82,7 @@ def main() -> None:
             )  # fmt: skip
             configs.append(config)
         workers = start_workers(args.workers, args.worker_threads)
+        cpu_before = cpu_seconds(workers)
         try:
             runs = [
                 lifecycle.create_run(
@@ -94,6 +101,7 @@ def main() -> None:
             while active.exists():
                 time.sleep(0.1)
             wall = time.monotonic() - started
+            cpu = cpu_seconds(workers) - cpu_before
         finally:
             stop_workers(workers)
         requests = server.request_count()
@@ -119,6 +127,7 @@ def main() -> None:
     print(
         f"throughput         {requests / wall:.1f} requests/s (ideal {args.concurrency / args.latency:.0f})"
     )
+    print(f"worker CPU         {cpu:.1f} s ({1000 * cpu / requests:.2f} ms per request)")
 
 
 if __name__ == "__main__":

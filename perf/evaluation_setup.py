@@ -87,6 +87,18 @@ def start_workers(count: int, threads: int, *, timeout: float = 180.0) -> list[s
     return workers
 
 
+def cpu_seconds(workers: list[subprocess.Popen]) -> float:
+    """User + system CPU seconds the worker processes (and their threads) have used: less
+    at the mercy of a shared machine's load than wall time."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for worker in workers:
+        with open(f"/proc/{worker.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def stop_workers(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
         worker.terminate()
