@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from survey import counting, quality, scale
 from survey.instruments import dimensions as dims
@@ -22,9 +23,10 @@ PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={cod
 # Values instruments first (the paper's order), then traits; unknown codes last.
 INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
 
-DEFAULT_ATTENTION_CHECK_WORDING = (
+# English source text; shown in the participant's language through the message catalogue.
+DEFAULT_ATTENTION_CHECK_WORDING = gettext_noop(
     "This is an attention check. To show that you are reading carefully, "
-    "please choose \u201c{label}\u201d for this statement."
+    "please choose “{label}” for this statement."
 )
 
 
@@ -34,6 +36,39 @@ def default_demographic_fields() -> list[str]:
 
 # The study's own texts that may be given per language in ``Study.translations``.
 TRANSLATABLE_TEXTS = ("title", "description", "consent_text", "attention_check_wording")
+# ... and the scale's six labels as a list (lowest first), in place of the catalogue's.
+SCALE_LABELS = "scale_labels"
+
+
+def scale_labels(translations: dict | None, language: str) -> list[str]:
+    """The six answer labels of the item scale in ``language``, lowest first: the study's own
+    (``Study.translations[language]["scale_labels"]``) when given, else the scale's labels
+    through the message catalogue of the active language."""
+    own = ((translations or {}).get(language) or {}).get(SCALE_LABELS)
+    return list(own) if own else [gettext(label) for label in scale.LABELS]
+
+
+def translated_text(translations: dict | None, name: str, language: str, fallback: str) -> str:
+    """A study's text ``name`` in ``language``: its translation in ``translations`` (the
+    ``Study.translations`` shape) when given, else ``fallback`` (the field, written in the
+    study's own language)."""
+    translated = ((translations or {}).get(language) or {}).get(name)
+    return translated if translated else fallback
+
+
+def attention_check_instruction(
+    *, wording: str, translations: dict | None, language: str, expected_value: int
+) -> str:
+    """The instruction of an attention check whose required answer is ``expected_value``, in
+    the active language: the study's translated wording for ``language`` when given; the
+    shipped default wording from the message catalogue; else the study's own wording. The
+    label is the one the page shows (``scale_labels``)."""
+    if wording == DEFAULT_ATTENTION_CHECK_WORDING:
+        wording = gettext(DEFAULT_ATTENTION_CHECK_WORDING)
+    wording = translated_text(translations, "attention_check_wording", language, wording)
+    scale.label_of(expected_value)  # ValueError off the scale
+    label = scale_labels(translations, language)[expected_value - scale.MIN]
+    return wording.replace("{label}", label)
 
 
 def shipped_languages() -> list[str]:
@@ -255,22 +290,39 @@ class Study(models.Model):
         shipped = shipped_languages()
         problems = {}
         if self.language not in shipped:
-            problems["language"] = f"{self.language!r} is not one of {', '.join(shipped)}."
+            problems["language"] = gettext("{code} is not one of {codes}.").format(
+                code=repr(self.language), codes=", ".join(shipped)
+            )
         if not isinstance(self.languages, list) or any(
             code not in shipped for code in self.languages
         ):
-            problems["languages"] = f"A list of language codes among {', '.join(shipped)}."
+            problems["languages"] = gettext("A list of language codes among {codes}.").format(
+                codes=", ".join(shipped)
+            )
         if not isinstance(self.translations, dict):
-            problems["translations"] = "An object of language codes, each with its texts."
+            problems["translations"] = gettext("An object of language codes, each with its texts.")
         else:
             offered = set(self.offered_languages())
             for code, texts in self.translations.items():
                 if code not in offered:
-                    problems["translations"] = f"{code!r} is not a language this study offers."
-                elif not isinstance(texts, dict) or set(texts) - set(TRANSLATABLE_TEXTS):
-                    problems["translations"] = (
-                        f"The texts of {code!r} may be: {', '.join(TRANSLATABLE_TEXTS)}."
-                    )
+                    problems["translations"] = gettext(
+                        "{code} is not a language this study offers."
+                    ).format(code=repr(code))
+                elif not isinstance(texts, dict) or set(texts) - {
+                    *TRANSLATABLE_TEXTS,
+                    SCALE_LABELS,
+                }:
+                    problems["translations"] = gettext(
+                        "The texts of {code} may be: {names}."
+                    ).format(code=repr(code), names=", ".join([*TRANSLATABLE_TEXTS, SCALE_LABELS]))
+                elif SCALE_LABELS in texts and not (
+                    isinstance(texts[SCALE_LABELS], list)
+                    and len(texts[SCALE_LABELS]) == scale.MAX
+                    and all(isinstance(x, str) and x.strip() for x in texts[SCALE_LABELS])
+                ):
+                    problems["translations"] = gettext(
+                        "The scale labels of {code} must be {n} texts, lowest first."
+                    ).format(code=repr(code), n=scale.MAX)
         if problems:
             raise ValidationError(problems)
 
@@ -298,8 +350,7 @@ class Study(models.Model):
     def text_in(self, name: str, language: str) -> str:
         """The study's own text ``name`` (one of ``TRANSLATABLE_TEXTS``) in ``language``:
         its translation when given, else the field itself (written in the study's language)."""
-        translated = (self.translations or {}).get(language, {}).get(name)
-        return translated if translated else getattr(self, name)
+        return translated_text(self.translations, name, language, getattr(self, name))
 
     @property
     def is_preview(self) -> bool:
@@ -311,22 +362,26 @@ class Study(models.Model):
     def refusal_reason(self) -> str | None:
         """Why real participants cannot enter now, or None when they can."""
         if self.is_imported:
-            return "This study was imported from a data release and takes no participants."
+            return gettext("This study was imported from a data release and takes no participants.")
         if self.status != self.Status.OPEN:
             return {
-                self.Status.DRAFT: "This study has not opened yet.",
-                self.Status.PAUSED: "This study is paused at the moment. Please try again later.",
-                self.Status.CLOSED: "This study has closed. Thank you for your interest.",
+                self.Status.DRAFT: gettext_lazy("This study has not opened yet."),
+                self.Status.PAUSED: gettext_lazy(
+                    "This study is paused at the moment. Please try again later."
+                ),
+                self.Status.CLOSED: gettext_lazy(
+                    "This study has closed. Thank you for your interest."
+                ),
             }[self.status]
         gaps = self.instrument_gaps()
         if gaps:
-            return (
+            return gettext(
                 "This study is not ready: a questionnaire has no wording in one of its "
-                f"languages ({', '.join(gaps)}). The researcher must load it "
+                "languages ({gaps}). The researcher must load it "
                 "(manage.py load_instrument FILE --language CODE) and add it to the study."
-            )
+            ).format(gaps=", ".join(gaps))
         if self.placeholder_instruments() and not self.allow_placeholder_wording:
-            return (
+            return gettext(
                 "This study is not ready: a questionnaire still has placeholder wording. "
                 "The researcher must load the licensed wording or allow placeholders explicitly."
             )
@@ -398,9 +453,17 @@ class Study(models.Model):
             return self.pvq_form
         return self.PvqForm.FEMALE if gender == "female" else self.PvqForm.MALE
 
-    def attention_check_text(self, expected_value: int) -> str:
-        """The instruction of an attention check whose required answer is ``expected_value``."""
-        return self.attention_check_wording.replace("{label}", scale.label_of(expected_value))
+    def attention_check_text(self, expected_value: int, language: str | None = None) -> str:
+        """The instruction of an attention check whose required answer is ``expected_value``
+        (``attention_check_instruction``; ``language`` defaults to the study's)."""
+        language = language or self.language
+        with translation.override(language):
+            return attention_check_instruction(
+                wording=self.attention_check_wording,
+                translations=self.translations,
+                language=language,
+                expected_value=expected_value,
+            )
 
     @property
     def screen_out_after(self) -> int:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import random
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from survey.bots import SurveyBot, bot_client
+from survey.bots import SubmissionRefused, SurveyBot, site_bot_client
 from survey.models import Participant, Study
 
 
@@ -35,6 +34,12 @@ class Command(BaseCommand):
             default=0,
             help="attention checks each bot answers wrongly (2+ should end in a screen-out)",
         )
+        parser.add_argument(
+            "--languages",
+            default="",
+            help="comma-separated languages the bots take the study in, in turn (?lang=; "
+            "default: the study's own), e.g. en,de to try every language before opening",
+        )
         parser.add_argument("--keep", action="store_true", help="keep the bots' data")
         parser.add_argument("--seed", type=int, default=1)
 
@@ -44,8 +49,6 @@ class Command(BaseCommand):
             raise CommandError(f"no study with slug {options['study']!r}")
         if study.is_imported:
             raise CommandError("imported studies take no participants")
-        host = next((h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"), "localhost")
-        https = bool(getattr(settings, "SECURE_SSL_REDIRECT", False))
         problems: list[str] = []
         try:
             with transaction.atomic():
@@ -55,7 +58,7 @@ class Command(BaseCommand):
                 if reason:
                     raise CommandError(reason)
                 for n in range(options["participants"]):
-                    problems += self.run_bot(study, n, options, host=host, https=https)
+                    problems += self.run_bot(study, n, options)
                 if not options["keep"]:
                     raise Rollback
         except Rollback:
@@ -64,29 +67,40 @@ class Command(BaseCommand):
             raise CommandError("; ".join(problems))
         self.stdout.write(self.style.SUCCESS("All bots finished as expected."))
 
-    def run_bot(self, study: Study, n: int, options, *, host: str, https: bool) -> list[str]:
+    def run_bot(self, study: Study, n: int, options) -> list[str]:
         rng = random.Random(options["seed"] + n)
         pid = f"BOT{options['seed']}-{n:04d}-{rng.randrange(10**6):06d}"
         bot = SurveyBot(
             study.slug,
-            client=bot_client(host=host, https=https),
+            client=site_bot_client(),
             rng=rng,
             fail_checks=options["fail_checks"],
         )
-        bot.arrive(PROLIFIC_PID=pid, STUDY_ID="BOTS", SESSION_ID=f"S{n}")
+        languages = [code.strip() for code in options["languages"].split(",") if code.strip()]
+        language = languages[n % len(languages)] if languages else study.language
+        bot.arrive(PROLIFIC_PID=pid, STUDY_ID="BOTS", SESSION_ID=f"S{n}", lang=language)
         if bot.page != "consent":
             return [f"bot {n}: expected the consent page, got status {bot.last.status_code}"]
-        end = bot.run_to_end()
+        try:
+            end = bot.run_to_end()
+        except SubmissionRefused:
+            said = bot.context.get("message", "")
+            return [
+                f"bot {n} ({language}) was refused (status {bot.last.status_code})"
+                + (f": {said}" if said else "")
+            ]
         participant = Participant.objects.get(study=study, external_id=pid)
         expected = "screened-out" if options["fail_checks"] >= study.screen_out_after else "done"
         rated = participant.ratings.count()
         logged = sum(1 for entry in bot.log if entry[0] == "item")
         self.stdout.write(
-            f"bot {n}: {end}; status {participant.status}; {rated} ratings stored "
+            f"bot {n} ({participant.language}): {end}; status {participant.status}; {rated} ratings stored "
             f"({logged} given); {participant.instrument_responses.count()} questionnaire "
             f"answers; flags {participant.flags or 'none'}"
         )
         problems = []
+        if participant.language != language:
+            problems.append(f"bot {n} asked for {language!r}, took it in {participant.language!r}")
         if end != expected:
             problems.append(f"bot {n} ended on {end!r}, expected {expected!r}")
         if rated != len({entry[1] for entry in bot.log if entry[0] == "item"}):
