@@ -7,6 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VALUEPORTRAIT_HOME=/app \
     DJANGO_STATIC_ROOT=/app/staticfiles
 
+# GNU gettext's msgfmt compiles the participant pages' translations (step 3).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+
 # 1. The dependencies alone, from pyproject.toml alone: this layer is rebuilt only when the
 #    dependency list changes, not on every code change.
 WORKDIR /src
@@ -21,10 +25,13 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY . .
 RUN pip install --no-deps . && rm -rf /src
 
-# 3. Static files collected at build time (settings need values, but no secrets of consequence).
+# 3. Static files collected and the translations compiled at build time (settings need
+#    values, but no secrets of consequence).
 WORKDIR /app
 RUN DJANGO_SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     valueportrait collectstatic --noinput -v0 \
+    && DJANGO_SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+    valueportrait compilemessages -v0 \
     && rm -f /tmp/build.sqlite3 \
     && useradd --create-home app && chown -R app /app
 USER app

@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/valueportrait
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install install-test run serve migrate demo test lint browser-deps clean
+.PHONY: install install-test run serve migrate demo test lint browser-deps messages js-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,27 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,local]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test messages
+
+# The participant pages' message catalogues (locale/*/LC_MESSAGES/django.po) compiled to .mo
+# with GNU gettext's msgfmt (Debian's gettext package, installed here as root if missing).
+messages: $(VENV)/.installed
+	@if ! command -v msgfmt >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
+	  else echo "Install GNU gettext (msgfmt) to compile the translations: pages fall back to English."; exit 0; fi; \
+	fi; \
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules --ignore=build -v0
+
+# axe-core (accessibility checks of the browser tests) from the npm registry, into
+# node_modules/ (the tests inject its axe.min.js into the pages; never from a CDN).
+js-deps:
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null && npm ci --no-audit --no-fund --silent; \
+	else echo "Install npm for the accessibility tests (skipped without axe-core)."; fi
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -54,9 +72,10 @@ browser-deps:
 lint: install-test
 	$(BIN)/ruff check .
 
-test: install-test browser-deps
+test: install-test browser-deps js-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var staticfiles db.sqlite3 build dist
+	rm -rf $(VENV) var staticfiles db.sqlite3 build dist node_modules
+	find locale -name '*.mo' -delete

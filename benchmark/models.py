@@ -103,12 +103,24 @@ class Correlation(models.Model):
 
     FAMILY_CHOICES = [(f, dims.FAMILY_LABELS[f]) for f in dims.FAMILIES]
 
-    # No index of its own: the (run, item, family, dimension) unique index serves every lookup
-    # by run, and a second index costs a write per row (a large run stores ~375,000 rows).
+    # A large run stores ~375,000 rows at once, so per-row costs matter:
+    # - the run needs no index of its own: the (run, item, family, dimension) unique index
+    #   serves every lookup by run;
+    # - no database constraint on either key: PostgreSQL would check each row's two references
+    #   with a query per row at commit (seconds for a large run). ``core.bulk.insert_frame``,
+    #   the writer of these rows, checks them set-wise instead and locks the referenced run and
+    #   items against deletion until its transaction commits; deletes cascade through Django's
+    #   ``on_delete`` as before.
     run = models.ForeignKey(
-        CorrelationRun, on_delete=models.CASCADE, related_name="rows", db_index=False
+        CorrelationRun,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
     )
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="correlations")
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="correlations", db_constraint=False
+    )
     family = models.CharField(max_length=20, choices=FAMILY_CHOICES)
     dimension = models.CharField(max_length=40)
     r = models.FloatField(

@@ -85,12 +85,11 @@ def store_published_correlations(
     for item_id, family, dimension, r, p in rows:
         have = existing.get((item_id, family, dimension))
         if have is None:
-            new.append(
-                Correlation(run=run, item_id=item_id, family=family, dimension=dimension, r=r, p=p)
-            )
+            new.append((run.pk, item_id, family, dimension, r, p))
         elif (have[1], have[2]) != (r, p):
             changed.append(Correlation(id=have[0], r=r, p=p))
-    Correlation.objects.bulk_create(new, batch_size=5000)
+    frame = pd.DataFrame(new, columns=["run", "item", "family", "dimension", "r", "p"])
+    insert_frame(model=Correlation, frame=frame.astype({"r": float, "p": float}))
     Correlation.objects.bulk_update(changed, ["r", "p"], batch_size=5000)
     return run, len(new), len(changed)
 

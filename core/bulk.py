@@ -14,6 +14,14 @@ Reading (``read_frame``) is the mirror image: ``COPY (query) TO STDOUT`` in CSV,
 pyarrow's CSV reader straight into columns (exact float parsing), instead of a Python tuple
 per row and a DataFrame built from them; elsewhere one ``fetchall``.
 
+Foreign keys declared with ``db_constraint=False`` (a bulk table whose per-row constraint
+triggers would cost more than the insert: PostgreSQL checks each row's reference with its own
+query) are checked here instead, set-wise: every distinct id the frame refers to must exist,
+and on PostgreSQL the referenced rows are locked ``FOR KEY SHARE`` until the caller's
+transaction ends, so nobody can delete them before the rows are committed — the guarantee a
+database constraint gives an insert, at one lookup per distinct id instead of one per row.
+(Deletes still cascade: Django, not the database, carries out ``on_delete``.)
+
 Like ``bulk_create``: no ``save()``, no signals, values must already be what the column
 stores; runs inside the caller's transaction. Column rules: float columns store NaN (and ±inf)
 as NULL; integer columns (numpy ints, or pandas' nullable ``Int64`` with NA for NULL) as
@@ -73,6 +81,45 @@ def _copy_text_column(column: pd.Series) -> list[str]:
     return np.asarray([*escaped, r"\N"], dtype=object)[codes].tolist()  # code -1: NULL
 
 
+class MissingReference(ValueError):
+    """Rows refer to ids that do not exist (in a foreign key checked by ``insert_frame``)."""
+
+
+# Distinct ids per lookup: under SQLite's limit on bound parameters.
+REFERENCE_CHUNK = 10_000
+
+
+def check_references(*, model, frame: pd.DataFrame, using: str = "default") -> None:
+    """For every foreign key of ``model`` in ``frame`` without a database constraint: raise
+    ``MissingReference`` unless each distinct id exists; on PostgreSQL lock those rows
+    ``FOR KEY SHARE`` for the rest of the transaction (see the module docstring)."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    for name in frame.columns:
+        field = model._meta.get_field(name)
+        if not field.is_relation or not field.many_to_one or field.db_constraint:
+            continue
+        target = field.target_field
+        table, column = quote(target.model._meta.db_table), quote(target.column)
+        wanted = pd.unique(frame[name].dropna().to_numpy()).tolist()
+        found: set = set()
+        lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+        with connection.cursor() as cursor:
+            for start in range(0, len(wanted), REFERENCE_CHUNK):
+                chunk = wanted[start : start + REFERENCE_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {column} FROM {table} WHERE {column} IN ({marks}){lock}", chunk
+                )
+                found.update(value for (value,) in cursor.fetchall())
+        missing = [value for value in wanted if value not in found]
+        if missing:
+            raise MissingReference(
+                f"{model._meta.label}.{name}: {len(missing)} id(s) do not exist in "
+                f"{target.model._meta.label}, e.g. {missing[:5]}"
+            )
+
+
 def _python_column(column: pd.Series) -> list:
     """One column as the Python values a DB-API driver binds (None for NULL)."""
     if pd.api.types.is_float_dtype(column.dtype):
@@ -96,7 +143,8 @@ def insert_frame(
     by its field name, holding the id) into ``model``'s table.
 
     ``method``: ``"copy"`` or ``"executemany"``; by default COPY where supported. Returns the
-    number of rows inserted.
+    number of rows inserted. Foreign keys without a database constraint are checked first
+    (``check_references``); must run inside a transaction for their lock to last.
     """
     connection = connections[using]
     method = method or ("copy" if supports_copy(using) else "executemany")
@@ -110,6 +158,7 @@ def insert_frame(
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
     if frame.empty:
         return 0
+    check_references(model=model, frame=frame, using=using)
     with connection.cursor() as cursor:
         if method == "copy":
             encoded = [_copy_text_column(frame[name]) for name in fields]

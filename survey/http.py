@@ -1,5 +1,6 @@
 """HTTP helpers of the participant pages: the refusals' statuses, the error page, the
-participant a request names (token in the form, else in the session)."""
+participant a request names (token in the form, else in the session), the language a page
+is shown in (``use_language``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from survey import errors
 from survey.models import Participant, Study
@@ -33,7 +36,10 @@ class StudyHeading:
     """What a page's heading and links need of the study (the item page reads no more)."""
 
     slug: str
-    title: str
+    title: str  # already in the page's language
+
+    def text_in(self, name: str, language: str) -> str:
+        return self.title if name == "title" else ""
 
 
 def http_status(error: errors.FlowError) -> int:
@@ -44,18 +50,56 @@ def session_key(slug: str) -> str:
     return f"survey_token:{slug}"
 
 
+def language_key(slug: str) -> str:
+    """The session key of the language a newcomer chose for study ``slug`` (before consent)."""
+    return f"survey_language:{slug}"
+
+
+def use_language(
+    request: HttpRequest,
+    study: Study,
+    participant: Participant | None = None,
+    *,
+    requested: str | None = None,
+) -> str:
+    """Activate the language of a participant page and return its code.
+
+    A participant keeps the language recorded at consent; before that, the language a link
+    asked for (``?lang=``, ``requested``) if the study offers it, else the one chosen earlier
+    in this session, else the study's own language. The browser's Accept-Language (read by
+    LocaleMiddleware) never decides a participant page: the researcher's study does."""
+    if participant is not None:
+        code = participant.study_language
+    elif requested:
+        code = study.language_for(requested)
+        request.session[language_key(study.slug)] = code
+    else:
+        code = study.language_for(request.session.get(language_key(study.slug)))
+    activate(request, code)
+    return code
+
+
+def activate(request: HttpRequest, code: str) -> None:
+    """Switch this request (its rendering, its Content-Language) to language ``code``."""
+    translation.activate(code)
+    request.LANGUAGE_CODE = code
+    request.survey_language = code
+
+
 def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
 def error_response(request: HttpRequest, study: Study | None, error: errors.FlowError):
     status = http_status(error)
+    if study is not None and not hasattr(request, "survey_language"):
+        use_language(request, study)
     if wants_json(request):
-        return JsonResponse({"ok": False, "error": error.message}, status=status)
+        return JsonResponse({"ok": False, "error": str(error.message)}, status=status)
     context = {
         "study": study,
         "page_name": "message",
-        "heading": "We could not do that",
+        "heading": gettext_lazy("We could not do that"),
         "message": error.message,
         # Only someone with a session can continue (a refused newcomer has none).
         "show_continue": study is not None
@@ -66,7 +110,13 @@ def error_response(request: HttpRequest, study: Study | None, error: errors.Flow
 
 
 def message(request: HttpRequest, study: Study, text: str) -> HttpResponse:
-    context = {"study": study, "page_name": "message", "heading": study.title, "message": text}
+    language = use_language(request, study)
+    context = {
+        "study": study,
+        "page_name": "message",
+        "heading": study.text_in("title", language),
+        "message": text,
+    }
     return TemplateResponse(request, "survey/message.html", context)
 
 
@@ -95,6 +145,7 @@ def for_participant(view):
             participant = participant_of(request, study)
         except errors.FlowError as error:
             return error_response(request, study, error)
+        use_language(request, study, participant)
         return view(request, study, participant, **kwargs)
 
     return wrapper

@@ -12,10 +12,19 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from survey import errors, steps
-from survey.http import StudyHeading, error_response, http_status, participant_of, session_key
+from survey.http import (
+    StudyHeading,
+    activate,
+    error_response,
+    http_status,
+    participant_of,
+    session_key,
+    use_language,
+)
 from survey.models import Study
 from survey.selectors.item_page import item_page
 from survey.selectors.progress import Place
@@ -43,6 +52,7 @@ def show_item(request: HttpRequest, slug: str, position: int) -> HttpResponse | 
         or position > page.first_open
     ):
         return None
+    activate(request, page.language)
     answered, total = page.progress()
     context = {
         "study": StudyHeading(slug=slug, title=page.study_title),
@@ -68,7 +78,7 @@ def post_item_answer(request: HttpRequest, slug: str, position, *, json: bool) -
         try:
             position = int(position)
         except (TypeError, ValueError):
-            raise errors.BadAnswer("Missing question position.") from None
+            raise errors.BadAnswer(gettext_lazy("Missing question position.")) from None
         result = answers.answer_item(
             token=token,
             slug=slug,
@@ -79,8 +89,10 @@ def post_item_answer(request: HttpRequest, slug: str, position, *, json: bool) -
     except errors.FlowError as error:
         # Errors are rare: only now is the study needed (a 404, or the page's heading).
         study = get_object_or_404(Study, slug=slug)
+        use_language(request, study)
         if json:
-            return JsonResponse({"ok": False, "error": error.message}, status=http_status(error))
+            message = str(error.message)
+            return JsonResponse({"ok": False, "error": message}, status=http_status(error))
         return error_response(request, study, error)
     if result.screened_out:
         target = steps.SCREENED_OUT.url(slug)
@@ -101,10 +113,11 @@ def answer(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     try:
         participant = participant_of(request, study)
+        use_language(request, study, participant)
         code = request.POST["instrument"]
         instrument = next((i for i in participant.instruments() if i.code == code), None)
         if instrument is None:
-            raise errors.NotInStudy("Unknown questionnaire.")
+            raise errors.NotInStudy(gettext_lazy("Unknown questionnaire."))
         changed = responses.answer_questionnaire(
             participant=participant,
             instrument=instrument,
@@ -112,5 +125,8 @@ def answer(request: HttpRequest, slug: str) -> HttpResponse:
             response_time_ms=request.POST.get("elapsed_ms"),
         )
     except errors.FlowError as error:
-        return JsonResponse({"ok": False, "error": error.message}, status=http_status(error))
+        if not hasattr(request, "survey_language"):
+            use_language(request, study)
+        message = str(error.message)
+        return JsonResponse({"ok": False, "error": message}, status=http_status(error))
     return JsonResponse({"ok": True, "stored": bool(changed)})

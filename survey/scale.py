@@ -2,19 +2,27 @@
 
 The one definition of the scale: the survey's item pages, its attention checks, the
 ``ItemRating`` constraint, the evaluation prompts and parser, the fake provider of the tests
-and the load test all read it from here. Rating ``k`` (1-based) is ``LABELS[k - 1]``.
+and the load test all read it from here. Rating ``k`` (1-based) is ``LABELS[k - 1]``; the
+labels are the English source text, which the participant pages translate (gettext).
 No Django imports, so that ``evaluation.prompts`` (pure) and the load test's client can use it.
 """
 
 from __future__ import annotations
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a label for the message catalogues (``makemessages`` extracts the calls) without
+    importing Django: the labels stay English here, the pages translate them when shown."""
+    return message
+
+
 LABELS: tuple[str, ...] = (
-    "not like me at all",
-    "not like me",
-    "a little like me",
-    "somewhat like me",
-    "like me",
-    "very much like me",
+    gettext_noop("not like me at all"),
+    gettext_noop("not like me"),
+    gettext_noop("a little like me"),
+    gettext_noop("somewhat like me"),
+    gettext_noop("like me"),
+    gettext_noop("very much like me"),
 )
 MIN = 1
 MAX = len(LABELS)

@@ -54,7 +54,11 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "entry_url": entry,
             "prolific_url": entry
             + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
-            "instruments": study.instruments_in_order(),
+            "instruments": [
+                instrument
+                for language in study.offered_languages()
+                for instrument in study.instruments_in_order(language)
+            ],
             "pool_size": study.item_pool.count(),
             "coverage": study_coverage(study=study, languages=study.offered_languages()),
             "refusal": study.refusal_reason() if study.status == Study.Status.OPEN else None,

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from survey.errors import BadAnswer, NotInStudy
 from survey.forms import DemographicsForm
@@ -159,7 +161,7 @@ class Questionnaires(Step):
     route = "questionnaire/<str:code>/<int:page>/"
     template = "survey/questionnaire.html"
     guard_post = False  # answering an earlier or later page is allowed once the items are done
-    MISSING = "Please answer every question on this page before continuing."
+    MISSING = gettext_lazy("Please answer every question on this page before continuing.")
 
     def pending(self, participant, facts):
         answered = facts.questionnaire_answers
@@ -178,7 +180,7 @@ class Questionnaires(Step):
     def here(self, study, *, code: str, page: int) -> Place:
         instrument = self.instrument(study, code)
         if not 1 <= page <= len(instrument_pages(instrument=instrument, study=study)):
-            raise NotInStudy("This questionnaire page does not exist.")
+            raise NotInStudy(gettext_lazy("This questionnaire page does not exist."))
         return Place(self.name, instrument=code, page=page)
 
     @staticmethod
@@ -188,7 +190,7 @@ class Questionnaires(Step):
         for instrument in study.instruments_in_order(language):
             if instrument.code == code:
                 return instrument
-        raise NotInStudy("This questionnaire is not part of the study.")
+        raise NotInStudy(gettext_lazy("This questionnaire is not part of the study."))
 
     def order(self, study: Study, place: Place) -> tuple[int, int]:
         codes = [i.code for i in study.instruments_in_order()]
@@ -214,12 +216,27 @@ class Questionnaires(Step):
         key = instrument.key
         return {
             "instrument": instrument,
+            # The questionnaire's name is the shipped key's English text, in the message
+            # catalogues (survey.instruments.messages); the wording is loaded per language.
+            "instrument_name": gettext(key.name),
             "instructions": instrument.instructions,
             "questions": [
-                {"number": n, "text": texts.get(n, f"Question {n}"), "value": given.get(n)}
+                {
+                    "number": n,
+                    "text": texts.get(n)
+                    or format_lazy(gettext_lazy("Question {number}"), number=n),
+                    "value": given.get(n),
+                }
                 for n in numbers
             ],
-            "scale": [(key.scale_min + i, label) for i, label in enumerate(key.response_labels)],
+            # The wording's own labels in its language when it has them, else the key's
+            # (English) labels through the catalogue.
+            "scale": [
+                (key.scale_min + i, label)
+                for i, label in enumerate(
+                    instrument.response_labels or [gettext(label) for label in key.response_labels]
+                )
+            ],
             "page": here.page,
             "n_pages": n_pages,
             "missing_note": "",
@@ -229,7 +246,9 @@ class Questionnaires(Step):
         instrument, numbers, _ = self.numbers(participant.study, here, participant.study_language)
         answers = {n: data[f"q{n}"] for n in numbers if data.get(f"q{n}")}
         if any(k.startswith("q") and k[1:].isdigit() and int(k[1:]) not in numbers for k in data):
-            raise BadAnswer("Answers were sent for questions that are not on this page.")
+            raise BadAnswer(
+                gettext_lazy("Answers were sent for questions that are not on this page.")
+            )
         if answers:
             responses.answer_questionnaire(
                 participant=participant,
@@ -294,7 +313,7 @@ class Ending:
             "code": code,
             "redirect_url": url,
             "return_url": url,
-            "message": ENDED_MESSAGES.get(status, "This session has ended."),
+            "message": ENDED_MESSAGES.get(status, gettext_lazy("This session has ended.")),
             # The participant's own code: quoting it later asks for their data to be erased
             # (``manage.py erase_participant``), also for plain-link participants.
             "participant_code": participant.pseudonym,
@@ -302,11 +321,17 @@ class Ending:
 
 
 ENDED_MESSAGES = {
-    Participant.Status.NO_CONSENT: "You chose not to take part. Thank you for your time.",
-    Participant.Status.TIMED_OUT: "The time limit for this study has passed, so the session "
-    "has ended. Please return the study.",
-    Participant.Status.RETURNED: "You stopped the study. Thank you for your time; please "
-    "return it on Prolific if you came from there.",
+    Participant.Status.NO_CONSENT: gettext_lazy(
+        "You chose not to take part. Thank you for your time."
+    ),
+    Participant.Status.TIMED_OUT: gettext_lazy(
+        "The time limit for this study has passed, so the session has ended. "
+        "Please return the study."
+    ),
+    Participant.Status.RETURNED: gettext_lazy(
+        "You stopped the study. Thank you for your time; please return it on Prolific if "
+        "you came from there."
+    ),
 }
 S = Participant.Status
 DONE = Ending("done", "done", "done", "done/", "survey/done.html", (S.COMPLETED,))

@@ -4,6 +4,7 @@ repeated in every form, so that two tabs or a lost cookie still name the right p
 from __future__ import annotations
 
 from django.core import signing
+from django.utils.translation import gettext_lazy
 
 from survey.errors import ForgedToken
 
@@ -17,11 +18,13 @@ def make_token(*, participant_id: int, study_id: int) -> str:
 def read_token(token: str | None) -> tuple[int, int]:
     """(participant id, study id) of a signed token; ``ForgedToken`` if missing or forged."""
     if not token:
-        raise ForgedToken("Your session could not be identified. Please open the study link again.")
+        raise ForgedToken(
+            gettext_lazy("Your session could not be identified. Please open the study link again.")
+        )
     try:
         data = signing.loads(token, salt=TOKEN_SALT)
         return int(data["p"]), int(data["s"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise ForgedToken(
-            "This session token is not valid. Please open the study link again."
+            gettext_lazy("This session token is not valid. Please open the study link again.")
         ) from exc

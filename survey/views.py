@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 import secrets
 
+from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from survey import errors, steps
@@ -28,6 +30,7 @@ from survey.http import (
     message,
     remember,
     session_key,
+    use_language,
     wants_json,
 )
 from survey.item_views import post_item_answer, show_item
@@ -75,10 +78,28 @@ def go_on(request: HttpRequest, study: Study, participant: Participant) -> HttpR
 # --- before the participant exists: entry and consent ---------------------------------------
 
 
+def languages_offered(request: HttpRequest, study: Study) -> list[tuple[str, str, str]]:
+    """(code, name in its own language, this link in that language) of the study's
+    languages, for the consent page's language choice (empty when there is nothing to
+    choose). The links keep the arrival's other parameters (e.g. Prolific's)."""
+    offered = study.offered_languages()
+    if len(offered) < 2:
+        return []
+    names = dict(settings.LANGUAGES)
+    choices = []
+    for code in offered:
+        query = request.GET.copy()
+        query["lang"] = code
+        choices.append((code, names.get(code, code), f"{request.path}?{query.urlencode()}"))
+    return choices
+
+
 @require_GET
 def entry(request: HttpRequest, slug: str) -> HttpResponse:
-    """``/s/<slug>/?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…`` (or a plain link)."""
+    """``/s/<slug>/?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…`` (or a plain link); ``&lang=xx``
+    chooses among the study's languages (until consent)."""
     study = get_object_or_404(Study, slug=slug)
+    language = use_language(request, study, requested=request.GET.get("lang", "").strip())
     pid = request.GET.get("PROLIFIC_PID", "").strip()
     panel_id = request.GET.get("participant_id", "").strip()
     session_id = request.GET.get("SESSION_ID", "").strip()
@@ -89,7 +110,9 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
         request.GET.get("STUDY_ID", ""),
     ):
         if value and not PANEL_ID.match(value):
-            malformed = errors.BadAnswer("The link's participant or session id is malformed.")
+            malformed = errors.BadAnswer(
+                gettext_lazy("The link's participant or session id is malformed.")
+            )
             return error_response(request, None, malformed)
     external_id = pid or panel_id
     if external_id:
@@ -112,18 +135,20 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
     if reason:
         return message(request, study, reason)
     if not study.has_room():
-        return message(
-            request,
-            study,
+        full = gettext(
             "This study is full: every item has all the ratings it needs. "
-            "Thank you for your interest." + (" Please return it on Prolific." if pid else ""),
+            "Thank you for your interest."
         )
+        if pid:
+            full += " " + gettext("Please return it on Prolific.")
+        return message(request, study, full)
     arrival = signing.dumps(
         {
             "id": external_id,
             "origin": Participant.Origin.PROLIFIC if pid else Participant.Origin.LINK,
             "study": request.GET.get("STUDY_ID", "").strip(),
             "session": session_id,
+            "lang": language,
         },
         salt=ARRIVAL_SALT,
     )
@@ -136,6 +161,8 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
         "n_items": min(study.items_per_participant, study.item_pool.count()),
         "instruments": instruments,
         "placeholder": any(i.is_placeholder for i in instruments),
+        "language": language,
+        "languages": languages_offered(request, study),
     }
     return TemplateResponse(request, steps.CONSENT.template, context)
 
@@ -150,16 +177,19 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
             origin=str(data["origin"]),
             prolific_study_id=str(data.get("study", "")),
             session_id=str(data.get("session", "")),
+            language=str(data.get("lang", "")),
         )
     except (signing.BadSignature, KeyError, TypeError):
+        use_language(request, study)
         forged = errors.ForgedToken(
-            "This consent form is not valid. Please open the study link again."
+            gettext_lazy("This consent form is not valid. Please open the study link again.")
         )
         return error_response(request, None, forged)
+    use_language(request, study, requested=arrival.language)
     choice = request.POST.get("choice")
     try:
         if choice not in ("agree", "decline"):
-            raise errors.BadAnswer("Please choose whether you agree to take part.")
+            raise errors.BadAnswer(gettext_lazy("Please choose whether you agree to take part."))
         participant = enrolment.consent(study=study, arrival=arrival, agreed=choice == "agree")
     except errors.FlowError as error:
         return error_response(request, study, error)

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RELEASE_DIR = Path(
@@ -107,3 +108,12 @@ def imported_release(db, release_dir: Path):
     from release.services import import_release
 
     return import_release(directory=release_dir)
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts and ends in the default language: a request served in another
+    language (survey.http.use_language) leaves it active in the thread that served it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()

@@ -101,6 +101,7 @@ PERMISSIONS: dict[str, Access] = {
     "benchmark/{slug}/item-sets/new/": ADMIN,
     "benchmark/{slug}/exclusions/new/": ADMIN,
     "benchmark/{slug}/raters-needed/": RESEARCHER,
+    "benchmark/{slug}/languages/": RESEARCHER,
     "benchmark/{slug}/runs/{run_id}/": RESEARCHER,
     "benchmark/{slug}/runs/{run_id}/estimate-chance/": ADMIN,
     "benchmark/{slug}/runs/{run_id}/download.{fmt}": ADMIN,

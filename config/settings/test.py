@@ -1,7 +1,7 @@
 """Test settings: fast hashing, quiet logging; the database still comes from DATABASE_URL."""
 
 from .base import *  # noqa: F401,F403
-from .base import LOGGING, STATIC_ROOT
+from .base import LANGUAGES, LOGGING, STATIC_ROOT
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -27,3 +27,8 @@ API_ANON_RATE = "100000/minute"
 # Django's test client logs in without a request, which django-axes refuses; the login
 # limit's own tests (tests/core/test_login_limits.py) turn it on.
 AXES_ENABLED = False
+
+# Arabic is the right-to-left test locale: its catalogue (locale/ar/, written by the project)
+# is complete, but it is not offered to real studies until a native speaker has reviewed it,
+# so only the tests add it to the languages a study may use.
+LANGUAGES = [*LANGUAGES, ("ar", "العربية")]

@@ -1,5 +1,7 @@
 /* Progressive enhancement of the participant pages; every page also works without it.
- * - keys 1-6 pick an answer on the rating scale;
+ * - keys 1-6 pick an answer on the rating scale, unless the participant turns them off (the
+ *   checkbox under the scale, remembered in localStorage: WCAG 2.1.4 character key shortcuts);
+ * - a form with data-confirm asks before it is sent (the text comes translated from the page);
  * - a form is submitted once (double clicks do not send twice; the server is idempotent anyway);
  * - questionnaire answers are saved the moment they are given (fetch to the answer endpoint);
  * - the time on the page is sent with the answer (the server keeps its own times too). */
@@ -35,10 +37,31 @@
     });
   });
 
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  var SHORTCUTS_KEY = "survey.keyboardShortcuts";
+  function shortcutsOn() {
+    try { return window.localStorage.getItem(SHORTCUTS_KEY) !== "off"; } catch (e) { return true; }
+  }
   var scaleForm = document.querySelector("form.scale-form");
   if (scaleForm) {
+    var toggle = document.getElementById("keyboard-shortcuts");
+    if (toggle) {
+      toggle.checked = shortcutsOn();
+      toggle.closest(".shortcut-setting").hidden = false;
+      toggle.addEventListener("change", function () {
+        try { window.localStorage.setItem(SHORTCUTS_KEY, toggle.checked ? "on" : "off"); } catch (e) { /* private mode: this page only */ }
+      });
+    }
     document.addEventListener("keydown", function (event) {
       if (event.altKey || event.ctrlKey || event.metaKey) return;
+      if (toggle ? !toggle.checked : !shortcutsOn()) return;
+      // Typing in a field (e.g. the shortcut checkbox has focus) never answers.
+      if (event.target && /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) && event.target.type !== "checkbox") return;
       var button = scaleForm.querySelector('button[data-key="' + event.key + '"]');
       if (button) { event.preventDefault(); button.click(); }
     });

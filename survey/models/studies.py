@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from survey import counting, quality, scale
 from survey.instruments import dimensions as dims
@@ -22,9 +23,10 @@ PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={cod
 # Values instruments first (the paper's order), then traits; unknown codes last.
 INSTRUMENT_ORDER = {"pvq_rr": 0, "pvq21": 1, "bfi10": 2}
 
-DEFAULT_ATTENTION_CHECK_WORDING = (
+# English source text; shown in the participant's language through the message catalogue.
+DEFAULT_ATTENTION_CHECK_WORDING = gettext_noop(
     "This is an attention check. To show that you are reading carefully, "
-    "please choose \u201c{label}\u201d for this statement."
+    "please choose “{label}” for this statement."
 )
 
 
@@ -34,6 +36,27 @@ def default_demographic_fields() -> list[str]:
 
 # The study's own texts that may be given per language in ``Study.translations``.
 TRANSLATABLE_TEXTS = ("title", "description", "consent_text", "attention_check_wording")
+
+
+def translated_text(translations: dict | None, name: str, language: str, fallback: str) -> str:
+    """A study's text ``name`` in ``language``: its translation in ``translations`` (the
+    ``Study.translations`` shape) when given, else ``fallback`` (the field, written in the
+    study's own language)."""
+    translated = ((translations or {}).get(language) or {}).get(name)
+    return translated if translated else fallback
+
+
+def attention_check_instruction(
+    *, wording: str, translations: dict | None, language: str, expected_value: int
+) -> str:
+    """The instruction of an attention check whose required answer is ``expected_value``, in
+    the active language: the study's translated wording for ``language`` when given; the
+    shipped default wording from the message catalogue; else the study's own wording. The
+    label is the scale's, translated by the catalogue."""
+    if wording == DEFAULT_ATTENTION_CHECK_WORDING:
+        wording = gettext(DEFAULT_ATTENTION_CHECK_WORDING)
+    wording = translated_text(translations, "attention_check_wording", language, wording)
+    return wording.replace("{label}", gettext(scale.label_of(expected_value)))
 
 
 def shipped_languages() -> list[str]:
@@ -255,22 +278,28 @@ class Study(models.Model):
         shipped = shipped_languages()
         problems = {}
         if self.language not in shipped:
-            problems["language"] = f"{self.language!r} is not one of {', '.join(shipped)}."
+            problems["language"] = gettext("{code} is not one of {codes}.").format(
+                code=repr(self.language), codes=", ".join(shipped)
+            )
         if not isinstance(self.languages, list) or any(
             code not in shipped for code in self.languages
         ):
-            problems["languages"] = f"A list of language codes among {', '.join(shipped)}."
+            problems["languages"] = gettext("A list of language codes among {codes}.").format(
+                codes=", ".join(shipped)
+            )
         if not isinstance(self.translations, dict):
-            problems["translations"] = "An object of language codes, each with its texts."
+            problems["translations"] = gettext("An object of language codes, each with its texts.")
         else:
             offered = set(self.offered_languages())
             for code, texts in self.translations.items():
                 if code not in offered:
-                    problems["translations"] = f"{code!r} is not a language this study offers."
+                    problems["translations"] = gettext(
+                        "{code} is not a language this study offers."
+                    ).format(code=repr(code))
                 elif not isinstance(texts, dict) or set(texts) - set(TRANSLATABLE_TEXTS):
-                    problems["translations"] = (
-                        f"The texts of {code!r} may be: {', '.join(TRANSLATABLE_TEXTS)}."
-                    )
+                    problems["translations"] = gettext(
+                        "The texts of {code} may be: {names}."
+                    ).format(code=repr(code), names=", ".join(TRANSLATABLE_TEXTS))
         if problems:
             raise ValidationError(problems)
 
@@ -298,8 +327,7 @@ class Study(models.Model):
     def text_in(self, name: str, language: str) -> str:
         """The study's own text ``name`` (one of ``TRANSLATABLE_TEXTS``) in ``language``:
         its translation when given, else the field itself (written in the study's language)."""
-        translated = (self.translations or {}).get(language, {}).get(name)
-        return translated if translated else getattr(self, name)
+        return translated_text(self.translations, name, language, getattr(self, name))
 
     @property
     def is_preview(self) -> bool:
@@ -311,22 +339,26 @@ class Study(models.Model):
     def refusal_reason(self) -> str | None:
         """Why real participants cannot enter now, or None when they can."""
         if self.is_imported:
-            return "This study was imported from a data release and takes no participants."
+            return gettext("This study was imported from a data release and takes no participants.")
         if self.status != self.Status.OPEN:
             return {
-                self.Status.DRAFT: "This study has not opened yet.",
-                self.Status.PAUSED: "This study is paused at the moment. Please try again later.",
-                self.Status.CLOSED: "This study has closed. Thank you for your interest.",
+                self.Status.DRAFT: gettext_lazy("This study has not opened yet."),
+                self.Status.PAUSED: gettext_lazy(
+                    "This study is paused at the moment. Please try again later."
+                ),
+                self.Status.CLOSED: gettext_lazy(
+                    "This study has closed. Thank you for your interest."
+                ),
             }[self.status]
         gaps = self.instrument_gaps()
         if gaps:
-            return (
+            return gettext(
                 "This study is not ready: a questionnaire has no wording in one of its "
-                f"languages ({', '.join(gaps)}). The researcher must load it "
+                "languages ({gaps}). The researcher must load it "
                 "(manage.py load_instrument FILE --language CODE) and add it to the study."
-            )
+            ).format(gaps=", ".join(gaps))
         if self.placeholder_instruments() and not self.allow_placeholder_wording:
-            return (
+            return gettext(
                 "This study is not ready: a questionnaire still has placeholder wording. "
                 "The researcher must load the licensed wording or allow placeholders explicitly."
             )
@@ -398,9 +430,17 @@ class Study(models.Model):
             return self.pvq_form
         return self.PvqForm.FEMALE if gender == "female" else self.PvqForm.MALE
 
-    def attention_check_text(self, expected_value: int) -> str:
-        """The instruction of an attention check whose required answer is ``expected_value``."""
-        return self.attention_check_wording.replace("{label}", scale.label_of(expected_value))
+    def attention_check_text(self, expected_value: int, language: str | None = None) -> str:
+        """The instruction of an attention check whose required answer is ``expected_value``
+        (``attention_check_instruction``; ``language`` defaults to the study's)."""
+        language = language or self.language
+        with translation.override(language):
+            return attention_check_instruction(
+                wording=self.attention_check_wording,
+                translations=self.translations,
+                language=language,
+                expected_value=expected_value,
+            )
 
     @property
     def screen_out_after(self) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from survey import scale
 from survey.instruments.keys import load_key
@@ -32,10 +33,9 @@ from survey.models import (
     Scenario,
     Study,
 )
+from survey.models.studies import attention_check_instruction, translated_text
 from survey.selectors.progress import Place
 from survey.sql import sql_names
-
-SCALE_AS_TEXT = tuple((str(value), label) for value, label in scale.CHOICES)
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,10 @@ class ItemPage:
 
     participant_id: int
     slug: str
-    study_title: str
+    study_title: str  # in ``language``
     attention_check_wording: str
+    study_translations: dict
+    language: str  # the participant's (else the study's) language
     status: str
     lapsed: bool  # in progress, but the time limit has passed
     consented: bool
@@ -89,8 +91,12 @@ class ItemPage:
     def context(self) -> dict:
         """The template's view of the page (the question, the scale, the answer so far)."""
         if self.is_attention_check:
-            label = scale.label_of(self.expected_value)
-            check_text = self.attention_check_wording.replace("{label}", label)
+            check_text = attention_check_instruction(
+                wording=self.attention_check_wording,
+                translations=self.study_translations,
+                language=self.language,
+                expected_value=self.expected_value,
+            )
             current = self.given_value
         else:
             check_text, current = "", self.stored_rating
@@ -103,7 +109,8 @@ class ItemPage:
             "item_text": self.item_text,
             "scenario_title": self.scenario_title.strip(),
             "scenario_text": self.scenario_text,
-            "scale": SCALE_AS_TEXT,
+            # The labels in the active language (the view activates ``language``).
+            "scale": [(str(value), gettext(label)) for value, label in scale.CHOICES],
             "current": None if current is None else str(current),
             "is_review": self.position < self.first_open,
         }
@@ -122,6 +129,8 @@ def statement(vendor: str) -> str:
     return (
         f"SELECT s.{col(S, 'slug')}, s.{col(S, 'title')}, s.{col(S, 'attention_check_wording')}, "
         f"CAST(s.{col(S, 'demographic_fields')} AS TEXT), "
+        f"CAST(s.{col(S, 'translations')} AS TEXT), s.{col(S, 'language')}, "
+        f"p.{col(P, 'language')}, "
         f"p.{col(P, 'status')}, "
         f"(p.{col(P, 'expires_at')} IS NOT NULL AND p.{col(P, 'expires_at')} <= %s), "
         f"p.{col(P, 'consented_at')} IS NOT NULL, CAST(p.{col(P, 'demographics')} AS TEXT), "
@@ -170,14 +179,19 @@ def item_page(
     if not rows:
         return None
     first = rows[0]
-    (slug, title, wording, fields, status, lapsed, consented, demographics) = first[:8]
-    assigned, answered, first_open, assignment_id, kind, expected, given, shown = first[8:16]
-    item_text, scenario_title, scenario_text, stored_rating = first[16:20]
+    (slug, title, wording, fields, translations, study_language, participant_language) = first[:7]
+    (status, lapsed, consented, demographics) = first[7:11]
+    assigned, answered, first_open, assignment_id, kind, expected, given, shown = first[11:19]
+    item_text, scenario_title, scenario_text, stored_rating = first[19:23]
+    translations = json.loads(translations or "{}")
+    language = participant_language or study_language
     return ItemPage(
         participant_id=participant_id,
         slug=slug,
-        study_title=title,
+        study_title=translated_text(translations, "title", language, title),
         attention_check_wording=wording,
+        study_translations=translations,
+        language=language,
         status=status,
         lapsed=bool(lapsed),
         consented=bool(consented),
@@ -186,7 +200,7 @@ def item_page(
         assigned=assigned,
         answered=answered,
         first_open=first_open,
-        instrument_codes=tuple(sorted({row[20] for row in rows if row[20] is not None})),
+        instrument_codes=tuple(sorted({row[23] for row in rows if row[23] is not None})),
         position=position,
         found=assignment_id is not None,
         is_attention_check=kind == Assignment.Kind.ATTENTION,

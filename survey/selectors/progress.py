@@ -13,6 +13,7 @@ from functools import cached_property
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from survey.errors import ForgedToken
 from survey.models import Assignment, Instrument, Participant, Study
@@ -49,10 +50,12 @@ def participant_from_token(*, token: str | None, study: Study) -> Participant:
     """The participant a token names; ``ForgedToken`` if missing, forged or for another study."""
     participant_id, study_id = read_token(token)
     if study_id != study.pk:
-        raise ForgedToken("This session token belongs to another study.")
+        raise ForgedToken(gettext_lazy("This session token belongs to another study."))
     participant = Participant.objects.filter(pk=participant_id, study_id=study.pk).first()
     if participant is None:
-        raise ForgedToken("This session no longer exists. Please open the study link again.")
+        raise ForgedToken(
+            gettext_lazy("This session no longer exists. Please open the study link again.")
+        )
     participant.study = study  # the caller's instance: no second fetch of the study
     return participant
 

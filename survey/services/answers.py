@@ -29,6 +29,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from survey import scale
 from survey.errors import ForgedToken, NotInStudy, NotYourTurn
@@ -143,10 +144,12 @@ def answer_item(
         cursor.execute(sql.read, [db_now, position, participant_id, position])
         rows = cursor.fetchall()
     if not rows:
-        raise ForgedToken("This session no longer exists. Please open the study link again.")
+        raise ForgedToken(
+            gettext_lazy("This session no longer exists. Please open the study link again.")
+        )
     actual_study_id, actual_slug, status, expired = rows[0][:4]
     if actual_study_id != study_id or actual_slug != slug:
-        raise ForgedToken("This session token belongs to another study.")
+        raise ForgedToken(gettext_lazy("This session token belongs to another study."))
     timed_out = status == Participant.Status.IN_PROGRESS and bool(expired)
     if timed_out:
         time_out(participant_id=participant_id)
@@ -157,10 +160,10 @@ def answer_item(
         if row[4] is not None
     ]
     if not assignments or assignments[0].position != position:
-        raise NotInStudy("This question is not part of your study.")
+        raise NotInStudy(gettext_lazy("This question is not part of your study."))
     target, first_other_open = assignments[0], assignments[1] if len(assignments) > 1 else None
     if first_other_open is not None and first_other_open.position < position:
-        raise NotYourTurn("Please answer the earlier questions first.")
+        raise NotYourTurn(gettext_lazy("Please answer the earlier questions first."))
     next_position = first_other_open.position if first_other_open else None
     if target.kind == Assignment.Kind.ATTENTION:
         return answer_attention_check(

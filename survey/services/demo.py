@@ -1,5 +1,6 @@
-"""Demo content: our own scenarios and items, placeholder-worded instruments, an open study
-``demo`` and demo accounts. Idempotent."""
+"""Demo content: our own scenarios and items with our German and Korean translations,
+placeholder-worded instruments in each of those languages, an open study ``demo`` offered in
+every shipped language it has translations for, and demo accounts. Idempotent."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
-from survey.models import Item, Scenario, Source, Study
+from survey.models import Item, ItemTranslation, Scenario, Source, Study
+from survey.models.studies import shipped_languages
 
-from .instruments import ensure_all_instruments
+from .instruments import ensure_all_instruments, ensure_instrument
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "demo_items.json"
+# The project's own translations of the demo items (reviewed by the project, not drafts).
+DEMO_TRANSLATIONS_FILE = DEMO_FILE.with_name("demo_translations.json")
 DEMO_STUDY_SLUG = "demo"
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
 DEFAULT_DEMO_PASSWORD = "portrait-demo-2025"  # local demo only; set DEMO_PASSWORD to change
@@ -54,7 +59,43 @@ def load_demo_items() -> list[Item]:
                 scenario=scenario, option_id=option_id, defaults={"text": text}
             )
             items.append(item)
+    load_demo_translations()
     return items
+
+
+def demo_translation_languages() -> list[str]:
+    """The languages the demo items are translated into (``DEMO_TRANSLATIONS_FILE``)."""
+    data = json.loads(DEMO_TRANSLATIONS_FILE.read_text(encoding="utf-8"))
+    return sorted(data["languages"])
+
+
+def load_demo_translations() -> None:
+    """Store the demo items' translations as reviewed (written by the project), unchanged
+    when already there."""
+    data = json.loads(DEMO_TRANSLATIONS_FILE.read_text(encoding="utf-8"))
+    items = {
+        (ext, option): item
+        for item, ext, option in (
+            (item, item.scenario.external_id, item.option_id)
+            for item in Item.objects.filter(scenario__metadata__demo=True).select_related(
+                "scenario"
+            )
+        )
+    }
+    for language, scenarios in data["languages"].items():
+        for external_id, text in scenarios.items():
+            for option_id, response in enumerate(text["responses"], start=1):
+                ItemTranslation.objects.get_or_create(
+                    item=items[(external_id, option_id)],
+                    language=language,
+                    defaults={
+                        "scenario_title": text["title"],
+                        "scenario_text": text["text"],
+                        "response": response,
+                        "status": ItemTranslation.Status.REVIEWED,
+                        "reviewed_at": timezone.now(),
+                    },
+                )
 
 
 @transaction.atomic
@@ -85,8 +126,23 @@ def load_demo_study(items: list[Item]) -> Study:
         },
     )
     if created:
+        # Every shipped language the demo items are translated into, with its wording.
+        languages = [
+            code
+            for code in shipped_languages()
+            if code == study.language or code in demo_translation_languages()
+        ]
+        study.languages = [code for code in languages if code != study.language]
+        study.save(update_fields=["languages"])
         study.item_pool.set(items)
-        study.instruments.set([instruments["pvq_rr"], instruments["bfi10"]])
+        study.instruments.set(
+            [instruments["pvq_rr"], instruments["bfi10"]]
+            + [
+                ensure_instrument(code, language)
+                for code in ("pvq_rr", "bfi10")
+                for language in study.languages
+            ]
+        )
     return study
 
 

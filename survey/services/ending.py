@@ -10,6 +10,8 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from survey import quality
 from survey.errors import Expired, Incomplete, SessionEnded
@@ -39,9 +41,13 @@ def ensure_answerable(*, status: str, timed_out: bool) -> None:
     """Raise unless answers may still be stored for a participant in ``status``
     (``timed_out``: their time limit has just passed)."""
     if timed_out:
-        raise Expired("The time limit for this study has passed, so this answer was not stored.")
+        raise Expired(
+            gettext_lazy("The time limit for this study has passed, so this answer was not stored.")
+        )
     if status != Participant.Status.IN_PROGRESS:
-        raise SessionEnded("This session has ended; answers can no longer be changed.")
+        raise SessionEnded(
+            gettext_lazy("This session has ended; answers can no longer be changed.")
+        )
 
 
 def require_in_progress(*, participant: Participant) -> None:
@@ -198,9 +204,16 @@ def complete(*, participant: Participant) -> Participant:
         require_in_progress(participant=locked)
         missing = missing_answers(participant=locked)
         if missing:
+            # The participant reads how many; the names (e.g. "question 3") are for logs.
             raise Incomplete(
-                "Some answers are missing, so the study cannot be completed yet: "
-                + ", ".join(missing[:5])
+                format_lazy(
+                    ngettext_lazy(
+                        "{count} answer is missing, so the study cannot be completed yet.",
+                        "{count} answers are missing, so the study cannot be completed yet.",
+                        len(missing),
+                    ),
+                    count=len(missing),
+                )
             )
         now = timezone.now()
         compute_participant_scores(participant=locked)

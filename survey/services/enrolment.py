@@ -12,6 +12,8 @@ from datetime import timedelta
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from survey import scale
 from survey.balance import build_sequence, choose_items
@@ -80,8 +82,13 @@ def consent(
         ids, loads = locked.item_loads(now=now, language=language)
         if not ids:
             raise StudyClosed(
-                f"This study has no items that can be shown in {language!r} yet "
-                "(none has a reviewed translation)."
+                format_lazy(
+                    gettext_lazy(
+                        "This study has no items that can be shown in {language} yet "
+                        "(none has a reviewed translation)."
+                    ),
+                    language=repr(language),
+                )
             )
         chosen = choose_items(
             ids,
@@ -92,8 +99,10 @@ def consent(
         )
         if not chosen:
             raise StudyFull(
-                "This study is full: every item has all the ratings it needs. "
-                "Thank you for your interest.",
+                gettext_lazy(
+                    "This study is full: every item has all the ratings it needs. "
+                    "Thank you for your interest."
+                )
             )
         expires = now + timedelta(minutes=locked.time_limit_minutes)
         participant = Participant.objects.create(

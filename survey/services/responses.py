@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from survey.errors import BadAnswer, NotInStudy, NotYourTurn
 from survey.models import Assignment, Instrument, InstrumentResponse, PageTiming, Participant
@@ -29,9 +31,20 @@ def parse_value(raw, *, low: int, high: int) -> int:
     try:
         value = int(str(raw).strip())
     except (TypeError, ValueError):
-        raise BadAnswer(f"Please choose an answer from {low} to {high}.") from None
+        raise BadAnswer(
+            format_lazy(
+                gettext_lazy("Please choose an answer from {low} to {high}."), low=low, high=high
+            )
+        ) from None
     if not low <= value <= high:
-        raise BadAnswer(f"The answer must be between {low} and {high}; {value} is not.")
+        raise BadAnswer(
+            format_lazy(
+                gettext_lazy("The answer must be between {low} and {high}; {value} is not."),
+                low=low,
+                high=high,
+                value=value,
+            )
+        )
     return value
 
 
@@ -104,21 +117,29 @@ def answer_questionnaire(
     """
     require_in_progress(participant=participant)
     if all(i.pk != instrument.pk for i in participant.instruments()):
-        raise NotInStudy("This questionnaire is not part of your study.")
+        raise NotInStudy(gettext_lazy("This questionnaire is not part of your study."))
     if needs_demographics(participant=participant) or has_open_items(participant=participant):
-        raise NotYourTurn("Please answer the earlier questions first.")
+        raise NotYourTurn(gettext_lazy("Please answer the earlier questions first."))
     key = instrument.key
     clean: dict[int, int] = {}
     for raw_number, raw_value in answers.items():
         try:
             number = int(raw_number)
         except (TypeError, ValueError):
-            raise BadAnswer(f"Unknown question {raw_number!r}.") from None
+            raise BadAnswer(
+                format_lazy(gettext_lazy("Unknown question {number}."), number=repr(raw_number))
+            ) from None
         if number not in key.item_numbers:
-            raise BadAnswer(f"Question {number} is not part of {key.name}.")
+            raise BadAnswer(
+                format_lazy(
+                    gettext_lazy("Question {number} is not part of {questionnaire}."),
+                    number=number,
+                    questionnaire=gettext_lazy(key.name),
+                )
+            )
         clean[number] = parse_value(raw_value, low=key.scale_min, high=key.scale_max)
     if not clean:
-        raise BadAnswer("No answer was given.")
+        raise BadAnswer(gettext_lazy("No answer was given."))
     ms = parse_response_time(response_time_ms)
     now = timezone.now()
     changed = 0

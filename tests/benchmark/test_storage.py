@@ -3,11 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from benchmark.models import Correlation, CorrelationRun
 from benchmark.services import CORRELATION_ROW_FIELDS, compute_correlations, recompute_now
-from core.bulk import insert_frame, read_frame, supports_copy
+from core.bulk import MissingReference, insert_frame, read_frame, supports_copy
+from survey.models import Item
 from tests.factories import ItemFactory, StudyFactory
 
 AWKWARD_FLOATS = [0.1 + 0.2, 5e-324, -1e-300, 1.7976931348623157e308, -0.0, 1 / 3, None]
@@ -85,6 +86,37 @@ def test_read_frame_reads_back_every_value_exactly():
     orm = list(run.rows.order_by("id").values_list("r", flat=True))
     assert [repr(None if np.isnan(v) else v) for v in read_r] == [repr(v) for v in orm]
     assert read_frame(run.rows.filter(n__gt=99), columns).empty
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_refer_only_to_existing_runs_and_items():
+    """The keys have no database constraint (see the model): the writer refuses an unknown
+    run or item before storing anything, and deletes still cascade to the rows."""
+    items = [ItemFactory(), ItemFactory()]
+    study = StudyFactory(items=items)
+    run = CorrelationRun.objects.create(study=study, label="refs")
+    good = (run.pk, items[0].pk, "schwartz", "Power", 0.5, 0.1)
+    columns = ["run", "item", "family", "dimension", "r", "p"]
+    unknown_item = max(Item.objects.values_list("pk", flat=True)) + 1000
+    for bad, message in [
+        ((run.pk, unknown_item, "schwartz", "Care", 0.1, 0.2), "survey.Item"),
+        ((run.pk + 1000, items[1].pk, "schwartz", "Care", 0.1, 0.2), "benchmark.CorrelationRun"),
+    ]:
+        with pytest.raises(MissingReference, match=message), transaction.atomic():
+            insert_frame(model=Correlation, frame=pd.DataFrame([good, bad], columns=columns))
+        assert not run.rows.exists()  # nothing stored, not even the good row
+    with transaction.atomic():
+        insert_frame(
+            model=Correlation,
+            frame=pd.DataFrame(
+                [good, (run.pk, items[1].pk, "schwartz", "Care", 0.1, 0.2)], columns=columns
+            ),
+        )
+    assert run.rows.count() == 2
+    items[1].delete()
+    assert list(run.rows.values_list("item_id", flat=True)) == [items[0].pk]
+    run.delete()
+    assert not Correlation.objects.filter(run_id=run.pk).exists()
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def test_dockerignore_lets_through_everything_the_installed_project_needs():
     packages = local_app_packages() | {"config"}
     for name in project_files():
         top = name.split("/")[0]
-        if top in packages or top in {"templates", "static"} or name in needed:
+        if top in packages or top in {"templates", "static", "locale"} or name in needed:
             assert not ignored(name, rules), f"{name} is needed by the build but ignored"
 
 
@@ -157,9 +157,9 @@ def built_wheel(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_wheel_carries_templates_static_files_manage_py_and_every_app(built_wheel):
     names = set(zipfile.ZipFile(built_wheel).namelist())
-    for folder in ("templates", "static"):
+    for folder in ("templates", "static", "locale"):
         for source in (PROJECT_DIR / folder).rglob("*"):
-            if source.is_file() and "__pycache__" not in source.parts:
+            if source.is_file() and "__pycache__" not in source.parts and source.suffix != ".mo":
                 inside = f"config/site/{source.relative_to(PROJECT_DIR).as_posix()}"
                 assert inside in names, f"{inside} missing from the wheel"
     assert "config/site/manage.py" in names
@@ -245,6 +245,41 @@ def test_installed_wheel_runs_from_any_folder_with_its_own_templates_and_static(
     assert (static_root / "css" / "site.css").is_file()
     assert (static_root / "plotly" / "plotly.min.js").is_file()
     assert list(workdir.iterdir()) == []  # the instance's files go to VALUEPORTRAIT_HOME
+
+    # The Dockerfile's compilemessages step compiles the catalogues inside the package, and
+    # the installed project then speaks German.
+    for mo in (installed_site / "locale").rglob("*.mo"):
+        mo.unlink()  # compiled in the checkout before the build: the image compiles its own
+    compile_step = next(args for kind, args in steps if kind == "RUN" and "compilemessages" in args)
+    compile_step = next(part for part in compile_step.split("&&") if "compilemessages" in part)
+    result = subprocess.run(
+        compile_step.replace("valueportrait", shlex.quote(script[0]), 1),
+        shell=True,
+        cwd=workdir,
+        env={**env, **image_env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (installed_site / "locale" / "de" / "LC_MESSAGES" / "django.mo").is_file()
+    speaks = "from django.utils import translation; translation.activate('de'); print(translation.gettext('Thank you!'))"
+    result = subprocess.run(
+        [*script, "shell", "-v", "0", "-c", speaks],
+        cwd=workdir,
+        env={
+            **env,
+            **image_env,
+            "DJANGO_SECRET_KEY": "test-only",
+            "ALLOWED_HOSTS": "localhost",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Vielen Dank!"
 
 
 # --- docker-compose.yml -------------------------------------------------------------------

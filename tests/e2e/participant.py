@@ -6,8 +6,6 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from survey import scale
-
 
 @dataclass
 class BrowserParticipant:
@@ -15,6 +13,7 @@ class BrowserParticipant:
     mode: str = "keyboard"  # "keyboard" or "click"
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     answers: list[tuple] = field(default_factory=list)
+    fail_checks: bool = False  # answer attention checks with another value than instructed
 
     @property
     def kind(self) -> str:
@@ -51,8 +50,9 @@ class BrowserParticipant:
         position = int(page.locator("[data-page=item]").get_attribute("data-position"))
         attention = page.locator(".attention-text")
         if attention.count():
-            label = re.search(r"\u201c(.+?)\u201d", attention.inner_text()).group(1)
-            value = scale.value_of(label)
+            value = self.instructed_value(attention.inner_text())
+            if self.fail_checks:
+                value = value % 6 + 1
             self.answers.append(("check", position, value))
         else:
             value = self.rng.randint(1, 6)
@@ -63,6 +63,21 @@ class BrowserParticipant:
         else:
             self.press_or_click(page.locator(f'button.scale-option[data-key="{value}"]'))
         return position
+
+    def instructed_value(self, instruction: str) -> int:
+        """The answer an attention check asks for: the scale button whose label the
+        instruction quotes (in whatever language the page is in)."""
+        labels = self.page.locator("button.scale-option .label").all_inner_texts()
+        quoted = [
+            label
+            for label in labels
+            if re.search(
+                f'[\u201c\u201e"\u300c\u00ab]{re.escape(label)}[\u201d\u201c"\u300d\u00bb]',
+                instruction,
+            )
+        ]
+        assert len(quoted) == 1, (instruction, labels)
+        return labels.index(quoted[0]) + 1
 
     def questionnaire(self) -> None:
         page = self.page

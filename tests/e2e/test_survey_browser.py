@@ -119,6 +119,10 @@ def test_prolific_participant_on_desktop_with_keyboard_resumes_and_returns_to_pr
     page.wait_for_selector(f'fieldset.question[data-number="{number}"].saved')
     assert InstrumentResponse.objects.filter(participant__external_id="E2EPID1").count() == 1
     again.run_until("done")
+    # no automatic redirect (WCAG 2.2.1): the participant follows the link when ready
+    page.wait_for_timeout(1800)
+    assert page.url.endswith(f"/s/{study.slug}/done/") and prolific_visits == []
+    page.click("#completion-link")
     page.wait_for_url(re.compile(r"^https://app\.prolific\.com/submissions/complete\?cc=E2E-DONE$"))
     assert prolific_visits == ["https://app.prolific.com/submissions/complete?cc=E2E-DONE"]
 
@@ -180,7 +184,7 @@ def test_demo_study_on_a_phone_with_taps(live_server, new_context, prolific_visi
     p = Participant.objects.get(study=study)
     assert p.status == Participant.Status.COMPLETED
     assert p.ratings.count() == 40 == p.assignments.filter(kind="item").count()
-    pvq_rr = Instrument.objects.get(code="pvq_rr")
+    pvq_rr = Instrument.objects.get(code="pvq_rr", language="en")
     assert p.instrument_responses.filter(instrument=pvq_rr).count() == 57
     assert p.scores.filter(family="pvq_rr19").count() == 19
 

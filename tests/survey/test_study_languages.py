@@ -154,3 +154,8 @@ def test_the_study_page_shows_how_many_items_each_language_can_show(client):
         "en": {"pool": 8, "servable": 8, "drafts": 0},
     }
     assert "de: 5 of 8 can be shown (2 with an unreviewed draft)" in page.content.decode()
+    # every language's questionnaires are listed (the German ones first: its own language)
+    assert [(i.code, i.language) for i in page.context["instruments"]] == [
+        ("pvq21", "de"),
+        ("bfi10", "de"),
+    ]
