@@ -37,7 +37,7 @@ from .models import (
 )
 from .selectors.translations import translation_table
 from .services.erasure import erase_by_identifier, erase_participants
-from .services.translations import mark_reviewed
+from .services.translations import TranslationImportError, import_translations, mark_reviewed
 
 
 @admin.register(Source)
@@ -108,6 +108,15 @@ class InstrumentItemInline(admin.TabularInline):
         return False  # wording is loaded from a checked file (manage.py load_instrument)
 
 
+class TranslationImportForm(forms.Form):
+    language = forms.CharField(max_length=16, help_text="Language code, e.g. de, ko or pt-br.")
+    file = forms.FileField(help_text="CSV as written by the export (UTF-8).")
+    reviewed_by_me = forms.BooleanField(
+        required=False,
+        label="I reviewed the rows marked reviewed whose reviewed_by is empty",
+    )
+
+
 @admin.register(ItemTranslation)
 class ItemTranslationAdmin(admin.ModelAdmin):
     """Translations are imported per language from CSV (``manage.py import_translations``);
@@ -145,6 +154,60 @@ class ItemTranslationAdmin(admin.ModelAdmin):
             status=ItemTranslation.Status.BACK_TRANSLATED,
         )
         self.message_user(request, f"{changed} translation(s) marked back-translated by you.")
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="survey_itemtranslation_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """Upload one language's CSV: every row is checked and nothing is stored unless all
+        pass (the problems are listed with their lines)."""
+        if not request.user.has_perm("survey.add_itemtranslation"):
+            raise PermissionDenied("Importing translations needs the permission to add them.")
+        form = TranslationImportForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                text = form.cleaned_data["file"].read().decode("utf-8")
+                result = import_translations(
+                    language=form.cleaned_data["language"],
+                    csv_text=text,
+                    default_reviewer=request.user.get_username()
+                    if form.cleaned_data["reviewed_by_me"]
+                    else "",
+                )
+            except UnicodeDecodeError:
+                problems = ["the file is not UTF-8 text"]
+            except TranslationImportError as error:
+                problems = error.errors
+            else:
+                self.message_user(
+                    request,
+                    f"{result.language}: {result.created} created, {result.updated} updated, "
+                    f"{result.unchanged} unchanged, {result.skipped} rows without translation "
+                    "skipped.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:survey_itemtranslation_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import item translations",
+            "form": form,
+            "problems": problems,
+        }
+        return TemplateResponse(
+            request,
+            "admin/survey/itemtranslation/import.html",
+            context,
+            status=400 if problems else 200,
+        )
 
     @admin.action(description="Download the selected rows' language as CSV (every item)")
     def export_language_csv(self, request, queryset):

@@ -229,14 +229,7 @@ class Questionnaires(Step):
                 }
                 for n in numbers
             ],
-            # The wording's own labels in its language when it has them, else the key's
-            # (English) labels through the catalogue.
-            "scale": [
-                (key.scale_min + i, label)
-                for i, label in enumerate(
-                    instrument.response_labels or [gettext(label) for label in key.response_labels]
-                )
-            ],
+            "scale": [(key.scale_min + i, label) for i, label in enumerate(instrument.labels)],
             "page": here.page,
             "n_pages": n_pages,
             "missing_note": "",

@@ -8,6 +8,7 @@ holds one row per instrument and language it offers.
 """
 
 from django.db import models
+from django.utils.translation import gettext
 
 from survey.instruments.keys import INSTRUMENT_CODES, load_key
 from survey.language_codes import SOURCE_LANGUAGE
@@ -57,8 +58,10 @@ class Instrument(models.Model):
 
     @property
     def labels(self) -> list[str]:
-        """The answer labels participants see, lowest value first."""
-        return list(self.response_labels) or list(self.key.response_labels)
+        """The answer labels participants see, lowest value first: the wording's own labels
+        in its language when it has them, else the key's (English) labels through the
+        message catalogue of the active language."""
+        return list(self.response_labels) or [gettext(label) for label in self.key.response_labels]
 
     @property
     def key(self):

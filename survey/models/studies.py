@@ -36,6 +36,16 @@ def default_demographic_fields() -> list[str]:
 
 # The study's own texts that may be given per language in ``Study.translations``.
 TRANSLATABLE_TEXTS = ("title", "description", "consent_text", "attention_check_wording")
+# ... and the scale's six labels as a list (lowest first), in place of the catalogue's.
+SCALE_LABELS = "scale_labels"
+
+
+def scale_labels(translations: dict | None, language: str) -> list[str]:
+    """The six answer labels of the item scale in ``language``, lowest first: the study's own
+    (``Study.translations[language]["scale_labels"]``) when given, else the scale's labels
+    through the message catalogue of the active language."""
+    own = ((translations or {}).get(language) or {}).get(SCALE_LABELS)
+    return list(own) if own else [gettext(label) for label in scale.LABELS]
 
 
 def translated_text(translations: dict | None, name: str, language: str, fallback: str) -> str:
@@ -52,11 +62,13 @@ def attention_check_instruction(
     """The instruction of an attention check whose required answer is ``expected_value``, in
     the active language: the study's translated wording for ``language`` when given; the
     shipped default wording from the message catalogue; else the study's own wording. The
-    label is the scale's, translated by the catalogue."""
+    label is the one the page shows (``scale_labels``)."""
     if wording == DEFAULT_ATTENTION_CHECK_WORDING:
         wording = gettext(DEFAULT_ATTENTION_CHECK_WORDING)
     wording = translated_text(translations, "attention_check_wording", language, wording)
-    return wording.replace("{label}", gettext(scale.label_of(expected_value)))
+    scale.label_of(expected_value)  # ValueError off the scale
+    label = scale_labels(translations, language)[expected_value - scale.MIN]
+    return wording.replace("{label}", label)
 
 
 def shipped_languages() -> list[str]:
@@ -296,10 +308,21 @@ class Study(models.Model):
                     problems["translations"] = gettext(
                         "{code} is not a language this study offers."
                     ).format(code=repr(code))
-                elif not isinstance(texts, dict) or set(texts) - set(TRANSLATABLE_TEXTS):
+                elif not isinstance(texts, dict) or set(texts) - {
+                    *TRANSLATABLE_TEXTS,
+                    SCALE_LABELS,
+                }:
                     problems["translations"] = gettext(
                         "The texts of {code} may be: {names}."
-                    ).format(code=repr(code), names=", ".join(TRANSLATABLE_TEXTS))
+                    ).format(code=repr(code), names=", ".join([*TRANSLATABLE_TEXTS, SCALE_LABELS]))
+                elif SCALE_LABELS in texts and not (
+                    isinstance(texts[SCALE_LABELS], list)
+                    and len(texts[SCALE_LABELS]) == scale.MAX
+                    and all(isinstance(x, str) and x.strip() for x in texts[SCALE_LABELS])
+                ):
+                    problems["translations"] = gettext(
+                        "The scale labels of {code} must be {n} texts, lowest first."
+                    ).format(code=repr(code), n=scale.MAX)
         if problems:
             raise ValidationError(problems)
 

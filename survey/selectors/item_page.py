@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.utils.translation import gettext
 
 from survey import scale
 from survey.instruments.keys import load_key
@@ -33,7 +32,7 @@ from survey.models import (
     Scenario,
     Study,
 )
-from survey.models.studies import attention_check_instruction, translated_text
+from survey.models.studies import attention_check_instruction, scale_labels, translated_text
 from survey.selectors.progress import Place
 from survey.sql import sql_names
 
@@ -110,7 +109,13 @@ class ItemPage:
             "scenario_title": self.scenario_title.strip(),
             "scenario_text": self.scenario_text,
             # The labels in the active language (the view activates ``language``).
-            "scale": [(str(value), gettext(label)) for value, label in scale.CHOICES],
+            "scale": list(
+                zip(
+                    (str(value) for value in scale.VALUES),
+                    scale_labels(self.study_translations, self.language),
+                    strict=True,
+                )
+            ),
             "current": None if current is None else str(current),
             "is_review": self.position < self.first_open,
         }

@@ -7,7 +7,9 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from core.tabular import rows_to_csv
 from survey.models import Item, ItemTranslation
@@ -179,3 +181,35 @@ def test_export_of_a_study_pool_and_mark_reviewed(bank):
     assert list(Item.objects.servable_in("de")) == [bank[0]]
     with pytest.raises(ValueError):
         mark_reviewed(translations=ItemTranslation.objects.all(), reviewer=rita, status="draft")
+
+
+def test_admin_imports_a_file_or_lists_its_problems_and_reviews(bank, client):
+    admin_user = get_user_model().objects.create_superuser("boss", password="pw")
+    client.force_login(admin_user)
+    url = reverse("admin:survey_itemtranslation_import")
+    assert client.get(url).status_code == 200
+    bad = SimpleUploadedFile("de.csv", csv_of([row(), row(portrait_id="nope")]).encode())
+    refused = client.post(url, {"language": "de", "file": bad})
+    assert refused.status_code == 400
+    assert "line 3: no item nope/1" in refused.content.decode()
+    assert ItemTranslation.objects.count() == 0
+    good = SimpleUploadedFile("de.csv", csv_of([row(reviewed_by=""), row(option_id=2)]).encode())
+    done = client.post(url, {"language": "de", "file": good, "reviewed_by_me": "on"})
+    assert done.status_code == 302
+    reviewers = dict(ItemTranslation.objects.values_list("item_id", "reviewed_by__username"))
+    assert reviewers == {bank[0].pk: "boss", bank[1].pk: "rita"}
+    changelist = reverse("admin:survey_itemtranslation_changelist")
+    client.post(
+        changelist,
+        {
+            "action": "mark_back_translated_by_me",
+            "_selected_action": [t.pk for t in ItemTranslation.objects.all()],
+        },
+    )
+    assert set(ItemTranslation.objects.values_list("status", flat=True)) == {"back_translated"}
+    download = client.post(
+        changelist,
+        {"action": "export_language_csv", "_selected_action": [ItemTranslation.objects.first().pk]},
+    )
+    assert download["Content-Disposition"] == 'attachment; filename="translations-de.csv"'
+    assert len(download.content.decode().strip().splitlines()) == 1 + 4

@@ -53,3 +53,13 @@ def test_clean_accepts_shipped_languages_with_their_texts():
         language="ko", languages=["en", "de"], translations={"de": {"consent_text": "Ja?"}}
     )
     study.clean()
+
+
+@pytest.mark.parametrize(
+    "labels", [["a", "b", "c", "d", "e"], ["a", "b", "c", "d", "e", " "], "a b c d e f"]
+)
+def test_clean_wants_six_scale_labels(labels):
+    study = StudyFactory.build(language="de", translations={"de": {"scale_labels": labels}})
+    with pytest.raises(ValidationError) as refused:
+        study.clean()
+    assert "translations" in refused.value.message_dict

@@ -172,3 +172,22 @@ def test_the_shipped_attention_check_wording_is_translated_and_a_studys_own_is_u
     assert study.attention_check_text(6, "en") == "Pick very much like me now."
     default = make_study(language="ko")
     assert "“나와 매우 비슷하다”" in default.attention_check_text(6)
+
+
+def test_a_study_may_word_the_scale_itself_per_language():
+    own = ["nie", "selten", "manchmal", "oft", "meist", "immer"]
+    study = make_study(
+        language="de",
+        attention_check_count=1,
+        instruments=(),
+        translations={"de": {"scale_labels": own}},
+    )
+    Scenario.objects.update(language="de")
+    assert study.attention_check_text(6) == study.attention_check_text(6, "de")
+    assert "„immer“" in study.attention_check_text(6)
+    bot = SurveyBot(study.slug)
+    bot.arrive(participant_id="panel-6")
+    bot.consent()
+    bot.demographics()
+    assert [label for _, label in bot.context["scale"]] == own
+    assert "sehr wie ich" not in bot.html

@@ -3,6 +3,8 @@ page shows the translation (still one read), questionnaires are worded in the la
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,7 +19,12 @@ from survey import errors
 from survey.instruments.wording import WordingError
 from survey.models import Assignment, InstrumentResponse, ItemTranslation, Participant, Study
 from survey.services.enrolment import Arrival, consent
-from survey.services.instruments import ensure_instrument
+from survey.services.instruments import (
+    ensure_instrument,
+    placeholder_path,
+    read_wording_file,
+    store_wording,
+)
 
 from .bots import SurveyBot
 from .study_setup import make_study
@@ -159,3 +166,19 @@ def test_the_study_page_shows_how_many_items_each_language_can_show(client):
         ("pvq21", "de"),
         ("bfi10", "de"),
     ]
+
+
+def test_a_wording_with_its_own_labels_shows_them_on_the_questionnaire():
+    study, _ = german_study(items_per_participant=2, attention_check_count=0)
+    german = read_wording_file(placeholder_path("bfi10", "de"), language="de")
+    labels = ("stimme gar nicht zu", "eher nicht", "weder noch", "eher ja", "stimme voll zu")
+    store_wording(wording=dataclasses.replace(german, response_labels=labels))
+    study.instruments.set([ensure_instrument("bfi10", "de")])
+    bot = SurveyBot(study.slug)
+    bot.arrive(PROLIFIC_PID="PID-LABELS", STUDY_ID="S", SESSION_ID="A")
+    bot.consent()
+    bot.demographics()
+    while bot.page == "item":
+        bot.answer_current_item()
+    assert bot.page == "questionnaire"
+    assert bot.context["scale"] == list(enumerate(labels, start=1))
