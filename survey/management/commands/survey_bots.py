@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from core.commands import ProjectCommand
-from survey.bots import SurveyBot, bot_client
+from survey.bots import SubmissionRefused, SurveyBot, bot_client
 from survey.models import Participant, Study
 
 
@@ -37,6 +37,12 @@ class Command(ProjectCommand):
             type=int,
             default=0,
             help="attention checks each bot answers wrongly (2+ should end in a screen-out)",
+        )
+        parser.add_argument(
+            "--languages",
+            default="",
+            help="comma-separated languages the bots take the study in, in turn (?lang=; "
+            "default: the study's own), e.g. en,de to try every language before opening",
         )
         parser.add_argument("--keep", action="store_true", help="keep the bots' data")
         parser.add_argument("--seed", type=int, default=1)
@@ -76,20 +82,31 @@ class Command(ProjectCommand):
             rng=rng,
             fail_checks=options["fail_checks"],
         )
-        bot.arrive(PROLIFIC_PID=pid, STUDY_ID="BOTS", SESSION_ID=f"S{n}")
+        languages = [code.strip() for code in options["languages"].split(",") if code.strip()]
+        language = languages[n % len(languages)] if languages else study.language
+        bot.arrive(PROLIFIC_PID=pid, STUDY_ID="BOTS", SESSION_ID=f"S{n}", lang=language)
         if bot.page != "consent":
             return [f"bot {n}: expected the consent page, got status {bot.last.status_code}"]
-        end = bot.run_to_end()
+        try:
+            end = bot.run_to_end()
+        except SubmissionRefused:
+            said = bot.context.get("message", "")
+            return [
+                f"bot {n} ({language}) was refused (status {bot.last.status_code})"
+                + (f": {said}" if said else "")
+            ]
         participant = Participant.objects.get(study=study, external_id=pid)
         expected = "screened-out" if options["fail_checks"] >= study.screen_out_after else "done"
         rated = participant.ratings.count()
         logged = sum(1 for entry in bot.log if entry[0] == "item")
         self.stdout.write(
-            f"bot {n}: {end}; status {participant.status}; {rated} ratings stored "
+            f"bot {n} ({participant.language}): {end}; status {participant.status}; {rated} ratings stored "
             f"({logged} given); {participant.instrument_responses.count()} questionnaire "
             f"answers; flags {participant.flags or 'none'}"
         )
         problems = []
+        if participant.language != language:
+            problems.append(f"bot {n} asked for {language!r}, took it in {participant.language!r}")
         if end != expected:
             problems.append(f"bot {n} ended on {end!r}, expected {expected!r}")
         if rated != len({entry[1] for entry in bot.log if entry[0] == "item"}):
