@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo's scripted model (evaluation/demo_model.py), where the demo model configuration points.
+DEMO_MODEL_PORT ?= 8080
 # Tests use the machine's PostgreSQL and Redis unless DATABASE_URL / REDIS_URL say otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/valueportrait
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -56,9 +58,10 @@ demo: migrate
 run: demo serve
 
 serve:
-	@echo "Serving on http://$(HOST):$(PORT)/  (survey: /s/demo/, admin: /admin/) - Ctrl-C stops web and worker"
+	@echo "Serving on http://$(HOST):$(PORT)/  (survey: /s/demo/, admin: /admin/) - Ctrl-C stops web, worker and the demo model"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 -B --schedule=var/celerybeat-schedule & \
+	$(BIN)/python -m evaluation.demo_model --port $(DEMO_MODEL_PORT) & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (never a downloaded browser).

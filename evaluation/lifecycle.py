@@ -271,6 +271,30 @@ def resume_run(*, run_id: int) -> EvaluationRun:
     return _start(run)
 
 
+def answer_in_process(*, run_id: int) -> EvaluationRun:
+    """Answer a draft run here and now, without the task queue, then score it (the demo
+    loader, which runs before any worker does). Draft → running (the generation parameters
+    frozen as ``start_run`` freezes them) → every unit asked (``execution.execute_units``) →
+    scored and done (``finish_if_complete``). ``RunStateConflict`` unless the run is a
+    draft; a run left incomplete (some answers failed) stays running and says so, resumable
+    like any other."""
+    run = _load(run_id)
+    params = run.params or run.model_config.generation_params()
+    claimed = EvaluationRun.objects.filter(pk=run.pk, status=Status.DRAFT).update(
+        status=Status.RUNNING,
+        params=params,
+        parameters_fingerprint=run.compute_fingerprint(),
+        started_at=timezone.now(),
+        error="",
+    )
+    if not claimed:
+        raise RunStateConflict("only a draft run can be answered in this process")
+    run = _load(run_id)
+    execute_units(run=run, units=missing_units(run=run))
+    finish_if_complete(run=run)
+    return _load(run_id)
+
+
 def cancel_run(*, run_id: int) -> EvaluationRun:
     """Stop an active run: queued batches exit, running ones stop asking. Rows are kept."""
     cancelled = (

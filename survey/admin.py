@@ -426,11 +426,12 @@ class ParticipantAdmin(RawIdMixin, admin.ModelAdmin):
         "study",
         "status",
         "origin",
+        "language",
         "started_at",
         "completed_at",
         "flag_list",
     ]
-    list_filter = ["study", "status", "origin"]
+    list_filter = ["study", "status", "origin", "language"]
     search_fields = ["pseudonym"]
     readonly_fields = ["pseudonym", "started_at", "consented_at", "completed_at", "last_seen_at"]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -56,6 +57,13 @@ def careful_ms(*texts: str, choices: int = 1) -> int:
     """Milliseconds a careful participant spends reading ``texts`` and making ``choices``."""
     words = sum(len(text.split()) for text in texts)
     return round(60000 * words / READING_WPM) + CHOICE_MS * choices
+
+
+def site_bot_client() -> Client:
+    """A bot's browser for this site's own settings: a host ``ALLOWED_HOSTS`` accepts, and
+    HTTPS when the site redirects to it (commands run the bots against the real settings)."""
+    host = next((h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"), "localhost")
+    return bot_client(host=host, https=bool(getattr(settings, "SECURE_SSL_REDIRECT", False)))
 
 
 class SubmissionRefused(AssertionError):

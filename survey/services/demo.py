@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
-from survey.models import Item, ItemTranslation, Scenario, Source, Study
+from survey.bots import SurveyBot, site_bot_client
+from survey.models import Item, ItemTranslation, Participant, Scenario, Source, Study
 from survey.models.studies import shipped_languages
 
 from .instruments import ensure_all_instruments, ensure_instrument
@@ -169,3 +171,44 @@ def load_demo_accounts() -> list[DemoAccount]:
             )
         )
     return accounts
+
+
+DEMO_BOT_PREFIX = "demo-bot-"
+DEMO_BOT_PROFILES = (  # varied demographics, so that the bias page has groups to show
+    {"gender": "female", "age": 24, "country": "United Kingdom", "education": "undergraduate"},
+    {"gender": "male", "age": 37, "country": "United States", "education": "graduate"},
+    {"gender": "female", "age": 52, "country": "Germany", "first_language": "German"},
+    {"gender": "male", "age": 29, "country": "United Kingdom", "education": "secondary"},
+    {"gender": "female", "age": 45, "country": "United States", "education": "graduate"},
+    {"gender": "male", "age": 63, "country": "Germany", "first_language": "German"},
+)
+
+
+def load_demo_participants(study: Study, *, count: int = 10) -> int:
+    """Complete the demo study with scripted participants (``survey.bots``, through the real
+    pages) until ``count`` of them have finished; returns how many were added now.
+
+    Their answers are random (seeded per bot; the items each gets are drawn as for anyone):
+    demo data that makes the pages show something, not findings. Idempotent: bots already there count.
+    """
+    done = set(
+        study.participants.filter(
+            external_id__startswith=DEMO_BOT_PREFIX, status=Participant.Status.COMPLETED
+        ).values_list("external_id", flat=True)
+    )
+    added = 0
+    # One transaction for all of them: a commit per answer (SQLite syncs each to disk) was
+    # most of the demo's time; a bot that does not finish leaves none of them behind.
+    with transaction.atomic():
+        for n in range(count):
+            external_id = f"{DEMO_BOT_PREFIX}{n + 1:02d}"
+            if external_id in done:
+                continue
+            bot = SurveyBot(study.slug, client=site_bot_client(), rng=random.Random(2025 + n))
+            bot.arrive(participant_id=external_id)
+            bot.consent()
+            bot.demographics(**DEMO_BOT_PROFILES[n % len(DEMO_BOT_PROFILES)])
+            if bot.run_to_end() != "done":
+                raise RuntimeError(f"demo participant {external_id} did not finish: {bot.page}")
+            added += 1
+    return added

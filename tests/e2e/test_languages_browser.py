@@ -26,6 +26,7 @@ from survey.services.instruments import ensure_instrument, store_wording
 from tests.conftest import PROJECT_DIR, REQUIRE_SERVICES
 from tests.factories import ItemFactory, ScenarioFactory, SourceFactory, StudyFactory
 
+from .conftest import save_screenshot
 from .participant import BrowserParticipant
 from .test_survey_browser import DESKTOP, PHONE
 
@@ -264,6 +265,7 @@ def test_a_study_in_german_from_consent_to_the_completion_code(
     page = new_context(**DESKTOP).new_page()
     page.goto(entry + "DE1")
     assert "Ich stimme der Teilnahme zu" in page.inner_text("#agree")
+    save_screenshot(page, "consent-desktop-de")
     bot = BrowserParticipant(page, mode="keyboard")
     bot.consent()
     bot.demographics()
@@ -359,6 +361,7 @@ def test_a_study_in_the_right_to_left_test_locale_on_a_phone(
     bot = BrowserParticipant(page, mode="tap")
     assert walk(bot, check, until="item") == ["consent", "demographics", "item"]
     assert "دراسة القيم" in page.inner_text(".survey-title")
+    save_screenshot(page, "item-phone-ar")
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     assert walk(bot, check, until="done", on_item=on_item)[-2:] == ["questionnaire", "done"]
     assert len(set(item_pages)) == 6  # every item and check, the long scenario among them

@@ -41,7 +41,6 @@ makes it refuse ``max_completion_tokens`` instead, as servers that only know ``m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -51,11 +50,9 @@ from collections import deque
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from evaluation.prompts.builtin import SHOWN_LABELS
+# The fake model's answers are the demo model's (one rule for both).
+from evaluation.demo_model import answer_for, rated_text, rating_for  # noqa: F401
 
-# The rated text follows the built-in layouts' reply line in any of their languages.
-_RESPONSE = re.compile(r"(?:Reply|Response|Antwort|답변): (.*?)(?:\n\n|\Z)", re.DOTALL)
-_DIGIT_LINE = re.compile(r"^([1-6]) = (.+)$", re.MULTILINE)
 # Where each wire format reports the model snapshot that answered.
 SNAPSHOT_FIELD = {"openai": "model", "anthropic": "model", "gemini": "modelVersion"}
 GEMINI_PATH = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):generateContent$")
@@ -78,27 +75,6 @@ MAX_COMPLETION_TOKENS_REFUSED = {
         "code": None,
     }
 }
-
-
-def rating_for(response_text: str) -> int:
-    """The rating the fake model gives to a response text (1..6, deterministic)."""
-    return int(hashlib.sha256(response_text.strip().encode()).hexdigest(), 16) % 6 + 1
-
-
-def rated_text(prompt: str) -> str:
-    match = _RESPONSE.search(prompt)
-    return match.group(1) if match else prompt
-
-
-def answer_for(prompt: str, rating: int | None = None) -> tuple[str, str | None]:
-    """``(answer text, digit)`` giving ``rating`` (default: :func:`rating_for` the rated
-    text); digit is set when the prompt asks for a number."""
-    rating = rating or rating_for(rated_text(prompt))
-    listed = {phrase.strip(): digit for digit, phrase in _DIGIT_LINE.findall(prompt)}
-    if listed:  # the digit of the option listed with this rating's label, in its language
-        labels = next(ls for ls in SHOWN_LABELS.values() if ls[rating - 1] in listed)
-        return listed[labels[rating - 1]], listed[labels[rating - 1]]
-    return SHOWN_LABELS["en"][rating - 1], None
 
 
 SLIVER_ANSWER = "The answer is "

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import random
 
-from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import transaction
 
 from core.commands import ProjectCommand
-from survey.bots import SubmissionRefused, SurveyBot, bot_client
+from survey.bots import SubmissionRefused, SurveyBot, site_bot_client
 from survey.models import Participant, Study
 
 
@@ -51,8 +50,6 @@ class Command(ProjectCommand):
         study = options["study"]
         if study.is_imported:
             raise CommandError("imported studies take no participants")
-        host = next((h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"), "localhost")
-        https = bool(getattr(settings, "SECURE_SSL_REDIRECT", False))
         problems: list[str] = []
         try:
             with transaction.atomic():
@@ -63,7 +60,7 @@ class Command(ProjectCommand):
                     raise CommandError(reason)
                 with self.progress(total=options["participants"], unit="bot") as bar:
                     for n in range(options["participants"]):
-                        problems += self.run_bot(study, n, options, host=host, https=https)
+                        problems += self.run_bot(study, n, options)
                         bar.update(1)
                 if not options["keep"]:
                     raise Rollback
@@ -73,12 +70,12 @@ class Command(ProjectCommand):
             raise CommandError("; ".join(problems))
         self.stdout.write(self.style.SUCCESS("All bots finished as expected."))
 
-    def run_bot(self, study: Study, n: int, options, *, host: str, https: bool) -> list[str]:
+    def run_bot(self, study: Study, n: int, options) -> list[str]:
         rng = random.Random(options["seed"] + n)
         pid = f"BOT{options['seed']}-{n:04d}-{rng.randrange(10**6):06d}"
         bot = SurveyBot(
             study.slug,
-            client=bot_client(host=host, https=https),
+            client=site_bot_client(),
             rng=rng,
             fail_checks=options["fail_checks"],
         )

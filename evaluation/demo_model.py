@@ -1,0 +1,146 @@
+"""The demo's scripted "model": an OpenAI-compatible chat-completions server that is not a
+language model (stdlib only, no Django).
+
+It answers every item with a fixed rating drawn from a hash of the rated response's text,
+as the scale's phrase ("like me"), or the option's digit when the prompt lists ``k = phrase``
+lines. So its portrait is demo data: it shows what the pages do, never what a model thinks.
+``manage.py load_demo`` starts it on a free port for the demo run, and ``make run`` serves it
+on 127.0.0.1:8080, where the demo model configuration ``demo-local-server`` points, so a run
+started from ``/evaluation/runs/new/`` is answered at once::
+
+    python -m evaluation.demo_model --port 8080
+
+The tests' fake provider (``tests/evaluation/fake_provider.py``) answers by the same rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from evaluation.prompts.builtin import SHOWN_LABELS
+
+# The rated text follows the built-in layouts' reply line in any of their languages.
+RESPONSE_LINE = re.compile(r"(?:Reply|Response|Antwort|답변): (.*?)(?:\n\n|\Z)", re.DOTALL)
+DIGIT_LINE = re.compile(r"^([1-6]) = (.+)$", re.MULTILINE)
+MODEL_SNAPSHOT = "demo-scripted-2025"
+
+
+def rating_for(response_text: str) -> int:
+    """The rating the scripted model gives to a response text (1..6, deterministic)."""
+    return int(hashlib.sha256(response_text.strip().encode()).hexdigest(), 16) % 6 + 1
+
+
+def rated_text(prompt: str) -> str:
+    match = RESPONSE_LINE.search(prompt)
+    return match.group(1) if match else prompt
+
+
+def answer_for(prompt: str, rating: int | None = None) -> tuple[str, str | None]:
+    """``(answer text, digit)`` giving ``rating`` (default: :func:`rating_for` the rated
+    text); digit is set when the prompt asks for a number."""
+    rating = rating or rating_for(rated_text(prompt))
+    listed = {phrase.strip(): digit for digit, phrase in DIGIT_LINE.findall(prompt)}
+    if listed:  # the digit of the option listed with this rating's label, in its language
+        labels = next(ls for ls in SHOWN_LABELS.values() if ls[rating - 1] in listed)
+        return listed[labels[rating - 1]], listed[labels[rating - 1]]
+    return SHOWN_LABELS["en"][rating - 1], None
+
+
+def chat_completion(payload: dict) -> dict:
+    """The OpenAI chat-completions answer to ``payload`` (its last user message rated)."""
+    messages = payload.get("messages") or []
+    prompt = next(
+        (str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), ""
+    )
+    answer, _digit = answer_for(prompt)
+    prompt_tokens = len(prompt) // 4  # a rough count: the demo has no tokenizer
+    return {
+        "id": "chatcmpl-demo",
+        "object": "chat.completion",
+        "model": MODEL_SNAPSHOT,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": 3,
+            "total_tokens": prompt_tokens + 3,
+        },
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send(404, {"error": {"message": "only /v1/chat/completions is served"}})
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            payload = json.loads(self.rfile.read(length) or b"{}")
+        except (ValueError, json.JSONDecodeError):
+            self._send(400, {"error": {"message": "the body is not JSON"}})
+            return
+        self._send(200, chat_completion(payload))
+
+    def _send(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args):  # noqa: A002 (quiet: one line per answer is noise)
+        pass
+
+
+class DemoModelServer:
+    """The scripted model on ``127.0.0.1:port`` (0: a free port) in a background thread::
+
+    with DemoModelServer() as server:
+        config.base_url = server.base_url
+    """
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1"):
+        self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> DemoModelServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the demo's scripted model.")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args()
+    server = ThreadingHTTPServer((args.host, args.port), _Handler)
+    print(f"Demo scripted model on http://{args.host}:{args.port}/v1 (Ctrl-C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
