@@ -118,7 +118,7 @@ def _study_inputs(run: CorrelationRun):
     """The study's analysis inputs, refused (``ChanceUnavailable``) below the study's minimum
     raters per pair: with a handful of profiles there are only a few distinct permutations
     (two raters: two), and no pair from so few raters is selectable anyway."""
-    inputs = analysis_inputs(study=run.study)
+    inputs = analysis_inputs(study=run.study, language=run.language)  # the run's raters
     usable = ~np.isnan(inputs.scores).all(axis=1) if inputs.scores.size else np.array([])
     required = max(2, minimums_for(study=run.study).raters_per_pair)
     if not len(inputs.dimensions) or usable.sum() < required:

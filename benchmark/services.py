@@ -187,7 +187,7 @@ def create_item_set(
         ],
         participants={"n_participants": run.n_participants, "exclusions": run.exclusions},
         reliability=selected_items_reliability(
-            study=run.study, selected=selected, minimums=minimums
+            study=run.study, selected=selected, minimums=minimums, language=run.language
         ),
         chance=chance,
         created_by=created_by,
@@ -210,7 +210,9 @@ def _finite(value) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), 6)
 
 
-def selected_items_reliability(*, study: Study, selected: pd.DataFrame, minimums=None) -> dict:
+def selected_items_reliability(
+    *, study: Study, selected: pd.DataFrame, minimums=None, language: str = ""
+) -> dict:
     """Reliability of each dimension's selected items on the study's human ratings.
 
     Cronbach's α (Feldt 95% CI) and corrected item–total r are computed within *rater
@@ -218,7 +220,8 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame, minimums
     rater saw every item of a dimension; the standardised α of the whole k-item scale comes
     from the mean inter-item correlation over item pairs with enough shared raters. Below the
     study's minimum respondents a statistic is stored as ``TooFew`` JSON, not as a number.
-    Keyed by dimension name.
+    With ``language`` only the ratings of participants who took the study in it count (an
+    item set frozen from a run restricted to that language). Keyed by dimension name.
     """
     required = (minimums or minimums_for(study=study)).reliability_respondents
 
@@ -227,10 +230,13 @@ def selected_items_reliability(*, study: Study, selected: pd.DataFrame, minimums
 
     if selected.empty:
         return {}
+    raters = Participant.objects.counted(study)
+    if language:
+        raters = raters.in_language(language)
     ratings = pd.DataFrame.from_records(
         list(
             ItemRating.objects.filter(
-                participant__in=Participant.objects.counted(study),
+                participant__in=raters,
                 item_id__in=selected["item_id"].unique().tolist(),
             ).values_list("participant_id", "item_id", "rating")
         ),

@@ -11,11 +11,17 @@ from django.core.management import call_command
 from django.urls import reverse
 from scipy import stats
 
+from benchmark.estimates import _study_inputs, estimate_chance
 from benchmark.language_comparison import NOT_SELECTED, SELECTED, TOO_FEW, compare_languages
-from benchmark.models import CorrelationRun
+from benchmark.models import CorrelationRun, StudyAnalysisSettings
 from benchmark.selection import SelectionRule
-from benchmark.selectors import language_comparison, latest_computed_run
-from benchmark.services import freeze_item_set, recompute_now, request_recomputation
+from benchmark.selectors import full_correlation_frame, language_comparison, latest_computed_run
+from benchmark.services import (
+    freeze_item_set,
+    recompute_now,
+    request_recomputation,
+    selected_items_reliability,
+)
 from core.roles import RESEARCHERS_GROUP
 from survey.instruments import dimensions as dims
 from survey.models import ItemRating, Participant, ParticipantScore
@@ -216,3 +222,25 @@ def test_compare_languages_on_a_small_frame():
     assert table["selection_differs"].tolist() == [True, False]
     assert np.isnan(table["r_ko"][1]) and np.isnan(table["p"][1])
     assert table["p_bh"][0] == table["p"][0]  # one test: nothing to adjust
+
+
+def test_reliability_and_chance_of_a_language_run_use_its_raters_only():
+    study, items = build_two_language_study()
+    StudyAnalysisSettings.objects.create(
+        study=study, min_raters_per_pair=10, min_reliability_respondents=10
+    )
+    german = recompute_now(study=study, language="de")
+    frame = full_correlation_frame(run=german)
+    power = frame[
+        (frame["dimension"] == "Power") & frame["item_id"].isin([i.pk for i in items[:4]])
+    ]
+    by_language = {
+        language: selected_items_reliability(study=study, selected=power, language=language)
+        for language in ("de", "")
+    }
+    assert [b["n"] for b in by_language["de"]["Power"]["blocks"]] == [30]
+    assert [b["n"] for b in by_language[""]["Power"]["blocks"]] == [60]
+    # the chance estimate permutes the German raters' profiles only
+    assert len(_study_inputs(german).participant_ids) == 30
+    chance = estimate_chance(run=german, rule=SelectionRule(threshold=0.3), n_permutations=5)
+    assert chance["expected_chance_selections"]["permutations"] == 5
