@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import numpy as np
@@ -557,9 +557,17 @@ def correlation_table(*, run_id: int, inputs, result, extras: dict) -> pd.DataFr
     )
 
 
-def execute_run(*, run: CorrelationRun) -> CorrelationRun:
-    """Compute and store the rows of a claimed (running) run; records duration and failures."""
+# Stages execute_run reports to its ``progress`` callback (for a command's progress bar).
+EXECUTE_STAGES = ("computed", "stored")
+
+
+def execute_run(
+    *, run: CorrelationRun, progress: Callable[[str], None] | None = None
+) -> CorrelationRun:
+    """Compute and store the rows of a claimed (running) run; records duration and failures.
+    ``progress(stage)`` is called after each of :data:`EXECUTE_STAGES`."""
     started = time.perf_counter()
+    tick = progress or (lambda stage: None)
     try:
         inputs, result, extras = compute_correlations(
             study=run.study,
@@ -568,6 +576,7 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
             seed=int(run.parameters.get("bootstrap_seed", 0)),
             language=run.language,
         )
+        tick("computed")
         with transaction.atomic():
             run.rows.all().delete()  # a retried run replaces its own partial rows only
             insert_frame(
@@ -587,6 +596,7 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
             run.finished_at = timezone.now()
             run.error = ""
             run.save()
+        tick("stored")
     except Exception as exc:  # recorded on the run, then re-raised for the worker's log
         CorrelationRun.objects.filter(pk=run.pk).update(
             status=CorrelationRun.Status.FAILED,
@@ -604,8 +614,10 @@ def recompute_now(
     method: str = CorrelationRun.Method.SPEARMAN,
     created_by=None,
     language: str = "",
+    progress: Callable[[str], None] | None = None,
 ) -> CorrelationRun:
-    """Create, claim and execute a run in this process (management command, tests)."""
+    """Create, claim and execute a run in this process (management command, tests);
+    ``progress`` as :func:`execute_run`'s."""
     run = request_recomputation(
         study=study,
         method=method,
@@ -616,7 +628,7 @@ def recompute_now(
     )
     claim_run(run_id=run.pk)
     run.refresh_from_db()
-    return execute_run(run=run)
+    return execute_run(run=run, progress=progress)
 
 
 def note_completion(*, study_id: int) -> CorrelationRun | None:
