@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from core.tabular import records, rows_to_csv
 
-FORMATS = ("jsonl", "parquet", "hf")
+FORMATS = ("jsonl", "csv", "parquet", "hf")
 
 # (name, type, description): the one definition of the columns, their order and meaning.
 ANSWER_LOG_FIELDS: list[tuple[str, pa.DataType, str]] = [
@@ -109,6 +109,21 @@ def csv_chunks(frames: Iterable[pd.DataFrame]) -> Iterator[str]:
         rows = records(to_table(frame).to_pylist())
         if rows:
             yield rows_to_csv(rows, ANSWER_LOG_COLUMNS, header=False)
+
+
+def write_csv(frames: Iterable[pd.DataFrame], handle: TextIO) -> int:
+    """Write CSV to ``handle`` (the header even without answers); returns the number of rows."""
+    count = 0
+
+    def counted() -> Iterator[pd.DataFrame]:
+        nonlocal count
+        for frame in frames:
+            count += len(frame)
+            yield frame
+
+    for chunk in csv_chunks(counted()):
+        handle.write(chunk)
+    return count
 
 
 def write_jsonl(frames: Iterable[pd.DataFrame], handle: TextIO) -> int:

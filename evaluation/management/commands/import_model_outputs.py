@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from benchmark.models import ValidatedItemSet
+from core.commands import ProjectCommand
 from evaluation.reference_import import SOURCES, ImportError_, import_model_outputs
 from evaluation.selectors import parse_comparison
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Import the release's model outputs as scored reference runs: the averaged outputs "
         "(lm_evaluation/average_outputs/*_averaged_results.json, the default) or, with "
