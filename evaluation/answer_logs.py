@@ -67,9 +67,11 @@ ANSWER_LOG_FIELDS: list[tuple[str, pa.DataType, str]] = [
     (
         "cost_usd",
         pa.float64(),
-        "Tokens at the configured prices (a cached answer was not paid again: see cached).",
+        "Tokens at the configured prices, at the provider's batch price when batched (a "
+        "cached answer was not paid again: see cached).",
     ),
     ("cached", pa.bool_(), "Served from the response cache."),
+    ("batched", pa.bool_(), "Answered through the provider's batch API (batch mode)."),
     ("request_params", pa.string(), "JSON of the parameters sent with the request."),
     ("answered_at", pa.timestamp("us", tz="UTC"), "When the answer was stored."),
 ]
