@@ -666,14 +666,14 @@ def exclude_pair(*, study: Study, item, dimension: str, reason: str, created_by=
 ERASED_PARTICIPANT = "(erased)"
 
 
-def _scrub_exclusions(exclusions: dict, external_id: str) -> tuple[dict, bool]:
-    """``exclusions`` with ``external_id`` replaced by ``ERASED_PARTICIPANT`` in its lists."""
+def _scrub_exclusions(exclusions: dict, names: Sequence[str]) -> tuple[dict, bool]:
+    """``exclusions`` with every entry naming one of ``names`` renamed ``ERASED_PARTICIPANT``."""
     changed = False
     scrubbed = dict(exclusions or {})
     for key in ("participants", "ratings"):
         entries = []
         for entry in scrubbed.get(key) or []:
-            if entry.get("participant") == external_id:
+            if entry.get("participant") in names:
                 entry, changed = {**entry, "participant": ERASED_PARTICIPANT}, True
             entries.append(entry)
         if key in scrubbed:
@@ -682,12 +682,12 @@ def _scrub_exclusions(exclusions: dict, external_id: str) -> tuple[dict, bool]:
 
 
 def mark_runs_stale_after_erasure(
-    *, study_id: int, external_id: str, arrived_at, erasure_id: int
+    *, study_id: int, names: Sequence[str], arrived_at, erasure_id: int
 ) -> list[int]:
     """A participant's data was erased: the study's computed runs that may have read it
     become stale (the run page says so; the next recomputation leaves the data out since it
-    is gone), and the panel id is removed from every run's and item set's exclusion lists.
-    Returns the ids of the runs marked stale."""
+    is gone), and ``names`` (their panel id and pseudonym) are removed from every run's and
+    item set's lists of left-out participants. Returns the ids of the runs marked stale."""
     now = timezone.now()
     reason = (
         f"Computed while data of a participant later erased on request was stored "
@@ -700,12 +700,12 @@ def mark_runs_stale_after_erasure(
     )
     CorrelationRun.objects.filter(pk__in=stale).update(stale_since=now, stale_reason=reason)
     for run in CorrelationRun.objects.filter(study_id=study_id).only("pk", "exclusions"):
-        exclusions, changed = _scrub_exclusions(run.exclusions, external_id)
+        exclusions, changed = _scrub_exclusions(run.exclusions, names)
         if changed:
             CorrelationRun.objects.filter(pk=run.pk).update(exclusions=exclusions)
     for item_set in ValidatedItemSet.objects.filter(study_id=study_id).only("pk", "participants"):
         participants = dict(item_set.participants or {})
-        exclusions, changed = _scrub_exclusions(participants.get("exclusions") or {}, external_id)
+        exclusions, changed = _scrub_exclusions(participants.get("exclusions") or {}, names)
         if changed:
             participants["exclusions"] = exclusions
             ValidatedItemSet.objects.filter(pk=item_set.pk).update(participants=participants)
