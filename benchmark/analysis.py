@@ -45,6 +45,13 @@ class ParticipantRecord:
     status: str
     flags: tuple[str, ...] = ()
     metadata: dict = field(default_factory=dict)
+    # How lists of left-out people name the participant: a live participant's pseudonym (never
+    # the panel id), an imported one's release id (already the release's own pseudonym).
+    shown_as: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.shown_as or self.external_id
 
 
 @dataclass
@@ -169,7 +176,7 @@ def prepare_inputs(
 
     people = [
         {
-            "participant": by_id[pid].external_id,
+            "participant": by_id[pid].label,
             "reason": reason,
             "ratings": rated_by[pid],
         }
@@ -177,13 +184,13 @@ def prepare_inputs(
         if rated_by[pid]
     ]
     people += [
-        {"participant": by_id[pid].external_id, "reason": "no scores", "ratings": rated_by[pid]}
+        {"participant": by_id[pid].label, "reason": "no scores", "ratings": rated_by[pid]}
         for pid, row in sorted(rater_row.items(), key=lambda kv: by_id[kv[0]].external_id)
         if not has_scores[row]
     ]
     dropped = [
         {
-            "participant": by_id[pid].external_id,
+            "participant": by_id[pid].label,
             "release_group": group,
             "profile_group": owners[pid],
             "ratings": count,

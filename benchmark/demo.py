@@ -10,6 +10,9 @@ pages do, and their numbers mean nothing.
 
 from __future__ import annotations
 
+import io
+from typing import TextIO
+
 from survey.models import Participant, Study
 
 from .models import CorrelationRun, StudyAnalysisSettings, ValidatedItemSet
@@ -30,9 +33,10 @@ DEMO_MINIMUMS = {
 DEMO_RULE = SelectionRule(threshold=0.3, mode="pos")  # loose: every value gets items
 
 
-def load_demo(stdout=None) -> None:
+def load_demo(stdout: TextIO | None = None) -> None:
     """Give the demo study its demo settings, compute its correlations once it has finished
     participants and no computed run, and freeze the demo item set from that run."""
+    out = stdout or io.StringIO()  # called without a place to report: nothing said
     study = Study.objects.filter(slug=DEMO_STUDY_SLUG).first()
     if study is None:
         return
@@ -47,9 +51,9 @@ def load_demo(stdout=None) -> None:
         CorrelationRun.objects.filter(pk=run.pk).update(
             label=f"Demo data: Spearman from {completed} scripted participants"
         )
-        _say(stdout, f"benchmark: demo correlations computed (run #{run.pk})")
+        out.write(f"benchmark: demo correlations computed (run #{run.pk})")
     if run is None:
-        _say(stdout, f"benchmark: demo study has {completed} counted participant(s); no run yet")
+        out.write(f"benchmark: demo study has {completed} counted participant(s); no run yet")
         return
     if not ValidatedItemSet.objects.filter(name=DEMO_ITEM_SET, study=study).exists():
         try:
@@ -57,15 +61,9 @@ def load_demo(stdout=None) -> None:
                 run=run, rule=DEMO_RULE, name=DEMO_ITEM_SET, chance_permutations=50
             )
         except ValueError as refused:  # the bots' random answers selected nothing usable
-            _say(stdout, f"benchmark: no demo item set: {refused}")
+            out.write(f"benchmark: no demo item set: {refused}")
             return
-        _say(
-            stdout,
+        out.write(
             f"benchmark: demo item set {item_set} frozen ({item_set.entries.count()} pairs, "
             "demo data)",
         )
-
-
-def _say(stdout, text: str) -> None:
-    if stdout is not None:
-        stdout.write(text + "\n")

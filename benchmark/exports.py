@@ -6,12 +6,11 @@ the same object has the same columns.
 
 from __future__ import annotations
 
-import io
 import json
 
 import pandas as pd
 
-from core.tabular import records
+from core.tabular import records, rows_to_csv
 from survey.instruments import dimensions as dims
 
 from .pages import item_profiles
@@ -110,9 +109,8 @@ def query_response_tagged(*, item_set) -> list[dict]:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, float_format="%.17g")
-    return buffer.getvalue()
+    """The table as CSV, written as every export writes CSV (:mod:`core.tabular`)."""
+    return rows_to_csv(records(frame))
 
 
 def run_metadata(run) -> dict:

@@ -143,9 +143,10 @@ def analysis_inputs(*, study, language: str = ""):
             status=status,
             flags=tuple((flags or {}).get("flags", [])),
             metadata=metadata or {},
+            shown_as=external_id if origin == Participant.Origin.IMPORTED else pseudonym,
         )
-        for pk, external_id, status, flags, metadata in people.values_list(
-            "id", "external_id", "status", "quality_flags", "metadata"
+        for pk, external_id, status, flags, metadata, origin, pseudonym in people.values_list(
+            "id", "external_id", "status", "quality_flags", "metadata", "origin", "pseudonym"
         )
     ]
     pool = list(

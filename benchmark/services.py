@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import numpy as np
@@ -557,9 +557,17 @@ def correlation_table(*, run_id: int, inputs, result, extras: dict) -> pd.DataFr
     )
 
 
-def execute_run(*, run: CorrelationRun) -> CorrelationRun:
-    """Compute and store the rows of a claimed (running) run; records duration and failures."""
+# Stages execute_run reports to its ``progress`` callback (for a command's progress bar).
+EXECUTE_STAGES = ("computed", "stored")
+
+
+def execute_run(
+    *, run: CorrelationRun, progress: Callable[[str], None] | None = None
+) -> CorrelationRun:
+    """Compute and store the rows of a claimed (running) run; records duration and failures.
+    ``progress(stage)`` is called after each of :data:`EXECUTE_STAGES`."""
     started = time.perf_counter()
+    tick = progress or (lambda stage: None)
     try:
         inputs, result, extras = compute_correlations(
             study=run.study,
@@ -568,6 +576,7 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
             seed=int(run.parameters.get("bootstrap_seed", 0)),
             language=run.language,
         )
+        tick("computed")
         with transaction.atomic():
             run.rows.all().delete()  # a retried run replaces its own partial rows only
             insert_frame(
@@ -587,6 +596,7 @@ def execute_run(*, run: CorrelationRun) -> CorrelationRun:
             run.finished_at = timezone.now()
             run.error = ""
             run.save()
+        tick("stored")
     except Exception as exc:  # recorded on the run, then re-raised for the worker's log
         CorrelationRun.objects.filter(pk=run.pk).update(
             status=CorrelationRun.Status.FAILED,
@@ -604,8 +614,10 @@ def recompute_now(
     method: str = CorrelationRun.Method.SPEARMAN,
     created_by=None,
     language: str = "",
+    progress: Callable[[str], None] | None = None,
 ) -> CorrelationRun:
-    """Create, claim and execute a run in this process (management command, tests)."""
+    """Create, claim and execute a run in this process (management command, tests);
+    ``progress`` as :func:`execute_run`'s."""
     run = request_recomputation(
         study=study,
         method=method,
@@ -616,7 +628,7 @@ def recompute_now(
     )
     claim_run(run_id=run.pk)
     run.refresh_from_db()
-    return execute_run(run=run)
+    return execute_run(run=run, progress=progress)
 
 
 def note_completion(*, study_id: int) -> CorrelationRun | None:
@@ -654,14 +666,14 @@ def exclude_pair(*, study: Study, item, dimension: str, reason: str, created_by=
 ERASED_PARTICIPANT = "(erased)"
 
 
-def _scrub_exclusions(exclusions: dict, external_id: str) -> tuple[dict, bool]:
-    """``exclusions`` with ``external_id`` replaced by ``ERASED_PARTICIPANT`` in its lists."""
+def _scrub_exclusions(exclusions: dict, names: Sequence[str]) -> tuple[dict, bool]:
+    """``exclusions`` with every entry naming one of ``names`` renamed ``ERASED_PARTICIPANT``."""
     changed = False
     scrubbed = dict(exclusions or {})
     for key in ("participants", "ratings"):
         entries = []
         for entry in scrubbed.get(key) or []:
-            if entry.get("participant") == external_id:
+            if entry.get("participant") in names:
                 entry, changed = {**entry, "participant": ERASED_PARTICIPANT}, True
             entries.append(entry)
         if key in scrubbed:
@@ -670,12 +682,12 @@ def _scrub_exclusions(exclusions: dict, external_id: str) -> tuple[dict, bool]:
 
 
 def mark_runs_stale_after_erasure(
-    *, study_id: int, external_id: str, arrived_at, erasure_id: int
+    *, study_id: int, names: Sequence[str], arrived_at, erasure_id: int
 ) -> list[int]:
     """A participant's data was erased: the study's computed runs that may have read it
     become stale (the run page says so; the next recomputation leaves the data out since it
-    is gone), and the panel id is removed from every run's and item set's exclusion lists.
-    Returns the ids of the runs marked stale."""
+    is gone), and ``names`` (their panel id and pseudonym) are removed from every run's and
+    item set's lists of left-out participants. Returns the ids of the runs marked stale."""
     now = timezone.now()
     reason = (
         f"Computed while data of a participant later erased on request was stored "
@@ -688,12 +700,12 @@ def mark_runs_stale_after_erasure(
     )
     CorrelationRun.objects.filter(pk__in=stale).update(stale_since=now, stale_reason=reason)
     for run in CorrelationRun.objects.filter(study_id=study_id).only("pk", "exclusions"):
-        exclusions, changed = _scrub_exclusions(run.exclusions, external_id)
+        exclusions, changed = _scrub_exclusions(run.exclusions, names)
         if changed:
             CorrelationRun.objects.filter(pk=run.pk).update(exclusions=exclusions)
     for item_set in ValidatedItemSet.objects.filter(study_id=study_id).only("pk", "participants"):
         participants = dict(item_set.participants or {})
-        exclusions, changed = _scrub_exclusions(participants.get("exclusions") or {}, external_id)
+        exclusions, changed = _scrub_exclusions(participants.get("exclusions") or {}, names)
         if changed:
             participants["exclusions"] = exclusions
             ValidatedItemSet.objects.filter(pk=item_set.pk).update(participants=participants)

@@ -25,10 +25,19 @@ def count_completion(sender, participant_id: int, study_id: int, **kwargs) -> No
 
 @receiver(participant_erased, dispatch_uid="benchmark.mark_runs_stale")
 def mark_stale_on_erasure(
-    sender, study_id: int, external_id: str, arrived_at, erasure_id: int, **kwargs
+    sender,
+    study_id: int,
+    external_id: str,
+    pseudonym: str,
+    arrived_at,
+    erasure_id: int,
+    **kwargs,
 ) -> None:
     """Runs inside the erasure's transaction: an error here stops the erasure (so no run
     holding erased data is left unmarked)."""
     mark_runs_stale_after_erasure(
-        study_id=study_id, external_id=external_id, arrived_at=arrived_at, erasure_id=erasure_id
+        study_id=study_id,
+        names=(external_id, pseudonym),
+        arrived_at=arrived_at,
+        erasure_id=erasure_id,
     )

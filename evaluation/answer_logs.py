@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from core.tabular import records, rows_to_csv
 
-FORMATS = ("jsonl", "parquet", "hf")
+FORMATS = ("jsonl", "csv", "parquet", "hf")
 
 # (name, type, description): the one definition of the columns, their order and meaning.
 ANSWER_LOG_FIELDS: list[tuple[str, pa.DataType, str]] = [
@@ -67,9 +67,11 @@ ANSWER_LOG_FIELDS: list[tuple[str, pa.DataType, str]] = [
     (
         "cost_usd",
         pa.float64(),
-        "Tokens at the configured prices (a cached answer was not paid again: see cached).",
+        "Tokens at the configured prices, at the provider's batch price when batched (a "
+        "cached answer was not paid again: see cached).",
     ),
     ("cached", pa.bool_(), "Served from the response cache."),
+    ("batched", pa.bool_(), "Answered through the provider's batch API (batch mode)."),
     ("request_params", pa.string(), "JSON of the parameters sent with the request."),
     ("answered_at", pa.timestamp("us", tz="UTC"), "When the answer was stored."),
 ]
@@ -109,6 +111,21 @@ def csv_chunks(frames: Iterable[pd.DataFrame]) -> Iterator[str]:
         rows = records(to_table(frame).to_pylist())
         if rows:
             yield rows_to_csv(rows, ANSWER_LOG_COLUMNS, header=False)
+
+
+def write_csv(frames: Iterable[pd.DataFrame], handle: TextIO) -> int:
+    """Write CSV to ``handle`` (the header even without answers); returns the number of rows."""
+    count = 0
+
+    def counted() -> Iterator[pd.DataFrame]:
+        nonlocal count
+        for frame in frames:
+            count += len(frame)
+            yield frame
+
+    for chunk in csv_chunks(counted()):
+        handle.write(chunk)
+    return count
 
 
 def write_jsonl(frames: Iterable[pd.DataFrame], handle: TextIO) -> int:

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import TextIO
+
 from benchmark.models import ValidatedItemSet
 
 from .demo_model import DemoModelServer
@@ -34,7 +37,8 @@ DEMO_RUNS = (
 )
 
 
-def load_demo(stdout=None) -> None:
+def load_demo(stdout: TextIO | None = None) -> None:
+    out = stdout or io.StringIO()  # called without a place to report: nothing said
     ensure_builtin_templates()
     config, created = ModelConfiguration.objects.get_or_create(
         name=DEMO_MODEL,
@@ -53,14 +57,13 @@ def load_demo(stdout=None) -> None:
             "there. Its answers are hashed from the texts: demo data, not a model's values.",
         },
     )
-    _say(
-        stdout,
+    out.write(
         f"Evaluation: model configuration {config.name} ({config.base_url}) "
         f"{'created' if created else 'already present'}; project prompt templates loaded.",
     )
     item_set = ValidatedItemSet.objects.filter(name=DEMO_ITEM_SET).order_by("-version").first()
     if item_set is None:
-        _say(stdout, "Evaluation: no demo item set, so no demo run.")
+        out.write("Evaluation: no demo item set, so no demo run.")
         return
     for label, settings in DEMO_RUNS:
         if EvaluationRun.objects.filter(label=label, status=EvaluationRun.Status.DONE).exists():
@@ -76,13 +79,7 @@ def load_demo(stdout=None) -> None:
                 run = answer_in_process(run_id=run.pk)
             finally:
                 ModelConfiguration.objects.filter(pk=config.pk).update(base_url=DEMO_BASE_URL)
-        _say(
-            stdout,
+        out.write(
             f"Evaluation: demo run #{run.pk} {run.status} ({run.responses.count()} scripted "
             "answers).",
         )
-
-
-def _say(stdout, text: str) -> None:
-    if stdout is not None:
-        stdout.write(text + "\n")

@@ -66,15 +66,6 @@ def client_for(config):
         return _CLIENTS[key]
 
 
-_GATES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-
-
-def _local_gate(key: str, size: int) -> threading.BoundedSemaphore:
-    """At most ``size`` threads of this process compete for the shared (Redis) slots."""
-    with _CLIENTS_LOCK:
-        return _GATES.setdefault((key, size), threading.BoundedSemaphore(size))
-
-
 @dataclass
 class Job:
     unit: Unit
@@ -254,11 +245,9 @@ def _answer_job(
                 estimate = estimate_tokens(job.prompt, request.max_tokens)
 
                 def one_call(estimate=estimate, request=request):
-                    # The slot is held per HTTP attempt, never across a retry's wait. The
-                    # process-local gate keeps surplus threads of this worker off Redis.
-                    with _local_gate(limit_key, limits.max_concurrency):
-                        with slot(limiter, limit_key, limits, tokens=estimate):
-                            return client.generate(request)
+                    # The slot is held per HTTP attempt, never across a retry's wait.
+                    with slot(limiter, limit_key, limits, tokens=estimate):
+                        return client.generate(request)
 
                 answer, tries = call_with_retries(one_call, max_retries=config.max_retries)
                 used = answer.input_tokens + answer.output_tokens

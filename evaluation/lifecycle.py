@@ -310,8 +310,8 @@ def cancel_run(*, run_id: int) -> EvaluationRun:
 
 # --- claim, execute, finish (the Celery tasks) --------------------------------------------
 def dispatch(*, run_id: int) -> int:
-    """Claim a queued run (mark it running) and queue one batch per ``batch_size`` missing
-    units — in batch mode, plan the provider batches (:mod:`evaluation.batch_mode`); finish
+    """Claim a queued run (mark it running) and queue one batch per ``batch_size`` (at least
+    the model's ``max_concurrency``) missing units — in batch mode, plan the provider batches (:mod:`evaluation.batch_mode`); finish
     it at once when nothing is missing. Returns the batches queued."""
     # Import cycle: the tasks call this module.
     from evaluation.tasks import evaluate_batch
@@ -327,7 +327,11 @@ def dispatch(*, run_id: int) -> int:
         if not planned and not run.batches.open().exists():
             finish_if_complete(run=run)
         return planned
-    batches = chunks(missing_units(run=run), run.batch_size)
+    # A task holds at least as many units as the model may have requests in flight: with
+    # smaller tasks, a worker's few running tasks together often hold fewer waiting units
+    # than free slots (and slots idle while the next task loads its units).
+    size = max(run.batch_size, run.model_config.max_concurrency)
+    batches = chunks(missing_units(run=run), size)
     for batch in batches:
         evaluate_batch.apply_async(args=[run_id, [list(u) for u in batch]])
     if not batches:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import redis
 
-_BUCKETS = """
+_BUCKET_STEPS = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
 local wait = 0
@@ -54,8 +54,24 @@ for i = 1, 2 do
     redis.call('EXPIRE', KEYS[i], 600)
   end
 end
+"""
+_BUCKETS = _BUCKET_STEPS + "return tostring(wait)"
+# A held lease (KEYS[3], ARGV[6]) is checked and its expiry renewed in the same round trip
+# as the buckets are charged: -1 when the lease has expired (the slot was lost).
+_CHARGE_HELD = (
+    """
+local expires = redis.call('ZSCORE', KEYS[3], ARGV[6])
+local clock = redis.call('TIME')
+if not expires or tonumber(expires) < tonumber(clock[1]) + tonumber(clock[2]) / 1000000 then
+  return '-1'
+end
+"""
+    + _BUCKET_STEPS
+    + """
+redis.call('ZADD', KEYS[3], 'XX', now + tonumber(ARGV[7]), ARGV[6])
 return tostring(wait)
 """
+)
 
 _ACQUIRE_LEASE = """
 local now_parts = redis.call('TIME')
@@ -83,6 +99,7 @@ class RedisLimiter:
         self.redis = client
         self.prefix = prefix
         self._buckets = client.register_script(_BUCKETS)
+        self._charge_held = client.register_script(_CHARGE_HELD)
         self._lease = client.register_script(_ACQUIRE_LEASE)
 
     def _keys(self, key: str) -> list[str]:
@@ -92,6 +109,14 @@ class RedisLimiter:
         """Charge one request and ``tokens``; 0.0 when granted, else seconds to wait."""
         args = [limits.requests_per_minute, 1, limits.tokens_per_minute, tokens, "check"]
         return float(self._buckets(keys=self._keys(key), args=args))
+
+    def charge_held(self, key: str, limits: Limits, token: str, tokens: int = 0) -> float:
+        """:meth:`try_acquire` for the holder of lease ``token``, renewing the lease in the
+        same round trip; -1.0 when the lease has expired (ask for a new one)."""
+        args = [limits.requests_per_minute, 1, limits.tokens_per_minute, tokens, "check",
+                token, limits.lease_seconds]  # fmt: skip
+        keys = [*self._keys(key), f"{self.prefix}:{key}:slots"]
+        return float(self._charge_held(keys=keys, args=args))
 
     def record_tokens(self, key: str, limits: Limits, extra_tokens: int) -> None:
         """Charge tokens used beyond the estimate (may leave the bucket in debt)."""
@@ -143,6 +168,16 @@ class LocalLimiter:
             self._apply((s1, s2), wait, now)
             return wait
 
+    def charge_held(self, key, limits, token, tokens=0):
+        with self.lock:
+            now = time.monotonic()
+            leases = self.leases.get(key, {})
+            if leases.get(token, 0) < now:
+                leases.pop(token, None)
+                return -1.0
+            leases[token] = now + limits.lease_seconds
+        return self.try_acquire(key, limits, tokens)
+
     def record_tokens(self, key, limits, extra_tokens):
         if limits.tokens_per_minute and extra_tokens > 0:
             with self.lock:
@@ -172,20 +207,94 @@ class LocalLimiter:
             return sum(1 for exp in self.leases.get(key, {}).values() if exp > now)
 
 
+class HeldSlots:
+    """The concurrency leases one process holds for one limit key, handed from a request
+    that ends straight to a request of the same process that waits (no round trip to give
+    the lease back and take it again), and given back to the shared limiter as soon as no
+    request of this process waits for one. Waiting requests sleep on a condition without a
+    timeout; one of them at a time asks the shared limiter for a new lease, every ``poll``
+    seconds, and hands that role on when it leaves (surplus threads neither poll Redis nor
+    wake up to check)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.idle: list[str] = []
+        self.waiting = 0
+        self.polling = False
+
+    def take(self, limiter, key: str, limits: Limits, *, poll: float = 0.02) -> str:
+        token = uuid.uuid4().hex
+        surplus: list[str] = []
+        with self.cond:
+            self.waiting += 1
+            try:
+                while True:
+                    if self.idle:
+                        return self.idle.pop()
+                    if self.polling:
+                        # Woken by a handover, or by a request leaving that passes polling on.
+                        self.cond.wait()
+                        continue
+                    self.polling = True
+                    self.cond.release()
+                    try:
+                        granted = limiter.try_lease(key, limits, token)
+                    finally:
+                        self.cond.acquire()
+                        self.polling = False
+                    if granted:
+                        return token
+                    # Still the one asking: again after a pause, or sooner on a handover.
+                    self.polling = True
+                    self.cond.wait(timeout=poll * (0.5 + random.random()))
+                    self.polling = False
+            finally:
+                self.waiting -= 1
+                # Leases handed over for waiters that meanwhile got their own: give back.
+                while len(self.idle) > self.waiting:
+                    surplus.append(self.idle.pop())
+                if self.waiting:
+                    self.cond.notify()  # the next waiter takes over asking
+                for extra in surplus:
+                    limiter.release(key, extra)
+
+    def give_back(self, limiter, key: str, token: str) -> None:
+        with self.cond:
+            if self.waiting > len(self.idle):
+                self.idle.append(token)
+                self.cond.notify()
+                return
+        limiter.release(key, token)
+
+
+_HELD: dict[tuple[int, str], HeldSlots] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def held_slots(limiter, key: str) -> HeldSlots:
+    with _HELD_LOCK:
+        return _HELD.setdefault((id(limiter), key), HeldSlots())
+
+
 @contextmanager
 def slot(
     limiter, key: str, limits: Limits, *, tokens: int = 0, poll: float = 0.02, sleep=time.sleep
 ) -> Iterator[None]:
-    """Wait for a concurrency slot and for the rate allowance, then hold the slot."""
-    token = uuid.uuid4().hex
-    while not limiter.try_lease(key, limits, token):
-        sleep(poll * (0.5 + random.random()))
+    """Wait for a concurrency slot and for the rate allowance, then hold the slot. A slot
+    freed in this process goes straight to a request of this process that waits
+    (:class:`HeldSlots`): one round trip per request (charge and renew) while work keeps
+    coming."""
+    held = held_slots(limiter, key)
+    token = held.take(limiter, key, limits, poll=poll)
     try:
-        while (wait := limiter.try_acquire(key, limits, tokens)) > 0:
+        while (wait := limiter.charge_held(key, limits, token, tokens)) != 0:
+            if wait < 0:  # the lease expired while handed over: a new one
+                token = held.take(limiter, key, limits, poll=poll)
+                continue
             sleep(min(wait, 5.0) * (1 + 0.1 * random.random()))
         yield
     finally:
-        limiter.release(key, token)
+        held.give_back(limiter, key, token)
 
 
 _LOCAL = LocalLimiter()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from django.db import transaction
@@ -188,14 +189,23 @@ def _reference_run(
     return run
 
 
+# Called after each model is imported with (model name, number of models), for a progress bar.
+ModelProgress = Callable[[str, int], None]
+
+
 def import_model_outputs(
-    *, directory: str | Path, item_set: ValidatedItemSet | None = None, source: str = "averaged"
+    *,
+    directory: str | Path,
+    item_set: ValidatedItemSet | None = None,
+    source: str = "averaged",
+    progress: ModelProgress | None = None,
 ) -> list[EvaluationRun]:
     """Import every model's outputs under ``directory`` (the release, its ``lm_evaluation``
     or the outputs folder itself) from ``source`` (``averaged`` or ``raw``); idempotent.
-    Returns the scored reference runs."""
+    Returns the scored reference runs; ``progress(model, models)`` follows each model."""
+    tick = progress or (lambda model, models: None)
     if source == "raw":
-        return _import_raw(Path(directory), item_set)
+        return _import_raw(Path(directory), item_set, tick)
     if source != "averaged":
         raise ImportError_(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
     root = Path(directory)
@@ -258,6 +268,7 @@ def import_model_outputs(
                     )
             Response.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         runs.append(close_reference_run(run=run))
+        tick(model_name, len(parsed))
     return runs
 
 
@@ -292,7 +303,9 @@ def raw_answer_row(*, record: dict, run: EvaluationRun, item_id: int, variant: s
     )
 
 
-def _import_raw(root: Path, item_set: ValidatedItemSet | None) -> list[EvaluationRun]:
+def _import_raw(
+    root: Path, item_set: ValidatedItemSet | None, tick: ModelProgress
+) -> list[EvaluationRun]:
     # <provider>/<model>_<variant>_results.json under the outputs folder, or one provider's
     # folder given directly.
     folders = [root / "lm_evaluation/outputs/final", root / "outputs/final", root / "final", root]
@@ -331,4 +344,5 @@ def _import_raw(root: Path, item_set: ValidatedItemSet | None) -> list[Evaluatio
             ]
             Response.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         runs.append(close_reference_run(run=run))
+        tick(model_name, len(models))
     return runs

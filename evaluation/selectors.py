@@ -651,6 +651,7 @@ ANSWER_LOG_VALUES = {
     "output_tokens": "output_tokens",
     "latency_ms": "latency_ms",
     "cached": "cached",
+    "batched": "batched",
     "request_params": "request_params",
     "answered_at": "created_at",
 }
@@ -769,7 +770,9 @@ def answer_log_frames(
         frame["rating"] = (
             frame["rating"].astype(float).where(frame["state"] == Response.State.VALID)
         )
-        frame["cost_usd"] = frame["input_tokens"] * price_in + frame["output_tokens"] * price_out
+        frame["cost_usd"] = (
+            frame["input_tokens"] * price_in + frame["output_tokens"] * price_out
+        ) * frame["batched"].map({True: 1 - float(config.batch_discount), False: 1.0})
         frame["request_params"] = frame["request_params"].map(
             lambda params: json.dumps(params or {}, sort_keys=True)
         )

@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/vp_eval_bench REDIS_URL=redis://127.0.0.1:6379/3 \
       .venv/bin/python perf/bench_evaluation.py [--latency 0.2] [--concurrency 32]
 
-Puts the release's 520 items × 6 prompt variants (3,120 requests) to the scripted fake
+Puts the release's 520 items × 6 prompt variants (3,120 requests; ``--models 10``: ten runs
+started together, 31,200 requests, as a sweep) to the scripted fake
 provider (``tests/evaluation/fake_provider.py``) answering each request after ``--latency``
 seconds, through Celery worker subprocesses on Redis with the shared rate limiter bounding
 the requests in flight to ``--concurrency``. Prints the wall time from ``start_run`` to the
@@ -36,11 +37,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--items", type=int, default=520)
     parser.add_argument(
-        "--release",
-        default=os.environ.get(
-            "VALUEPORTRAIT_DATA_DIR", str(PROJECT.parent / "shared/data/valueportrait")
-        ),
-    )
+        "--models", type=int, default=1,
+        help="runs started together (a sweep), one model configuration each, all sharing one "
+        "limit of --concurrency requests in flight",
+    )  # fmt: skip
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL") or "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("set DATABASE_URL (PostgreSQL, a throwaway database) and REDIS_URL")
@@ -49,98 +49,73 @@ def main() -> None:
 
     django.setup()
     import redis
-    from django.core.management import call_command
 
-    from benchmark.models import Correlation, ValidatedItem, ValidatedItemSet
-    from benchmark.selectors import published_run
     from evaluation import lifecycle
-    from evaluation.models import ModelConfiguration
-    from survey.models import Study
+    from evaluation.models import EvaluationRun, ModelConfiguration
+    from perf.evaluation_setup import (
+        DEFAULT_RELEASE,
+        cpu_seconds,
+        release_item_set,
+        start_workers,
+        stop_workers,
+    )
     from tests.evaluation.fake_provider import FakeProvider
 
-    call_command("migrate", verbosity=0)
-    study = Study.objects.filter(slug="valueportrait-2025").first()
-    if study is None:
-        print("importing the release once ...", flush=True)
-        call_command("import_valueportrait", args.release, verbosity=0)
-        study = Study.objects.get(slug="valueportrait-2025")
-    correlations = published_run(study=study)
-    item_set = ValidatedItemSet.objects.filter(name="bench-all-items").first()
-    if item_set is None:
-        # Every release item once, for its strongest published correlation.
-        item_set = ValidatedItemSet.objects.create(
-            name="bench-all-items", version=1, study=study, correlation_run=correlations,
-            rule={"benchmark": "every item, strongest |r|"},
-        )  # fmt: skip
-        rows = Correlation.objects.filter(run=correlations, family="schwartz").exclude(r=None)
-        best = {}
-        for item_id, dimension, r in rows.values_list("item_id", "dimension", "r"):
-            if item_id not in best or abs(r) > abs(best[item_id][1]):
-                best[item_id] = (dimension, r)
-        ValidatedItem.objects.bulk_create(
-            ValidatedItem(item_set=item_set, item_id=i, family="schwartz", dimension=d, r=r)
-            for i, (d, r) in sorted(best.items())[: args.items]
-        )
+    item_set = release_item_set(DEFAULT_RELEASE, args.items)
     n_items = item_set.entries.values("item_id").distinct().count()
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
     with FakeProvider(latency=args.latency) as server:
-        config, _ = ModelConfiguration.objects.update_or_create(
-            name="bench-fake",
-            defaults=dict(
-                provider="openai", model_id="bench", base_url=server.url("openai"),
-                temperature=0.0, max_tokens=16, seed=1, max_concurrency=args.concurrency,
-                requests_per_minute=100_000, timeout_seconds=30, max_retries=3,
-            ),
-        )  # fmt: skip
-        env = dict(os.environ, PYTHONPATH=str(PROJECT))
-        celery = os.path.join(os.path.dirname(sys.executable), "celery")
-        workers = [
-            subprocess.Popen(
-                [
-                    celery,
-                    "-A",
-                    "config",
-                    "worker",
-                    "--pool=threads",
-                    f"--concurrency={args.worker_threads}",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--loglevel=WARNING",
-                    "-n",
-                    f"bench{i}@%h",
-                ],
-                cwd=PROJECT,
-                env=env,
+        configs = []
+        for index in range(args.models):
+            # One model id and endpoint: the runs share its limit, as a sweep over one
+            # provider account shares its rate limits.
+            config, _ = ModelConfiguration.objects.update_or_create(
+                name="bench-fake" if index == 0 else f"bench-fake-{index}",
+                defaults=dict(
+                    provider="openai", model_id="bench", base_url=server.url("openai"),
+                    temperature=0.0, max_tokens=16, seed=1 + index,
+                    max_concurrency=args.concurrency, requests_per_minute=100_000,
+                    timeout_seconds=30, max_retries=3,
+                ),
             )  # fmt: skip
-            for i in range(args.workers)
-        ]
+            configs.append(config)
+        workers = start_workers(args.workers, args.worker_threads)
+        cpu_before = cpu_seconds(workers)
         try:
-            time.sleep(4)  # workers up
-            run = lifecycle.create_run(
-                model_config=config, item_set=item_set, use_cache=False, batch_size=args.batch_size,
-                label="benchmark",
-            )  # fmt: skip
+            runs = [
+                lifecycle.create_run(
+                    model_config=config,
+                    item_set=item_set,
+                    use_cache=False,
+                    batch_size=args.batch_size,
+                    label="benchmark",
+                )  # fmt: skip
+                for config in configs
+            ]
             started = time.monotonic()
-            lifecycle.start_run(run_id=run.pk)
-            while True:
-                run.refresh_from_db()
-                if not run.is_active:
-                    break
+            for run in runs:
+                lifecycle.start_run(run_id=run.pk)
+            active = EvaluationRun.objects.filter(pk__in=[r.pk for r in runs]).active()
+            while active.exists():
                 time.sleep(0.1)
             wall = time.monotonic() - started
+            cpu = cpu_seconds(workers) - cpu_before
         finally:
-            for worker in workers:
-                worker.terminate()
-            for worker in workers:
-                worker.wait(timeout=30)
+            stop_workers(workers)
         requests = server.request_count()
 
-    expected = n_items * len(run.variants)
+    for run in runs:
+        run.refresh_from_db()
+    rows = sum(run.responses.count() for run in runs)
+    expected = n_items * len(runs[0].variants) * len(runs)
     ideal = expected * args.latency / args.concurrency
-    rows = run.responses.count()
+    statuses = ", ".join(sorted({run.status for run in runs}))
+    print(f"load before        {uptime}")
     print(
-        f"run #{run.pk}: {run.status}; {rows} rows for {n_items} items × {len(run.variants)} variants"
+        f"runs               {len(runs)} ({statuses}); {rows} rows for {n_items} items × "
+        f"{len(runs[0].variants)} variants each"
     )
     print(f"requests made      {requests} (expected {expected})")
     print(f"latency            {args.latency * 1000:.0f} ms, concurrency {args.concurrency}")
@@ -148,10 +123,11 @@ def main() -> None:
         f"workers            {args.workers} × {args.worker_threads} threads, batches of {args.batch_size}"
     )
     print(f"ideal              {ideal:.1f} s")
-    print(f"wall               {wall:.1f} s  ({wall / ideal:.2f}× ideal; target ≤ 1.5×)")
+    print(f"wall               {wall:.1f} s  ({wall / ideal:.2f}× ideal)")
     print(
         f"throughput         {requests / wall:.1f} requests/s (ideal {args.concurrency / args.latency:.0f})"
     )
+    print(f"worker CPU         {cpu:.1f} s ({1000 * cpu / requests:.2f} ms per request)")
 
 
 if __name__ == "__main__":

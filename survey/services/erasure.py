@@ -54,6 +54,7 @@ def erase_participant(
             sender=Participant,
             study_id=study.pk,
             external_id=locked.external_id,
+            pseudonym=locked.pseudonym,
             arrived_at=locked.started_at,
             erasure_id=record.pk,
         )

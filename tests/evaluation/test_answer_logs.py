@@ -183,8 +183,10 @@ def test_a_run_without_answers_gives_an_empty_file_with_the_columns(tmp_path):
 def test_command_refusals(tmp_path):
     with pytest.raises(CommandError, match="no evaluation run #999"):
         call_command("export_answers", run=999, output=str(tmp_path / "x.jsonl"))
-    with pytest.raises(CommandError, match="only JSON Lines"):
-        call_command("export_answers", run=1, output="-", format="parquet")
+    with pytest.raises(CommandError, match="hf is a directory"):
+        call_command("export_answers", run=1, output="-", format="hf")
+    with pytest.raises(CommandError, match="no evaluation run #999"):
+        call_command("export_answers", "--run", "999", "--output", "-", "--format", "parquet")
 
 
 def _user(name, group=None):

@@ -6,6 +6,7 @@ failed, refused and cancelled batches."""
 import io
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
@@ -24,7 +25,7 @@ from evaluation.providers.batch import (
     make_batch_api,
     plan_batches,
 )
-from evaluation.selectors import progress
+from evaluation.selectors import answer_log_frames, progress
 from evaluation.sweep_spec import parse_sweep
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
 from tests.evaluation.fake_provider import FakeProvider, answer_for, rating_for
@@ -369,3 +370,14 @@ def test_sweep_files_take_the_mode():
     spec = parse_sweep({"name": "s", "models": ["m"], "item_sets": [1], "mode": "batch",
                         "batch_retry": "live"})  # fmt: skip
     assert spec.options == {"mode": "batch", "batch_retry": "live"}
+
+
+@pytest.mark.django_db
+def test_the_answer_log_marks_batched_answers_and_costs_them_at_the_batch_price(
+    server, eager, django_capture_on_commit_callbacks
+):
+    run = _drive(_batch_run(server, n_items=2), django_capture_on_commit_callbacks)
+    frame = pd.concat(list(answer_log_frames(run=run)))
+    assert len(frame) == 4 and frame["batched"].all()
+    full = float(run.model_config.cost_of(input_tokens=100, output_tokens=3))
+    assert frame["cost_usd"].tolist() == pytest.approx([full / 2] * 4)

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from evaluation import lifecycle
 from evaluation.models import EvaluationRun, ModelConfiguration
 from evaluation.selectors import missing_units
+from tests.commands import Terminal
 from tests.evaluation.factories import make_item_set
 from tests.evaluation.fake_provider import FakeProvider
 
@@ -94,17 +95,19 @@ def test_run_evaluation_options_and_progress_bar(in_process):
         _add("fake", "--provider", "openai", "--model-id", "m", "--base-url", server.url("openai"))
         target = item_set.entries.order_by("item_id").first().item
         server.invalid_for = (target.text,)
-        out = StringIO()
+        out, terminal = StringIO(), Terminal()
         call_command(
             "run_evaluation", "--model", "fake", "--item-set", str(item_set.pk),
             "--variants", "v1", "--invalid-retries", "1", "--no-follow-up", "--wait",
-            stdout=out,
+            stdout=out, stderr=terminal,
         )  # fmt: skip
         asked = server.request_count()
     run = EvaluationRun.objects.get()
     assert (run.invalid_retries, run.reask_follow_up) == (1, False)
     assert asked == 3 + 1  # one re-ask of the unreadable answer
     printed = out.getvalue()
-    assert "3/3" in printed and "100%" in printed  # the bar, drawn in place
+    bar = terminal.getvalue()
+    assert "3/3" in bar and "100%" in bar  # the bar, drawn in place on a terminal's stderr
+    assert "3/3" not in printed
     assert printed.count("\n") <= 4
     assert f"run #{run.pk} done: 2 valid, 1 invalid, 0 failed of 3" in printed

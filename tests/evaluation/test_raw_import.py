@@ -11,6 +11,7 @@ from evaluation.models import EvaluationRun, PortraitScore, Response
 from evaluation.parsing import paper_rating
 from evaluation.reference_import import ImportError_, import_model_outputs
 from evaluation.selectors import parse_comparison
+from tests.commands import Terminal
 from tests.evaluation.factories import make_item_set
 
 pytestmark = pytest.mark.django_db
@@ -80,9 +81,16 @@ def test_raw_answers_are_parsed_here_beside_the_papers_reading(tmp_path):
     (row,) = comparison["rows"]
     assert (row["paper"], row["ours"], row["variant"]) == (5, 2, "v1")
 
-    # Again: nothing changes.
+    # Again: nothing changes. The command does the same, its bar counting the models.
     again = import_model_outputs(directory=tmp_path, item_set=item_set, source="raw")
     assert [r.pk for r in again] == [run.pk] and run.responses.count() == 8
+    terminal = Terminal()
+    call_command(
+        "import_model_outputs", str(tmp_path), "--from", "raw", "--item-set", str(item_set.pk),
+        stdout=StringIO(), stderr=terminal,
+    )  # fmt: skip
+    assert "1/1" in terminal.getvalue() and "my_model-1" in terminal.getvalue()
+    assert run.responses.count() == 8
 
 
 @pytest.mark.parametrize(

@@ -104,7 +104,7 @@ def test_erasure_by_participant_code_shown_on_the_completion_page(study_with_run
     assert not Participant.objects.filter(external_id="PID-BEN").exists()
 
 
-def test_panel_id_is_scrubbed_from_the_exclusions_a_run_recorded(study_with_run):
+def test_the_left_out_list_names_pseudonyms_and_forgets_the_erased(study_with_run):
     study, _, _ = study_with_run
     study.exclude_flagged_participants = True
     study.save()
@@ -112,10 +112,13 @@ def test_panel_id_is_scrubbed_from_the_exclusions_a_run_recorded(study_with_run)
     cara.quality_flags = {**cara.quality_flags, "flags": ["speeder"]}
     cara.save()
     run = recompute_now(study=study)
-    assert "PID-CARA" in json.dumps(run.exclusions)
+    # a live participant left out is named by their pseudonym, never the panel id
+    assert cara.pseudonym in json.dumps(run.exclusions)
+    assert "PID-" not in json.dumps(run.exclusions)
     erase_by_identifier(identifier="PID-CARA")
     run.refresh_from_db()
-    assert "PID-CARA" not in json.dumps(run.exclusions) and "(erased)" in json.dumps(run.exclusions)
+    assert cara.pseudonym not in json.dumps(run.exclusions)
+    assert "(erased)" in json.dumps(run.exclusions)
 
 
 def test_nobody_named_erases_nothing(study_with_run):

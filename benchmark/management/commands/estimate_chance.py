@@ -1,7 +1,7 @@
 """``manage.py estimate_chance --study SLUG [--correlations published|latest|RUN_ID]
 [--permutations 200] [--splits 10] [--seed 2025] [--max-share 0.1]``."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from benchmark.estimates import (
     DEFAULT_MAX_SHARE,
@@ -11,19 +11,19 @@ from benchmark.estimates import (
     store_run_chance,
 )
 from benchmark.selectors import resolve_run
+from core.commands import ProjectCommand
 
-from ._common import get_study
 
-
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Estimate how many pairs the paper preset selects by chance on a correlation run "
         "(seeded permutations of whole value profiles among the raters), its split-half "
         "replication, and the threshold that bounds the chance share; stored on the run."
     )
 
+    study = "required"
+
     def add_arguments(self, parser):
-        parser.add_argument("--study", required=True)
         parser.add_argument("--correlations", default="latest")
         parser.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS)
         parser.add_argument("--splits", type=int, default=DEFAULT_SPLITS)
@@ -31,7 +31,6 @@ class Command(BaseCommand):
         parser.add_argument("--max-share", type=float, default=DEFAULT_MAX_SHARE)
 
     def handle(self, *args, study, correlations, permutations, splits, seed, max_share, **o):
-        study = get_study(study)
         if permutations < 2 or splits < 1:
             raise CommandError("--permutations must be at least 2 and --splits at least 1")
         try:

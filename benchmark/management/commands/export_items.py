@@ -1,30 +1,32 @@
 """``manage.py export_items --study SLUG [--correlations published|latest|RUN_ID]
-(--preset valueportrait-2025 | --threshold 0.3 --mode pos) --format csv|json --out FILE``."""
+(--preset valueportrait-2025 | --threshold 0.3 --mode pos) --output FILE.csv|.json|.parquet``."""
 
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from benchmark.exports import item_set_json, item_set_table, query_response_tagged, to_csv
+from benchmark.exports import item_set_document, item_set_table, query_response_tagged
 from benchmark.pages import chance_line
 from benchmark.selection import MODES, PRESETS, SelectionRule
 from benchmark.selectors import resolve_run
 from benchmark.services import freeze_item_set
+from core.commands import ProjectCommand
 from survey.instruments import dimensions as dims
 
-from ._common import get_study, write_text
 
-
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Freeze a validated item set (a preset or a threshold rule applied to a correlation "
         "run) and export its (item, dimension) pairs with texts and r. JSON also carries the "
         "pairs in the release's query-response-tagged.json shape, written alone beside it."
     )
 
+    study = "required"
+    output_formats = ("csv", "json", "parquet")
+    legacy_output_options = ("--out",)
+
     def add_arguments(self, parser):
-        parser.add_argument("--study", required=True)
         parser.add_argument("--correlations", default="latest")
         rule = parser.add_mutually_exclusive_group(required=True)
         rule.add_argument("--preset", choices=sorted(PRESETS))
@@ -52,11 +54,8 @@ class Command(BaseCommand):
             help="raise the threshold until the expected chance selections are at most this "
             "share of the selection (e.g. 0.1)",
         )
-        parser.add_argument("--format", required=True, choices=["csv", "json"])
-        parser.add_argument("--out", required=True)
 
-    def handle(self, *args, study, correlations, preset, threshold, mode, name, format, out, **o):
-        study = get_study(study)
+    def handle(self, *args, study, correlations, preset, threshold, mode, name, format, **o):
         extras = [o["families"], o["fdr_alpha"], o["ci_bound"], o["max_chance_share"]]
         if preset and (mode or any(e not in ("", None) for e in extras)):
             raise CommandError(
@@ -81,20 +80,25 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        if format == "csv":
-            path = write_text(out, to_csv(item_set_table(item_set=item_set)))
+        if format == "json":
+            self.write_json(item_set_document(item_set=item_set))
+            if not self.to_stdout:
+                tagged = Path(self.output).with_name(
+                    Path(self.output).stem + "-query-response-tagged.json"
+                )
+                tagged.write_text(
+                    json.dumps(
+                        query_response_tagged(item_set=item_set), indent=1, ensure_ascii=False
+                    ),
+                    encoding="utf-8",
+                )
+                self.say(f"wrote the release-shaped list to {tagged}")
         else:
-            path = write_text(out, item_set_json(item_set=item_set))
-            tagged = Path(out).with_name(Path(out).stem + "-query-response-tagged.json")
-            write_text(
-                str(tagged),
-                json.dumps(query_response_tagged(item_set=item_set), indent=1, ensure_ascii=False),
-            )
-            self.stdout.write(f"wrote the release-shaped list to {tagged}")
+            self.write_table(item_set_table(item_set=item_set), format)
         entries = item_set.entries.count()
         items = item_set.entries.values("item_id").distinct().count()
-        self.stdout.write(
+        self.say(
             f"item set {item_set.name} v{item_set.version} from run #{run.pk}: {entries} pairs "
-            f"on {items} items -> {path}"
+            f"on {items} items -> {self.output}"
         )
-        self.stdout.write(chance_line(item_set.chance)["text"])
+        self.say(chance_line(item_set.chance)["text"])

@@ -2,20 +2,20 @@
 --per-language]``: one run pooled over the study's languages (default), one restricted to a
 language, or one per offered language plus the pooled one."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from benchmark.models import CorrelationRun
 from benchmark.selectors import compare_runs, published_run
-from benchmark.services import recompute_now
+from benchmark.services import EXECUTE_STAGES, recompute_now
+from core.commands import ProjectCommand
 
-from ._common import get_study
 
-
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Recompute a study's item × dimension correlations now and store them as a new run."
+    study = "required"
+    long_running = True
 
     def add_arguments(self, parser):
-        parser.add_argument("--study", required=True, help="study slug")
         parser.add_argument("--method", default="spearman", choices=CorrelationRun.Method.values)
         where = parser.add_mutually_exclusive_group()
         where.add_argument(
@@ -28,14 +28,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, study, method, language, per_language, **options):
-        study = get_study(study)
         languages = [*study.offered_languages(), ""] if per_language else [language]
-        for code in languages:
-            try:
-                run = recompute_now(study=study, method=method, language=code)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from exc
-            self.report(study, run, method)
+        with self.progress(
+            total=len(languages) * len(EXECUTE_STAGES), desc="recompute", unit="stage"
+        ) as bar:
+            for code in languages:
+                try:
+                    run = recompute_now(
+                        study=study,
+                        method=method,
+                        language=code,
+                        progress=lambda stage: (bar.set_postfix_str(stage), bar.update(1)),
+                    )
+                except ValueError as exc:
+                    raise CommandError(str(exc)) from exc
+                self.report(study, run, method)
 
     def report(self, study, run, method):
         if run.language:

@@ -9,12 +9,13 @@ and it applies the password validators.
 
 import os
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from core.accounts import AdminAccountError, ensure_superuser
+from core.commands import ProjectCommand
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create the superuser named by DJANGO_SUPERUSER_USERNAME if it does not exist."
 
     def handle(self, *args, **options):

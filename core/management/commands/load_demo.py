@@ -5,10 +5,9 @@ The survey's demo (items, study, participants, accounts) comes first; then each 
 its own through ``<app>.demo.load_demo(stdout)``. Every app is required (no silent skipping).
 """
 
-from django.core.management.base import BaseCommand
-
 import benchmark.demo
 import evaluation.demo
+from core.commands import ProjectCommand
 from survey.services.demo import (
     load_demo_accounts,
     load_demo_items,
@@ -19,7 +18,7 @@ from survey.services.demo import (
 DEMO_MODULES_AFTER_SURVEY = (benchmark.demo, evaluation.demo)
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Load the project's own demo content and print the demo accounts."
 
     def handle(self, *args, **options):

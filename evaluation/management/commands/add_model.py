@@ -1,8 +1,9 @@
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from evaluation.forms import ModelConfigurationForm
 from evaluation.models import ModelConfiguration
 
@@ -34,7 +35,7 @@ def _field_default(name: str):
     return field.get_default() if field.has_default() else None
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Create a model configuration (any provider), validated as on the staff page: the API "
         "key is named by its environment variable, never given. Idempotent by name: the same "

@@ -1,11 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from benchmark.models import ValidatedItemSet
+from core.commands import ProjectCommand
 from evaluation.reference_import import SOURCES, ImportError_, import_model_outputs
 from evaluation.selectors import parse_comparison
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
+    long_running = True
     help = (
         "Import the release's model outputs as scored reference runs: the averaged outputs "
         "(lm_evaluation/average_outputs/*_averaged_results.json, the default) or, with "
@@ -36,10 +38,19 @@ class Command(BaseCommand):
             chosen = ValidatedItemSet.objects.filter(pk=item_set).first()
             if chosen is None:
                 raise CommandError(f"item set {item_set} does not exist")
-        try:
-            runs = import_model_outputs(directory=directory, item_set=chosen, source=source)
-        except ImportError_ as exc:
-            raise CommandError(str(exc)) from None
+        with self.progress(desc="import", unit="model") as bar:
+
+            def advance(model: str, models: int) -> None:
+                bar.total = models
+                bar.set_postfix_str(model)
+                bar.update(1)
+
+            try:
+                runs = import_model_outputs(
+                    directory=directory, item_set=chosen, source=source, progress=advance
+                )
+            except ImportError_ as exc:
+                raise CommandError(str(exc)) from None
         for run in runs:
             stored = run.responses.count()
             invalid = run.responses.filter(state="invalid").count()

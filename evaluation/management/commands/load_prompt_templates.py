@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from evaluation.prompts import TemplateError
 from evaluation.services import load_prompt_templates
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Load prompt templates from a directory in the release's layout "
         "(<variant>/reddit_prompt.txt and <variant>/sharegpt_prompt.txt, with {title} {text} "

@@ -1,21 +1,27 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from evaluation.local_models import LocalModelError, prepare_from_gguf
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Turn a GGUF file into a model directory for the local backend (weights dequantised "
         "to float32, tokenizer, and valueportrait-source.json naming the file and its SHA-256). "
         "Needs the [local] extra; downloads nothing."
     )
 
+    output_formats = ("model-directory",)
+    directory_formats = ("model-directory",)
+    output_help = "the model directory to write"
+    legacy_output_options = ("--out",)
+
     def add_arguments(self, parser):
         parser.add_argument("gguf_file", help="e.g. gemma-3-270m-q4_k_m.gguf")
-        parser.add_argument("--out", required=True, help="the model directory to write")
-        parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
+        parser.add_argument("--force", action="store_true", help="replace a non-empty --output")
 
-    def handle(self, *args, gguf_file, out, force, **options):
+    def handle(self, *args, gguf_file, output, force, **options):
+        out = output
         try:
             record = prepare_from_gguf(gguf_file=gguf_file, out_dir=out, force=force)
         except LocalModelError as exc:

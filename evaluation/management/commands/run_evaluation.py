@@ -1,9 +1,9 @@
 import time
 
-from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+from django.core.management.base import CommandError
 
 from benchmark.models import ValidatedItemSet
+from core.commands import ProjectCommand
 from evaluation.errors import EvaluationError
 from evaluation.lifecycle import create_run, start_run
 from evaluation.models import ModelConfiguration
@@ -11,8 +11,9 @@ from evaluation.personas import PersonaError, parse_persona_key
 from evaluation.selectors import progress
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create and start an evaluation run (the Celery workers do the work)."
+    long_running = True  # --wait draws a progress bar
 
     def add_arguments(self, parser):
         parser.add_argument("--model", required=True, help="model configuration name")
@@ -106,10 +107,7 @@ class Command(BaseCommand):
     def _wait(self, run, poll_seconds: float = 2.0) -> None:
         """A progress bar until the run ends, then one line with the outcome."""
         state = progress(run=run)
-        # The bar redraws one line in place: write to the raw stream (Django's wrapper would
-        # end every redraw with a newline).
-        stream = getattr(self.stdout, "_out", self.stdout)
-        with tqdm(total=state["expected"], unit="answer", file=stream, dynamic_ncols=True) as bar:
+        with self.progress(total=state["expected"], unit="answer") as bar:
             while True:
                 run.refresh_from_db()
                 state = progress(run=run)

@@ -2,21 +2,22 @@ import time
 import tomllib
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from evaluation.errors import InvalidSweep
 from evaluation.models import EvaluationRun
 from evaluation.selectors import sweep_progress
 from evaluation.sweeps import start_sweep
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Start the runs of a sweep file (TOML: models × item sets × template sets × personas "
         "× repetitions); runs already done with the same parameters are skipped. The format "
         "is in the README (evaluation section)."
     )
+    long_running = True  # --wait draws a progress bar
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the sweep file (.toml)")
@@ -66,10 +67,7 @@ class Command(BaseCommand):
         """A progress bar over the sweep's answers until none of its runs is active."""
         active = set(EvaluationRun.ACTIVE)
         state = sweep_progress(sweep=sweep)
-        # The bar redraws one line in place: write to the raw stream (Django's wrapper would
-        # end every redraw with a newline).
-        stream = getattr(self.stdout, "_out", self.stdout)
-        with tqdm(total=state["units_expected"], unit="answer", file=stream) as bar:
+        with self.progress(total=state["units_expected"], unit="answer") as bar:
             while True:
                 state = sweep_progress(sweep=sweep)
                 bar.update(state["units_answered"] - bar.n)

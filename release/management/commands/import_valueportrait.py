@@ -1,31 +1,37 @@
-"""``manage.py import_valueportrait DIR [--study-slug SLUG]``: import the public data release."""
+"""``manage.py import_valueportrait DIR [--study SLUG]``: import the public data release."""
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from release.reader import ReleaseFormatError
 from release.services import DEFAULT_STUDY_SLUG, IMPORT_STAGES, import_release
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Import the Value Portrait public data release (scenarios, items, participants, "
         "ratings, value scores and the published correlations). Idempotent; a malformed "
         "file imports nothing."
     )
 
+    study = "optional"
+    study_must_exist = False  # the import creates it
+    study_default = DEFAULT_STUDY_SLUG
+    study_help = f"slug of the study to create or update (default {DEFAULT_STUDY_SLUG})"
+    legacy_study_options = ("--study-slug",)
+    long_running = True
+
     def add_arguments(self, parser):
         parser.add_argument(
             "directory", help="Folder with the release's layout (data/, lm_evaluation/)."
         )
-        parser.add_argument("--study-slug", default=DEFAULT_STUDY_SLUG)
-        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, directory, study_slug, no_progress, **options):
+    def handle(self, *args, directory, study, **options):
+        study_slug = study
         started = time.perf_counter()
-        bar = tqdm(total=IMPORT_STAGES, desc="import", unit="stage", disable=no_progress or None)
+        bar = self.progress(total=IMPORT_STAGES, desc="import", unit="stage")
         try:
             summary = import_release(
                 directory=directory,

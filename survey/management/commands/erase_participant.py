@@ -3,29 +3,26 @@ have their data erased, by Prolific id or participant code (``survey.services.er
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from survey.errors import NobodyToErase
 from survey.models import Study
 from survey.services.erasure import erase_by_identifier
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Erase a participant's data on request (keeps an audit record without personal data)."
+    study = "optional"
+    study_help = "only in this study (slug); default: every study"
 
     def add_arguments(self, parser):
         parser.add_argument("identifier", help="PROLIFIC_PID or participant code (P-...)")
-        parser.add_argument("--study", help="only in this study (slug); default: every study")
         parser.add_argument("--note", default="", help="request reference, no personal data")
 
-    def handle(self, *args, identifier: str, study: str | None, note: str, **options):
-        chosen = None
-        if study:
-            chosen = Study.objects.filter(slug=study).first()
-            if chosen is None:
-                raise CommandError(f"no study {study!r}")
+    def handle(self, *args, identifier: str, study: Study | None, note: str, **options):
         try:
-            records = erase_by_identifier(identifier=identifier, study=chosen, note=note)
+            records = erase_by_identifier(identifier=identifier, study=study, note=note)
         except NobodyToErase as error:
             raise CommandError(str(error)) from error
         for record in records:

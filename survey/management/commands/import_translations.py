@@ -4,12 +4,13 @@ nothing (the command lists every problem with its line)."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from survey.services.translations import TranslationImportError, import_translations
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Import item translations of one language from CSV (all rows or none)."
 
     def add_arguments(self, parser):

@@ -1,13 +1,14 @@
 """``manage.py load_instrument FILE [--language de]``: load a questionnaire's wording in one
 language, checked against its key (the other languages' wordings are left alone)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.commands import ProjectCommand
 from survey.instruments.wording import WordingError
 from survey.services.instruments import read_wording_file, store_wording
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Load the wording of PVQ-RR, PVQ-21 or BFI-10 from a JSON file (format documented in "
         "survey/instruments/wording.py and the README). The file is checked against the "

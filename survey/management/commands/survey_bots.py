@@ -1,4 +1,4 @@
-"""``manage.py survey_bots STUDY``: scripted participants take a study end to end.
+"""``manage.py survey_bots --study SLUG``: scripted participants take a study end to end.
 
 Like oTree's bots, this checks a study works before real participants arrive: each bot
 arrives with Prolific-style parameters, consents, answers every page through the real views
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import random
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from core.commands import ProjectCommand
 from survey.bots import SubmissionRefused, SurveyBot, site_bot_client
 from survey.models import Participant, Study
 
@@ -22,11 +23,13 @@ class Rollback(Exception):
     pass
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Run scripted participants through a study (rolled back unless --keep)."
+    study = "required"
+    legacy_study_positional = True  # `survey_bots SLUG` before the --study convention
+    long_running = True
 
     def add_arguments(self, parser):
-        parser.add_argument("study", help="study slug")
         parser.add_argument("--participants", type=int, default=3)
         parser.add_argument(
             "--fail-checks",
@@ -44,9 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, **options):
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"no study with slug {options['study']!r}")
+        study = options["study"]
         if study.is_imported:
             raise CommandError("imported studies take no participants")
         problems: list[str] = []
@@ -57,8 +58,10 @@ class Command(BaseCommand):
                 reason = study.refusal_reason()
                 if reason:
                     raise CommandError(reason)
-                for n in range(options["participants"]):
-                    problems += self.run_bot(study, n, options)
+                with self.progress(total=options["participants"], unit="bot") as bar:
+                    for n in range(options["participants"]):
+                        problems += self.run_bot(study, n, options)
+                        bar.update(1)
                 if not options["keep"]:
                     raise Rollback
         except Rollback:
