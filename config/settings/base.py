@@ -240,6 +240,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two serializers have a field named "mode" (a run's live/batch, an item set's rule):
+    # the run's choice set is named here, not by a hash.
+    "ENUM_NAME_OVERRIDES": {"RunModeEnum": "evaluation.models.EvaluationRun.Mode"},
 }
 
 # --- Project settings --------------------------------------------------------------------

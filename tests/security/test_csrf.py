@@ -25,6 +25,10 @@ from tests.test_permissions import ROUTES
 
 pytestmark = pytest.mark.django_db
 
+# Exempt from CSRF by design: machine-to-machine endpoints that carry no session and prove
+# who sends them by a signature instead. A POST without that signature must still be refused.
+SIGNED_INSTEAD = {"prolific/webhook/": "Signature missing, stale or wrong."}
+
 POST_FORM = re.compile(r"<form\b[^>]*method=[\"']post[\"'][^>]*>(.*?)</form>", re.S | re.I)
 
 
@@ -43,9 +47,12 @@ def test_every_post_form_in_the_templates_has_a_csrf_token():
     assert not missing, f"POST forms without {{% csrf_token %}}: {missing}"
 
 
-def refused_for_csrf(response, *, who: str, api: bool) -> bool:
+def refused_for_csrf(response, *, who: str, api: bool, route: str) -> bool:
     """Django views: 403 naming CSRF. DRF views check CSRF for session-authenticated users
-    (the admin here); a participant has no account, so the API refuses them outright."""
+    (the admin here); a participant has no account, so the API refuses them outright.
+    Signed endpoints: 403 for the missing signature."""
+    if route in SIGNED_INSTEAD:
+        return response.status_code == 403 and SIGNED_INSTEAD[route] in response.content.decode()
     if api:
         if response.status_code == 405:  # read-only documentation views
             return True
@@ -72,7 +79,7 @@ def test_every_url_refuses_a_post_without_csrf_token(who):
     accepted = []
     for route in {r.canonical for r in ROUTES}:
         response = client.post(fill(route), {"status": "closed", "choice": "agree", "value": 3})
-        if not refused_for_csrf(response, who=who, api=route.startswith("api/")):
+        if not refused_for_csrf(response, who=who, api=route.startswith("api/"), route=route):
             accepted.append((route, response.status_code))
     assert not accepted, f"POST without a CSRF token not refused: {sorted(accepted)}"
     assert (Study.objects.count(), Participant.objects.count()) == (studies, participants)
