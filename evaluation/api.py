@@ -155,9 +155,7 @@ class RunCreateSerializer(serializers.Serializer):
     reask_follow_up = serializers.BooleanField(default=True)
     min_valid_probability = serializers.FloatField(min_value=0, max_value=1, default=0.5)
     mode = serializers.ChoiceField(choices=EvaluationRun.Mode.choices, default="live")
-    batch_retry = serializers.ChoiceField(
-        choices=EvaluationRun.BatchRetry.choices, default="batch"
-    )
+    batch_retry = serializers.ChoiceField(choices=EvaluationRun.BatchRetry.choices, default="batch")
     template_set = serializers.CharField(default="valueportrait-own")
     template_set_version = serializers.IntegerField(default=1)
     language = serializers.CharField(default="en", max_length=16)
