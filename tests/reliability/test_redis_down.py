@@ -14,10 +14,12 @@ from __future__ import annotations
 import os
 import socket
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.core.cache import caches
 from django.test import override_settings
+from kombu.exceptions import OperationalError
 
 from benchmark.models import CorrelationRun, StudyAnalysisSettings
 from config.celery import app
@@ -37,19 +39,47 @@ def closed_port() -> int:
         return sock.getsockname()[1]  # released on close: nothing listens there
 
 
-@pytest.fixture
-def redis_down():
+def forget_broker_connections() -> None:
+    """Celery keeps its connection pool and producers once made: after an earlier test has
+    sent a task, a changed ``broker_url`` alone would still publish to the old broker. Drop
+    them, as Celery itself does after a fork (``Celery._after_fork``)."""
+    app._after_fork()
+
+
+@contextmanager
+def broker_down():
+    """Redis unreachable for this block: cache and Celery broker at a closed port."""
     url = f"redis://127.0.0.1:{closed_port()}/0"
     cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
     previous = app.conf.broker_url
     app.conf.broker_url = url
+    forget_broker_connections()
     with override_settings(CACHES=cache, REDIS_URL=url, CELERY_BROKER_URL=url):
         caches._settings = None  # rebuild the cache handler from the overridden setting
         try:
             yield url
         finally:
             app.conf.broker_url = previous
+            forget_broker_connections()
     caches._settings = None
+
+
+@pytest.fixture
+def redis_down():
+    with broker_down() as url:
+        yield url
+
+
+NOWHERE = "vp-tests-no-worker-listens"  # a queue no worker consumes: the message just sits
+
+
+@pytest.mark.redis
+def test_the_broker_is_down_even_after_tasks_went_to_the_real_one():
+    """Regression: a task already sent to the real broker left Celery's pooled connection
+    behind, so with the broker "down" tasks still went out and nothing here was tested."""
+    app.send_task("tests.nothing", queue=NOWHERE)  # the real Redis: makes the pool
+    with broker_down(), pytest.raises(OperationalError):
+        app.send_task("tests.nothing", queue=NOWHERE)
 
 
 @pytest.mark.django_db(transaction=True)
