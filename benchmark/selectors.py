@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.bulk import read_frame
+from core.bulk import read_frame, read_rows
 from survey.models import Item, ItemRating, Participant, ParticipantScore, Scenario
 
 from .analysis import ParticipantRecord, prepare_inputs
@@ -161,19 +161,13 @@ def analysis_inputs(*, study, language: str = ""):
     if language:
         rated = rated.filter(participant__in=people.values("pk"))
         scored = scored.filter(participant__in=people.values("pk"))
-    ratings = (
-        read_frame(
-            rated.order_by(),
-            ["id", "participant_id", "item_id", "rating"],
-        )
-        .to_numpy(dtype=np.int64)
-        .reshape(-1, 4)
-    )
+    ratings = np.asarray(
+        read_rows(rated.order_by(), ["id", "participant_id", "item_id", "rating"]),
+        dtype=np.int64,
+    ).reshape(-1, 4)
     ratings = ratings[np.argsort(ratings[:, 0], kind="stable"), 1:]
-    scores = list(  # one score per (participant, family, dimension): order irrelevant
-        read_frame(
-            scored.order_by(), ["participant_id", "family", "dimension", "score"]
-        ).itertuples(index=False, name=None)
+    scores = read_rows(  # one score per (participant, family, dimension): order irrelevant
+        scored.order_by(), ["participant_id", "family", "dimension", "score"]
     )
     return prepare_inputs(
         participants=participants,
