@@ -1,34 +1,37 @@
 """Answering a batch of units: prompts, cache, shared rate limit, retries, parsing, storage.
 
-Threads do only HTTP (no database access); the calling thread reads everything needed
-first, then stores each answer as soon as it arrives with an insert that ignores a row
-that already exists (the unique unit key), so a batch that runs twice writes once and no
-transaction is ever open across an HTTP call.
+The units are asked by coroutines on the process's event loop (:mod:`evaluation.event_loop`),
+which do only HTTP and Redis (no database access); the calling thread reads everything
+needed first, then stores the answers as they arrive, those arriving together in one insert
+that ignores a row that already exists (the unique unit key), so a batch that runs twice
+writes once and no transaction is ever open across an HTTP call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db.models import F
 
-from evaluation import parsing
+from evaluation import event_loop, parsing
 from evaluation.personas import parse_persona_key
 from evaluation.prompts import follow_up
 from evaluation.providers import (
     GenerationRequest,
     ProviderAnswer,
     ProviderError,
-    call_with_retries,
+    acall_with_retries,
     make_client,
 )
-from evaluation.ratelimit import Limits, limiter_for, slot
+from evaluation.ratelimit import Limits, async_limiter_for, async_slot
 from evaluation.units import Unit, build_prompt, cache_key, estimate_tokens
 from survey.models import Item
 from survey.selectors.translations import reviewed_translations
@@ -218,14 +221,23 @@ def cache_entry(run: EvaluationRun, key: str, answer: ProviderAnswer) -> CachedR
     )  # fmt: skip
 
 
-def _answer_job(
+async def _generate(client, request: GenerationRequest) -> ProviderAnswer:
+    """One call: awaited on the HTTP clients, in a thread for a client without coroutines
+    (a local model computes in the worker)."""
+    agenerate = getattr(client, "agenerate", None)
+    if agenerate is not None:
+        return await agenerate(request)
+    return await asyncio.to_thread(client.generate, request)
+
+
+async def _answer_job(
     run: EvaluationRun, job: Job, base_request: GenerationRequest, stop: threading.Event
 ) -> Outcome:
-    """Ask (and re-ask while unparseable) one unit. Runs in a worker thread: no DB here."""
+    """Ask (and re-ask while unparseable) one unit. On the event loop: no DB here."""
     config = run.model_config
     client = client_for(config)
     request = replace(base_request, prompt=job.prompt)
-    limiter = limiter_for(settings.REDIS_URL)
+    limiter = async_limiter_for(settings.REDIS_URL)
     limits, limit_key = _limits(config), _limit_key(config)
     invalid_texts: list[str] = []
     new_cache, hits = [], []
@@ -244,14 +256,14 @@ def _answer_job(
             try:
                 estimate = estimate_tokens(job.prompt, request.max_tokens)
 
-                def one_call(estimate=estimate, request=request):
+                async def one_call(estimate=estimate, request=request):
                     # The slot is held per HTTP attempt, never across a retry's wait.
-                    with slot(limiter, limit_key, limits, tokens=estimate):
-                        return client.generate(request)
+                    async with async_slot(limiter, limit_key, limits, tokens=estimate):
+                        return await _generate(client, request)
 
-                answer, tries = call_with_retries(one_call, max_retries=config.max_retries)
+                answer, tries = await acall_with_retries(one_call, max_retries=config.max_retries)
                 used = answer.input_tokens + answer.output_tokens
-                limiter.record_tokens(limit_key, limits, used - estimate)
+                await limiter.record_tokens(limit_key, limits, used - estimate)
             except Exception as exc:  # stored as a failed unit, shown and retried on resume
                 message = (
                     str(exc) if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
@@ -380,6 +392,33 @@ def store_outcomes(outcomes: list[Outcome]) -> None:
     )
 
 
+async def _answer_all(
+    run: EvaluationRun,
+    jobs: list[Job],
+    base_request: GenerationRequest,
+    stop: threading.Event,
+    deliver: Callable[[Outcome | BaseException | None], None],
+) -> None:
+    """Ask the jobs, at most the model's ``max_concurrency`` of them at a time (a unit
+    waiting out a retry's backoff counts: its retries come before other units' first calls,
+    as with a thread per unit); the shared slots bound what is in flight across tasks and
+    processes. ``deliver`` gets exactly one item per job as it ends: its outcome, None when
+    the run was cancelled first, or the exception that broke it."""
+    in_progress = asyncio.Semaphore(max(run.model_config.max_concurrency, 1))
+
+    async def one(job: Job) -> None:
+        try:
+            async with in_progress:
+                outcome = await _answer_job(run, job, base_request, stop)
+        except _Cancelled:
+            outcome = None
+        except Exception as exc:  # noqa: BLE001 - raised in the calling thread
+            outcome = exc
+        deliver(outcome)
+
+    await asyncio.gather(*(one(job) for job in jobs))
+
+
 def execute_units(*, run: EvaluationRun, units: list[Unit]) -> int:
     """Answer the units of ``run`` (loaded with its model configuration) that have no stored
     response yet; return rows written. Stops asking when the run stops answering
@@ -393,31 +432,50 @@ def execute_units(*, run: EvaluationRun, units: list[Unit]) -> int:
     base_request = run.generation_request()
     jobs = build_jobs(run, todo, base_request)
     stop = threading.Event()
+    arrived: queue.SimpleQueue = queue.SimpleQueue()
+    asking = event_loop.submit(_answer_all(run, jobs, base_request, stop, arrived.put))
     written = 0
-    threads = min(len(jobs), run.model_config.max_concurrency)
+    remaining = len(jobs)
     last_check = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(threads, 1), thread_name_prefix="vp-eval") as pool:
-        pending = {pool.submit(_answer_job, run, job, base_request, stop) for job in jobs}
-        try:
-            while pending:
-                # Collect what finished within FLUSH_SECONDS and store it together.
-                done, pending = wait(pending, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
-                if pending and done:
-                    more, pending = wait(pending, timeout=FLUSH_SECONDS)
-                    done |= more
-                outcomes = []
-                for future in done:
-                    try:
-                        outcomes.append(future.result())
-                    except _Cancelled:
-                        continue
-                if outcomes:
-                    store_outcomes(outcomes)
-                    written += len(outcomes)
-                if time.monotonic() - last_check > 1.0:
-                    last_check = time.monotonic()
-                    if not EvaluationRun.objects.answering().filter(pk=run_id).exists():
-                        stop.set()
-        finally:
-            stop.set()
+    try:
+        while remaining:
+            # Store together what arrives within FLUSH_SECONDS of the first.
+            ended = _collect(arrived, FLUSH_SECONDS)
+            if not ended and asking.done():
+                asking.result()  # raises what stopped the loop's side early
+                raise RuntimeError(f"{remaining} units of run {run_id} were never answered")
+            remaining -= len(ended)
+            outcomes = []
+            for item in ended:
+                if isinstance(item, BaseException):
+                    raise item
+                if item is not None:
+                    outcomes.append(item)
+            if outcomes:
+                store_outcomes(outcomes)
+                written += len(outcomes)
+            if time.monotonic() - last_check > 1.0:
+                last_check = time.monotonic()
+                if not EvaluationRun.objects.answering().filter(pk=run_id).exists():
+                    stop.set()
+    finally:
+        stop.set()
+        # Only when storing failed is anything still asking: its answers would not be stored.
+        asking.cancel()
     return written
+
+
+def _collect(arrived: queue.SimpleQueue, window: float) -> list:
+    """What arrives within ``window`` seconds of the first item (waiting up to ``window``
+    for that one)."""
+    try:
+        ended = [arrived.get(timeout=window)]
+    except queue.Empty:
+        return []
+    deadline = time.monotonic() + window
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            ended.append(arrived.get(timeout=left))
+        except queue.Empty:
+            break
+    return ended

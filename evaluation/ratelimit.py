@@ -11,19 +11,27 @@ Per *limit key* (provider + model id + base URL):
 
 Without Redis (a laptop on the filesystem broker) :class:`LocalLimiter` does the same within
 one process.
+
+Live runs ask from one event loop per worker process (:mod:`evaluation.event_loop`):
+:class:`AsyncRedisLimiter` runs the same scripts on the same keys without blocking it, and
+:func:`async_slot` is :func:`slot` for coroutines (:class:`AsyncSlots` hands a freed lease
+straight to a request of the process that waits).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import redis
+import redis.asyncio
 
 _BUCKET_STEPS = """
 local now_parts = redis.call('TIME')
@@ -308,3 +316,168 @@ def limiter_for(redis_url: str):
     if redis_url not in _REDIS:
         _REDIS[redis_url] = RedisLimiter(redis.Redis.from_url(redis_url))
     return _REDIS[redis_url]
+
+
+# --- coroutines (one event loop per process) ------------------------------------------------
+class AsyncRedisLimiter:
+    """:class:`RedisLimiter`'s scripts and keys on an asyncio Redis client: the same shared
+    allowance, awaited. Belongs to one event loop (its connections do)."""
+
+    def __init__(self, client, *, prefix: str = "vp:eval:limit"):
+        self.redis = client
+        self.prefix = prefix
+        self._buckets = client.register_script(_BUCKETS)
+        self._charge_held = client.register_script(_CHARGE_HELD)
+        self._lease = client.register_script(_ACQUIRE_LEASE)
+
+    def _keys(self, key: str) -> list[str]:
+        return [f"{self.prefix}:{key}:rpm", f"{self.prefix}:{key}:tpm"]
+
+    async def charge_held(self, key: str, limits: Limits, token: str, tokens: int = 0) -> float:
+        """:meth:`RedisLimiter.charge_held`."""
+        args = [limits.requests_per_minute, 1, limits.tokens_per_minute, tokens, "check",
+                token, limits.lease_seconds]  # fmt: skip
+        keys = [*self._keys(key), f"{self.prefix}:{key}:slots"]
+        return float(await self._charge_held(keys=keys, args=args))
+
+    async def record_tokens(self, key: str, limits: Limits, extra_tokens: int) -> None:
+        """:meth:`RedisLimiter.record_tokens`."""
+        if limits.tokens_per_minute and extra_tokens > 0:
+            args = [0, 0, limits.tokens_per_minute, extra_tokens, "force"]
+            await self._buckets(keys=self._keys(key), args=args)
+
+    async def try_lease(self, key: str, limits: Limits, token: str) -> bool:
+        """:meth:`RedisLimiter.try_lease`."""
+        args = [limits.max_concurrency, token, limits.lease_seconds]
+        return bool(await self._lease(keys=[f"{self.prefix}:{key}:slots"], args=args))
+
+    async def release(self, key: str, token: str) -> None:
+        await self.redis.zrem(f"{self.prefix}:{key}:slots", token)
+
+
+class AsyncLocalLimiter:
+    """A :class:`LocalLimiter` behind the coroutine interface (its calls never block)."""
+
+    def __init__(self, local: LocalLimiter):
+        self.local = local
+
+    async def charge_held(self, key, limits, token, tokens=0):
+        return self.local.charge_held(key, limits, token, tokens)
+
+    async def record_tokens(self, key, limits, extra_tokens):
+        self.local.record_tokens(key, limits, extra_tokens)
+
+    async def try_lease(self, key, limits, token):
+        return self.local.try_lease(key, limits, token)
+
+    async def release(self, key, token):
+        self.local.release(key, token)
+
+
+class AsyncSlots:
+    """:class:`HeldSlots` for coroutines of one event loop: the leases this process holds for
+    one limit key. A lease given back goes straight to the request that has waited longest;
+    with none waiting it returns to the shared limiter. While requests wait, one poller asks
+    the shared limiter for a new lease (at once again after a grant, every ``poll`` seconds
+    after a refusal). When the limiter itself fails (Redis unreachable), every request
+    waiting then gets the error (its unit is recorded as failed, as a failed call is)."""
+
+    def __init__(self, limiter, key: str):
+        self.limiter = limiter
+        self.key = key
+        self.waiters: deque[asyncio.Future] = deque()
+        self.poller: asyncio.Task | None = None
+        self.releases: set[asyncio.Task] = set()
+
+    async def take(self, limits: Limits, *, poll: float = 0.02) -> str:
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        if self.poller is None:
+            self.poller = asyncio.create_task(self._poll(limits, poll))
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.give_back(waiter.result())  # handed over just as this request left
+            raise
+
+    def give_back(self, token: str) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(token)
+                return
+        task = asyncio.create_task(self.limiter.release(self.key, token))
+        self.releases.add(task)  # a reference until it ran (the loop keeps only weak ones)
+        task.add_done_callback(self.releases.discard)
+
+    def _waiting(self) -> bool:
+        while self.waiters and self.waiters[0].done():
+            self.waiters.popleft()
+        return bool(self.waiters)
+
+    async def _poll(self, limits: Limits, poll: float) -> None:
+        try:
+            while self._waiting():
+                token = uuid.uuid4().hex
+                try:
+                    granted = await self.limiter.try_lease(self.key, limits, token)
+                except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
+                    while self.waiters:
+                        waiter = self.waiters.popleft()
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    return
+                if granted:
+                    self.give_back(token)
+                else:
+                    await asyncio.sleep(poll * (0.5 + random.random()))
+        finally:
+            self.poller = None
+
+
+_ASYNC_SLOTS: dict[tuple[object, str], AsyncSlots] = {}
+
+
+def async_slots(limiter, key: str) -> AsyncSlots:
+    """This process's :class:`AsyncSlots` of ``key`` (call on the event loop only)."""
+    slots = _ASYNC_SLOTS.get((limiter, key))
+    if slots is None:
+        slots = _ASYNC_SLOTS[(limiter, key)] = AsyncSlots(limiter, key)
+    return slots
+
+
+@asynccontextmanager
+async def async_slot(
+    limiter, key: str, limits: Limits, *, tokens: int = 0, poll: float = 0.02
+) -> AsyncIterator[None]:
+    """:func:`slot` for a coroutine: wait for a concurrency lease and the rate allowance,
+    then hold the lease (one Redis round trip per request while work keeps coming)."""
+    slots = async_slots(limiter, key)
+    token = await slots.take(limits, poll=poll)
+    try:
+        while (wait := await limiter.charge_held(key, limits, token, tokens)) != 0:
+            if wait < 0:  # the lease expired while handed over: a new one
+                token = None
+                token = await slots.take(limits, poll=poll)
+                continue
+            await asyncio.sleep(min(wait, 5.0) * (1 + 0.1 * random.random()))
+        yield
+    finally:
+        if token is not None:
+            slots.give_back(token)
+
+
+_ASYNC_REDIS: dict[tuple[asyncio.AbstractEventLoop, str], AsyncRedisLimiter] = {}
+_ASYNC_LOCAL = AsyncLocalLimiter(_LOCAL)
+
+
+def async_limiter_for(redis_url: str):
+    """:func:`limiter_for` for coroutines: Redis-backed on a client of the running event
+    loop (call it on that loop), else the process's :class:`LocalLimiter`."""
+    if not redis_url:
+        return _ASYNC_LOCAL
+    key = (asyncio.get_running_loop(), redis_url)
+    if key not in _ASYNC_REDIS:
+        _ASYNC_REDIS[key] = AsyncRedisLimiter(redis.asyncio.Redis.from_url(redis_url))
+    return _ASYNC_REDIS[key]

@@ -26,6 +26,9 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# The workers inherit this: production-like, not the local settings' DEBUG, which keeps a
+# log entry of every SQL statement.
+os.environ.setdefault("DJANGO_DEBUG", "0")
 
 
 def main() -> None:
@@ -83,6 +86,7 @@ def main() -> None:
             configs.append(config)
         workers = start_workers(args.workers, args.worker_threads)
         cpu_before = cpu_seconds(workers)
+        own_cpu_before = time.process_time()
         try:
             runs = [
                 lifecycle.create_run(
@@ -102,9 +106,11 @@ def main() -> None:
                 time.sleep(0.1)
             wall = time.monotonic() - started
             cpu = cpu_seconds(workers) - cpu_before
+            own_cpu = time.process_time() - own_cpu_before
         finally:
             stop_workers(workers)
         requests = server.request_count()
+        timeline = _timeline(server.requests, started)
 
     for run in runs:
         run.refresh_from_db()
@@ -128,6 +134,41 @@ def main() -> None:
         f"throughput         {requests / wall:.1f} requests/s (ideal {args.concurrency / args.latency:.0f})"
     )
     print(f"worker CPU         {cpu:.1f} s ({1000 * cpu / requests:.2f} ms per request)")
+    print(
+        f"provider CPU       {own_cpu:.1f} s ({1000 * own_cpu / requests:.2f} ms per request; "
+        "this process: the fake provider and the polling for the end)"
+    )
+    print(f"load after         {os.getloadavg()[0]:.2f} (1-minute average)")
+    print(
+        "where the wall goes: first request at {first:.2f} s, last answer at {last:.2f} s, "
+        "then {tail:.2f} s to the finished run; between first and last, {in_flight:.1f} "
+        "requests in flight on average, each {served:.0f} ms at the provider "
+        "(median; sleep included)".format(tail=wall - timeline["last"], **timeline)
+    )
+    print("in flight per second:", " ".join(f"{n:.0f}" for n in timeline["per_second"]))
+
+
+def _timeline(recorded: list[dict], started: float) -> dict:
+    """When the provider saw the first request and sent the last answer (seconds after the
+    start), the mean requests in flight between them, the median time a request spent at the
+    provider, and the mean in flight per second of the run (where the pipeline stalls)."""
+    spans = sorted(
+        (r["at"] - started, r["answered"] - started) for r in recorded if "answered" in r
+    )
+    first, last = spans[0][0], max(end for _, end in spans)
+    served = sorted(end - at for at, end in spans)
+    per_second = [0.0] * (int(last) + 1)
+    for at, end in spans:
+        for second in range(int(at), int(end) + 1):
+            overlap = min(end, second + 1) - max(at, second)
+            per_second[second] += max(overlap, 0.0)
+    return {
+        "first": first,
+        "last": last,
+        "in_flight": sum(end - at for at, end in spans) / (last - first),
+        "served": 1000 * served[len(served) // 2],
+        "per_second": per_second,
+    }
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from .base import (
     ProviderAnswer,
     ProviderError,
     TransientProviderError,
+    acall_with_retries,
     call_with_retries,
 )
 from .gemini import GeminiClient
@@ -59,6 +60,7 @@ __all__ = [
     "ProviderAnswer",
     "ProviderError",
     "TransientProviderError",
+    "acall_with_retries",
     "call_with_retries",
     "make_client",
 ]

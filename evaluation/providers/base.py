@@ -11,11 +11,13 @@ into errors, answers or logs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -23,6 +25,14 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 MAX_RETRY_AFTER_SECONDS = 300.0
+
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    # httpcore's async pool imports sniffio (optional) at every lock it sets up, several
+    # per request; without it installed, each of those failed imports searched sys.path
+    # again: ~9 % of a worker's CPU. Remembered as missing, the import fails at once.
+    sys.modules.setdefault("sniffio", None)
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,8 @@ def json_body(response: httpx.Response) -> dict:
 
 
 class HttpClient:
-    """Base of the HTTP clients: one ``httpx.Client`` (thread-safe, pooled) per instance."""
+    """Base of the HTTP clients: one ``httpx.Client`` (thread-safe, pooled) per instance, and
+    for :meth:`agenerate` one ``httpx.AsyncClient`` per event loop that calls it."""
 
     provider = ""
     default_base_url = ""
@@ -186,12 +197,25 @@ class HttpClient:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
-        self.http = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(
+        self.http = httpx.Client(**self._http_options(max_connections))
+        self.max_connections = max_connections
+        self._async_http: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
+
+    def _http_options(self, max_connections: int) -> dict:
+        return {
+            "timeout": httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            "limits": httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-        )
+        }
+
+    def async_http(self) -> httpx.AsyncClient:
+        """The pooled async client of the running loop (its connections belong to it)."""
+        loop = asyncio.get_running_loop()
+        if self._async_http is None or self._async_http[0] is not loop:
+            client = httpx.AsyncClient(**self._http_options(self.max_connections))
+            self._async_http = (loop, client)
+        return self._async_http[1]
 
     def close(self) -> None:
         self.http.close()
@@ -216,23 +240,35 @@ class HttpClient:
         api_key = api_key_from_env(self.api_key_env)
         url, headers, payload = self.build(request, api_key)
         try:
-            return self._send(url, headers, payload)
+            try:
+                response = self.http.post(url, headers=headers, json=payload)
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc) from None
+            return self._answer(response, payload)
         except ProviderError as exc:
-            # Some servers quote the key they were sent in their error message; the message
-            # is stored and shown, so the key is masked out of it.
-            if api_key and api_key in str(exc):
-                exc.args = (str(exc).replace(api_key, "[redacted key]"),)
+            _redact(exc, api_key)
             raise
 
-    def _send(self, url: str, headers: dict, payload: dict) -> ProviderAnswer:
+    async def agenerate(self, request: GenerationRequest) -> ProviderAnswer:
+        """:meth:`generate` as a coroutine (on the loop's pooled async client)."""
+        api_key = api_key_from_env(self.api_key_env)
+        url, headers, payload = self.build(request, api_key)
         try:
-            response = self.http.post(url, headers=headers, json=payload)
-        except httpx.TimeoutException as exc:
-            raise TransientProviderError(
-                f"timeout after {self.timeout:g}s ({type(exc).__name__})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise TransientProviderError(f"connection error: {type(exc).__name__}: {exc}") from None
+            try:
+                response = await self.async_http().post(url, headers=headers, json=payload)
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc) from None
+            return self._answer(response, payload)
+        except ProviderError as exc:
+            _redact(exc, api_key)
+            raise
+
+    def _transport_error(self, exc: httpx.TransportError) -> TransientProviderError:
+        if isinstance(exc, httpx.TimeoutException):
+            return TransientProviderError(f"timeout after {self.timeout:g}s ({type(exc).__name__})")
+        return TransientProviderError(f"connection error: {type(exc).__name__}: {exc}")
+
+    def _answer(self, response: httpx.Response, payload: dict) -> ProviderAnswer:
         raise_for_status(response)
         body = json_body(response)
         try:
@@ -243,11 +279,27 @@ class HttpClient:
             ) from None
 
 
+def _redact(exc: ProviderError, api_key: str) -> None:
+    """Some servers quote the key they were sent in their error message; the message is
+    stored and shown, so the key is masked out of it."""
+    if api_key and api_key in str(exc):
+        exc.args = (str(exc).replace(api_key, "[redacted key]"),)
+
+
 def backoff_delay(
     attempt: int, *, base: float = 0.5, cap: float = 30.0, rng=random.random
 ) -> float:
     """Exponential backoff with full jitter for retry ``attempt`` (1, 2, ...)."""
     return rng() * min(cap, base * 2 ** (attempt - 1))
+
+
+def retry_delay(exc: BaseException, attempt: int, *, backoff_base: float = 0.5) -> float:
+    """Seconds to wait before retrying after ``exc`` ended ``attempt`` (1, 2, ...): the
+    backoff, or the provider's ``Retry-After`` when that is longer."""
+    delay = backoff_delay(attempt, base=backoff_base)
+    if isinstance(exc, TransientProviderError) and exc.retry_after is not None:
+        delay = max(delay, exc.retry_after)
+    return delay
 
 
 def call_with_retries(
@@ -266,9 +318,7 @@ def call_with_retries(
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception()
-        delay = backoff_delay(state.attempt_number, base=backoff_base)
-        if isinstance(exc, TransientProviderError) and exc.retry_after is not None:
-            delay = max(delay, exc.retry_after)
+        delay = retry_delay(exc, state.attempt_number, backoff_base=backoff_base)
         if on_retry is not None:
             on_retry(exc, delay)
         return delay
@@ -282,3 +332,23 @@ def call_with_retries(
     )
     answer = retrying(call)
     return answer, retrying.statistics.get("attempt_number", 1)
+
+
+async def acall_with_retries(
+    call: Callable[[], Awaitable[ProviderAnswer]],
+    *,
+    max_retries: int,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    backoff_base: float = 0.5,
+) -> tuple[ProviderAnswer, int]:
+    """:func:`call_with_retries` for a coroutine function ``call`` (same waits, same
+    ``(answer, attempts)``, the last error re-raised when the retries run out)."""
+    attempt = 1
+    while True:
+        try:
+            return await call(), attempt
+        except TransientProviderError as exc:
+            if attempt > max_retries:
+                raise
+            await sleep(retry_delay(exc, attempt, backoff_base=backoff_base))
+            attempt += 1

@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -98,6 +99,18 @@ def _logprobs_for(answer: str, digit: str | None) -> list[dict]:
     return alternatives  # 0.7 + 0.1 + 4 * 0.04 = 0.96 on digits
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops connections when a worker opens its pool's
+    # dozens at once (a real provider's front end accepts them).
+    request_queue_size = 256
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (a test's timeout) before the buffered answer was flushed.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class FakeProvider:
     def __init__(
         self,
@@ -130,8 +143,7 @@ class FakeProvider:
         self.batch_outcomes: deque[str] = deque()
         self.batch_polls_before_done = 0
         self.hold_batches = False
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # --- control ---------------------------------------------------------------------------
@@ -276,6 +288,12 @@ class FakeProvider:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Status line, headers and body leave in one segment (the handler flushes after
+            # each request), without Nagle's algorithm: written unbuffered, the body waited
+            # for the client's delayed ACK of the headers, 40 ms a request on loopback, which
+            # no real provider adds.
+            wbufsize = 1 << 16
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # quiet
                 pass
@@ -296,12 +314,12 @@ class FakeProvider:
             def _json(self, status: int, body: dict) -> None:
                 self._send(status, json.dumps(body).encode())
 
-            def _record(self, route: str, payload) -> None:
+            def _record(self, route: str, payload) -> dict:
+                entry = {"route": route, "path": self.path, "headers": dict(self.headers),
+                         "payload": payload, "at": time.monotonic()}  # fmt: skip
                 with fake.lock:
-                    fake.requests.append(
-                        {"route": route, "path": self.path, "headers": dict(self.headers),
-                         "payload": payload}
-                    )  # fmt: skip
+                    fake.requests.append(entry)
+                return entry
 
             def do_GET(self) -> None:  # noqa: N802
                 self._record("get", None)
@@ -330,7 +348,7 @@ class FakeProvider:
                 if route is None:
                     self._send(404, b'{"error": {"message": "no such route"}}')
                     return
-                self._record(route, payload)
+                entry = self._record(route, payload)
                 refused = route == "openai" and fake._refused_length_parameter(payload)
                 fault = None if refused else fake._next_fault()
                 if fake.latency and not refused:
@@ -338,8 +356,9 @@ class FakeProvider:
                 status, body, headers = fake.reply(route, payload, self.path, fault)
                 if body is None:  # malformed
                     self._send(200, b'{"choices": [{"message": {"content": "like m')
-                    return
-                self._send(status, json.dumps(body).encode(), headers)
+                else:
+                    self._send(status, json.dumps(body).encode(), headers)
+                entry["answered"] = time.monotonic()
 
             def _route(self) -> str | None:
                 if self.path == "/v1/chat/completions":

@@ -1,5 +1,6 @@
 """The three HTTP clients against the scripted fake provider server."""
 
+import asyncio
 import math
 
 import pytest
@@ -14,6 +15,7 @@ from evaluation.providers import (
     PermanentProviderError,
     ProviderAnswer,
     TransientProviderError,
+    acall_with_retries,
     call_with_retries,
 )
 from evaluation.providers.base import ConfigurationError, parse_retry_after
@@ -141,6 +143,75 @@ def test_retries_honour_retry_after_and_give_up_after_the_limit(server):
     calls = server.request_count()
     with pytest.raises(PermanentProviderError):
         call_with_retries(lambda: client.generate(request), max_retries=5, sleep=lambda s: None)
+    assert server.request_count() == calls + 1  # 4xx fails fast, no retry
+
+
+@pytest.mark.parametrize("provider", sorted(CLIENTS))
+def test_the_coroutine_call_sends_parses_and_classifies_as_the_blocking_one(
+    provider, server, monkeypatch
+):
+    """``agenerate`` (the live runs' path): the same body and headers, the same answer, the
+    same error classes, the key masked out of a message that quotes it."""
+    monkeypatch.setenv("FAKE_KEY", "sk-secret-123")
+    client = _client(provider, server, api_key_env="FAKE_KEY", timeout=1.0)
+    request = GenerationRequest(prompt=PROMPT, temperature=0.0, max_tokens=12, seed=7)
+
+    async def calls():
+        answers = [await client.agenerate(request)]
+        errors = []
+        server.script("429", "500", "malformed", "hang", "400")
+        for _ in range(5):
+            try:
+                await client.agenerate(request)
+            except Exception as exc:  # noqa: BLE001 - compared below
+                errors.append(exc)
+        answers.append(await client.agenerate(request))
+        return answers, errors
+
+    answers, errors = asyncio.run(calls())
+    blocking = client.generate(request)
+    assert [a.to_json() for a in answers] == [blocking.to_json()] * 2
+    asked = [r for r in server.requests if r["route"] == provider]
+    assert asked[0]["payload"] == asked[-1]["payload"]
+    assert asked[0]["headers"].keys() == asked[-1]["headers"].keys()
+    assert [type(e) for e in errors] == [TransientProviderError] * 4 + [PermanentProviderError]
+    assert errors[0].status == 429 and errors[0].retry_after == pytest.approx(0.3)
+    assert "timeout" in str(errors[3]) and errors[4].status == 400
+
+    server.script("400")
+    client_quoted = _client(provider, server, api_key_env="FAKE_KEY")
+    monkeypatch.setenv("FAKE_KEY", "scripted")  # a key that the 400's message quotes
+    with pytest.raises(PermanentProviderError, match=r"\[redacted key\]"):
+        asyncio.run(client_quoted.agenerate(request))
+
+
+def test_coroutine_retries_honour_retry_after_and_give_up_after_the_limit(server):
+    client = _client("openai", server)
+    request = GenerationRequest(prompt=PROMPT)
+    waits = []
+
+    async def sleep(seconds):
+        waits.append(seconds)
+
+    async def retried(max_retries):
+        return await acall_with_retries(
+            lambda: client.agenerate(request),
+            max_retries=max_retries,
+            sleep=sleep,
+            backoff_base=0.01,
+        )
+
+    server.script("429", "500")
+    answer, attempts = asyncio.run(retried(3))
+    assert attempts == 3 and parse_phrase(answer.text).rating == EXPECTED
+    assert waits[0] >= 0.3 and waits[1] <= 0.02  # Retry-After, then the plain backoff
+    server.script("500", "500", "500")
+    with pytest.raises(TransientProviderError):
+        asyncio.run(retried(2))
+    server.script("400")
+    calls = server.request_count()
+    with pytest.raises(PermanentProviderError):
+        asyncio.run(retried(5))
     assert server.request_count() == calls + 1  # 4xx fails fast, no retry
 
 

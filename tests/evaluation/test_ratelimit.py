@@ -1,19 +1,29 @@
 """The shared rate limiter: Redis-backed buckets and leases, and the in-process fallback."""
 
+import asyncio
 import os
+import socket
 import threading
 import time
 import uuid
 
 import pytest
+import redis
+import redis.asyncio
 
-from evaluation.ratelimit import Limits, LocalLimiter, RedisLimiter, slot
+from evaluation.ratelimit import (
+    AsyncLocalLimiter,
+    AsyncRedisLimiter,
+    Limits,
+    LocalLimiter,
+    RedisLimiter,
+    async_slot,
+    slot,
+)
 
 
 @pytest.fixture
 def redis_limiter():
-    import redis
-
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     prefix = f"vp:test:{uuid.uuid4().hex}"
     yield RedisLimiter(client, prefix=prefix)
@@ -136,3 +146,132 @@ def test_slots_are_handed_over_within_a_process_and_bounded_across_processes(red
     assert redis_limiter.in_flight("m") == 0
     uses = 2 * 8 * 3
     assert sum(p.granted for p in processes) < uses / 2  # most slots were handed over
+
+
+# --- coroutines: the live runs' path ---------------------------------------------------------
+class CountingAsyncLimiter(AsyncRedisLimiter):
+    """Counts the leases the shared limiter granted to this "process"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.granted = 0
+
+    async def try_lease(self, key, limits, token):
+        granted = await super().try_lease(key, limits, token)
+        self.granted += granted
+        return granted
+
+
+@pytest.mark.redis
+def test_async_slots_are_handed_over_within_a_process_and_bounded_across_processes(
+    redis_limiter,
+):
+    """Two async limiters on one Redis stand for two worker processes' event loops: together
+    never more than the bound in flight, most slots handed from one request to the next
+    without a new lease, and every lease given back at the end."""
+    limits = Limits(requests_per_minute=100000, max_concurrency=4)
+    active, peak = [0], [0]
+
+    async def work(limiter):
+        for _ in range(3):
+            async with async_slot(limiter, "m", limits):
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+                await asyncio.sleep(0.03)
+                active[0] -= 1
+
+    async def main():
+        processes = [
+            CountingAsyncLimiter(
+                redis.asyncio.Redis.from_url(os.environ["REDIS_URL"]), prefix=redis_limiter.prefix
+            )
+            for _ in "ab"
+        ]
+        await asyncio.gather(*(work(p) for p in processes for _ in range(8)))
+        await asyncio.sleep(0.05)  # the last leases' release (scheduled, not awaited)
+        for process in processes:
+            await process.redis.aclose()
+        return processes
+
+    processes = asyncio.run(main())
+    assert peak[0] == 4
+    assert redis_limiter.in_flight("m") == 0
+    assert sum(p.granted for p in processes) < 2 * 8 * 3 / 2
+
+
+def test_async_slots_honour_the_local_limiter():
+    limits = Limits(requests_per_minute=100000, max_concurrency=3)
+    limiter = AsyncLocalLimiter(LocalLimiter())
+    active, peak = [0], [0]
+
+    async def work():
+        async with async_slot(limiter, "m", limits):
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+            await asyncio.sleep(0.02)
+            active[0] -= 1
+
+    async def main():
+        await asyncio.gather(*(work() for _ in range(12)))
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert peak[0] == 3 and limiter.local.in_flight("m") == 0
+
+
+@pytest.mark.redis
+def test_a_waiter_that_is_cancelled_takes_no_lease_with_it(redis_limiter):
+    """A request cancelled while it waits (its task stopped) leaves no lease behind: the
+    lease freed later goes back to Redis."""
+    limits = Limits(requests_per_minute=100000, max_concurrency=1)
+
+    async def main():
+        limiter = AsyncRedisLimiter(
+            redis.asyncio.Redis.from_url(os.environ["REDIS_URL"]), prefix=redis_limiter.prefix
+        )
+        release = asyncio.Event()
+
+        async def holder():
+            async with async_slot(limiter, "m", limits):
+                await release.wait()
+
+        async def waiter():
+            async with async_slot(limiter, "m", limits):
+                raise AssertionError("never granted while the holder holds the only slot")
+
+        held = asyncio.create_task(holder())
+        await asyncio.sleep(0.05)
+        waiting = asyncio.create_task(waiter())
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        release.set()
+        await held
+        await asyncio.sleep(0.05)
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await limiter.redis.aclose()
+
+    asyncio.run(main())
+    assert redis_limiter.in_flight("m") == 0
+
+
+def test_every_waiting_request_gets_the_error_when_redis_is_unreachable():
+    """Redis down: the requests waiting for a slot fail (their units are recorded as failed
+    and asked again on resume) instead of waiting forever."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    limits = Limits(requests_per_minute=100000, max_concurrency=2)
+
+    async def ask(limiter):
+        async with async_slot(limiter, "m", limits):
+            return "answered"
+
+    async def main():
+        limiter = AsyncRedisLimiter(redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{port}/0"))
+        return await asyncio.wait_for(
+            asyncio.gather(*(ask(limiter) for _ in range(5)), return_exceptions=True), 30
+        )
+
+    outcomes = asyncio.run(main())
+    assert all(isinstance(o, redis.exceptions.ConnectionError) for o in outcomes), outcomes
