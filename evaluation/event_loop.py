@@ -1,11 +1,13 @@
 """The worker process's event loop for provider calls (no Django).
 
 One asyncio loop per process, run by a daemon thread started on first use, drives every
-live request of every task of the process: waiting for a rate-limit slot, the HTTP call and
-its retries are coroutines, so a hundred requests in flight cost no thread each (with a
-thread per request, every answer woke threads that fought for the interpreter lock, and a
-third of the slots sat idle between one answer and the next request). Database access stays
-in the task's own thread; nothing on this loop touches the database.
+live request of every task of the process: waiting for a rate-limit slot, handing a freed
+slot on, retries and their backoff are coroutines, so hundreds of waiting units cost no
+thread each; only the HTTP call itself runs on a thread of the client's pool (one per
+connection). With a thread per unit, every answer woke threads that fought for the
+interpreter lock over a condition variable, and a sixth of the slots sat idle between one
+answer and the next request. Database access stays in the task's own thread; nothing on
+this loop touches the database.
 """
 
 from __future__ import annotations

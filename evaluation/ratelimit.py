@@ -66,7 +66,7 @@ end
 _BUCKETS = _BUCKET_STEPS + "return tostring(wait)"
 # A held lease (KEYS[3], ARGV[6]) is checked and its expiry renewed in the same round trip
 # as the buckets are charged: -1 when the lease has expired (the slot was lost).
-_CHARGE_HELD = (
+_CHARGE_HELD_STEPS = (
     """
 local expires = redis.call('ZSCORE', KEYS[3], ARGV[6])
 local clock = redis.call('TIME')
@@ -77,11 +77,22 @@ end
     + _BUCKET_STEPS
     + """
 redis.call('ZADD', KEYS[3], 'XX', now + tonumber(ARGV[7]), ARGV[6])
-return tostring(wait)
+"""
+)
+_CHARGE_HELD = _CHARGE_HELD_STEPS + "return tostring(wait)"
+# The same, answering also how many *other* processes (KEYS[4]: the ids of those refused a
+# lease lately; ARGV[8]: ours) wait for a lease: "<wait> <others waiting>".
+_CHARGE_HELD_WANTING = (
+    _CHARGE_HELD_STEPS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local others = redis.call('ZCARD', KEYS[4])
+if redis.call('ZSCORE', KEYS[4], ARGV[8]) then others = others - 1 end
+return tostring(wait) .. ' ' .. others
 """
 )
 
-_ACQUIRE_LEASE = """
+_ACQUIRE_LEASE_STEPS = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -90,8 +101,20 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 60)
   return 1
 end
+"""
+_ACQUIRE_LEASE = _ACQUIRE_LEASE_STEPS + "return 0"
+# The same, noting a refused process (ARGV[4]) as waiting (KEYS[2]) for ARGV[5] seconds.
+_ACQUIRE_LEASE_WANTING = (
+    _ACQUIRE_LEASE_STEPS
+    + """
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[4])
+redis.call('EXPIRE', KEYS[2], 60)
 return 0
 """
+)
+# How long a process refused a lease counts as waiting for one (it asks again every ~20 ms
+# while it waits).
+WANTING_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -320,25 +343,32 @@ def limiter_for(redis_url: str):
 
 # --- coroutines (one event loop per process) ------------------------------------------------
 class AsyncRedisLimiter:
-    """:class:`RedisLimiter`'s scripts and keys on an asyncio Redis client: the same shared
-    allowance, awaited. Belongs to one event loop (its connections do)."""
+    """:class:`RedisLimiter`'s buckets and leases on an asyncio Redis client: the same shared
+    allowance, awaited. Belongs to one event loop (its connections do). A process refused a
+    lease is noted as waiting for a while, and charging a held lease says how many other
+    processes wait: what :class:`AsyncSlots` needs to share the slots fairly."""
 
     def __init__(self, client, *, prefix: str = "vp:eval:limit"):
         self.redis = client
         self.prefix = prefix
         self._buckets = client.register_script(_BUCKETS)
-        self._charge_held = client.register_script(_CHARGE_HELD)
-        self._lease = client.register_script(_ACQUIRE_LEASE)
+        self._charge_held = client.register_script(_CHARGE_HELD_WANTING)
+        self._lease = client.register_script(_ACQUIRE_LEASE_WANTING)
 
     def _keys(self, key: str) -> list[str]:
         return [f"{self.prefix}:{key}:rpm", f"{self.prefix}:{key}:tpm"]
 
-    async def charge_held(self, key: str, limits: Limits, token: str, tokens: int = 0) -> float:
-        """:meth:`RedisLimiter.charge_held`."""
+    async def charge_held(
+        self, key: str, limits: Limits, token: str, tokens: int = 0, *, process: str = ""
+    ) -> tuple[float, int]:
+        """``(wait, other processes waiting for a lease)``; wait as
+        :meth:`RedisLimiter.charge_held` (-1.0: the lease has expired)."""
         args = [limits.requests_per_minute, 1, limits.tokens_per_minute, tokens, "check",
-                token, limits.lease_seconds]  # fmt: skip
-        keys = [*self._keys(key), f"{self.prefix}:{key}:slots"]
-        return float(await self._charge_held(keys=keys, args=args))
+                token, limits.lease_seconds, process]  # fmt: skip
+        keys = [*self._keys(key), f"{self.prefix}:{key}:slots", f"{self.prefix}:{key}:wanting"]
+        answer = await self._charge_held(keys=keys, args=args)
+        wait, _, others = (answer.decode() if isinstance(answer, bytes) else answer).partition(" ")
+        return float(wait), int(others or 0)
 
     async def record_tokens(self, key: str, limits: Limits, extra_tokens: int) -> None:
         """:meth:`RedisLimiter.record_tokens`."""
@@ -346,10 +376,11 @@ class AsyncRedisLimiter:
             args = [0, 0, limits.tokens_per_minute, extra_tokens, "force"]
             await self._buckets(keys=self._keys(key), args=args)
 
-    async def try_lease(self, key: str, limits: Limits, token: str) -> bool:
-        """:meth:`RedisLimiter.try_lease`."""
-        args = [limits.max_concurrency, token, limits.lease_seconds]
-        return bool(await self._lease(keys=[f"{self.prefix}:{key}:slots"], args=args))
+    async def try_lease(self, key: str, limits: Limits, token: str, *, process: str = "") -> bool:
+        """:meth:`RedisLimiter.try_lease`; a refused ``process`` counts as waiting."""
+        args = [limits.max_concurrency, token, limits.lease_seconds, process, WANTING_SECONDS]
+        keys = [f"{self.prefix}:{key}:slots", f"{self.prefix}:{key}:wanting"]
+        return bool(await self._lease(keys=keys, args=args))
 
     async def release(self, key: str, token: str) -> None:
         await self.redis.zrem(f"{self.prefix}:{key}:slots", token)
@@ -361,13 +392,13 @@ class AsyncLocalLimiter:
     def __init__(self, local: LocalLimiter):
         self.local = local
 
-    async def charge_held(self, key, limits, token, tokens=0):
-        return self.local.charge_held(key, limits, token, tokens)
+    async def charge_held(self, key, limits, token, tokens=0, *, process=""):
+        return self.local.charge_held(key, limits, token, tokens), 0  # one process
 
     async def record_tokens(self, key, limits, extra_tokens):
         self.local.record_tokens(key, limits, extra_tokens)
 
-    async def try_lease(self, key, limits, token):
+    async def try_lease(self, key, limits, token, *, process=""):
         return self.local.try_lease(key, limits, token)
 
     async def release(self, key, token):
@@ -379,17 +410,32 @@ class AsyncSlots:
     one limit key. A lease given back goes straight to the request that has waited longest;
     with none waiting it returns to the shared limiter. While requests wait, one poller asks
     the shared limiter for a new lease (at once again after a grant, every ``poll`` seconds
-    after a refusal). When the limiter itself fails (Redis unreachable), every request
-    waiting then gets the error (its unit is recorded as failed, as a failed call is)."""
+    after a refusal).
+
+    Shared fairly: while other processes wait for a lease, this one keeps at most its share
+    (``max_concurrency`` ÷ the processes waiting, itself included) and gives the rest back
+    as they come free (handing every freed lease to its own requests, the process that
+    started first kept nearly all of them for as long as it had work, however slowly it got
+    through it). When the limiter itself fails (Redis unreachable), every request waiting
+    then gets the error (its unit is recorded as failed, as a failed call is)."""
 
     def __init__(self, limiter, key: str):
         self.limiter = limiter
         self.key = key
+        self.process = uuid.uuid4().hex
         self.waiters: deque[asyncio.Future] = deque()
         self.poller: asyncio.Task | None = None
         self.releases: set[asyncio.Task] = set()
+        self.held = 0  # leases of this process, in use or being handed over
+        self.others_waiting = 0  # as the last charge of a held lease said
+        self.max_concurrency = 1
+
+    def share(self) -> int:
+        """The leases this process may hold now."""
+        return -(-self.max_concurrency // (self.others_waiting + 1))
 
     async def take(self, limits: Limits, *, poll: float = 0.02) -> str:
+        self.max_concurrency = limits.max_concurrency
         waiter = asyncio.get_running_loop().create_future()
         self.waiters.append(waiter)
         if self.poller is None:
@@ -401,12 +447,24 @@ class AsyncSlots:
                 self.give_back(waiter.result())  # handed over just as this request left
             raise
 
+    async def charge(self, limits: Limits, token: str, tokens: int) -> float:
+        """Charge the request holding ``token``: seconds to wait, 0.0, or -1.0 when the
+        lease has expired (it is then no longer this process's)."""
+        wait, self.others_waiting = await self.limiter.charge_held(
+            self.key, limits, token, tokens, process=self.process
+        )
+        if wait < 0:
+            self.held -= 1
+        return wait
+
     def give_back(self, token: str) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(token)
-                return
+        if self.held <= self.share():
+            while self.waiters:
+                waiter = self.waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(token)
+                    return
+        self.held -= 1
         task = asyncio.create_task(self.limiter.release(self.key, token))
         self.releases.add(task)  # a reference until it ran (the loop keeps only weak ones)
         task.add_done_callback(self.releases.discard)
@@ -419,9 +477,14 @@ class AsyncSlots:
     async def _poll(self, limits: Limits, poll: float) -> None:
         try:
             while self._waiting():
+                if self.held >= self.share():  # others wait too: no more than the share
+                    await asyncio.sleep(poll * (0.5 + random.random()))
+                    continue
                 token = uuid.uuid4().hex
                 try:
-                    granted = await self.limiter.try_lease(self.key, limits, token)
+                    granted = await self.limiter.try_lease(
+                        self.key, limits, token, process=self.process
+                    )
                 except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
                     while self.waiters:
                         waiter = self.waiters.popleft()
@@ -429,6 +492,7 @@ class AsyncSlots:
                             waiter.set_exception(exc)
                     return
                 if granted:
+                    self.held += 1
                     self.give_back(token)
                 else:
                     await asyncio.sleep(poll * (0.5 + random.random()))
@@ -456,7 +520,7 @@ async def async_slot(
     slots = async_slots(limiter, key)
     token = await slots.take(limits, poll=poll)
     try:
-        while (wait := await limiter.charge_held(key, limits, token, tokens)) != 0:
+        while (wait := await slots.charge(limits, token, tokens)) != 0:
             if wait < 0:  # the lease expired while handed over: a new one
                 token = None
                 token = await slots.take(limits, poll=poll)

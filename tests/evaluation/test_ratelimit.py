@@ -156,8 +156,8 @@ class CountingAsyncLimiter(AsyncRedisLimiter):
         super().__init__(*args, **kwargs)
         self.granted = 0
 
-    async def try_lease(self, key, limits, token):
-        granted = await super().try_lease(key, limits, token)
+    async def try_lease(self, key, limits, token, *, process=""):
+        granted = await super().try_lease(key, limits, token, process=process)
         self.granted += granted
         return granted
 
@@ -197,6 +197,49 @@ def test_async_slots_are_handed_over_within_a_process_and_bounded_across_process
     assert peak[0] == 4
     assert redis_limiter.in_flight("m") == 0
     assert sum(p.granted for p in processes) < 2 * 8 * 3 / 2
+
+
+@pytest.mark.redis
+def test_a_process_that_started_first_shares_the_slots_with_one_that_waits(redis_limiter):
+    """Process a fills every slot and has work for long after; process b comes later. Once b
+    waits, a gives freed leases back until each holds half, instead of handing them all to
+    its own requests until it runs out of work."""
+    limits = Limits(requests_per_minute=100000, max_concurrency=4)
+    running = {"a": 0, "b": 0}
+    answered = {"a": 0, "b": 0}
+    seen_while_both_ran: list[tuple[int, int]] = []
+
+    async def work(name, limiter):
+        async with async_slot(limiter, "m", limits):
+            running[name] += 1
+            if running["a"] and running["b"]:
+                seen_while_both_ran.append((running["a"], running["b"]))
+            await asyncio.sleep(0.02)
+            running[name] -= 1
+            answered[name] += 1
+
+    async def main():
+        a, b = (
+            AsyncRedisLimiter(
+                redis.asyncio.Redis.from_url(os.environ["REDIS_URL"]), prefix=redis_limiter.prefix
+            )
+            for _ in "ab"
+        )
+        first = asyncio.gather(*(work("a", a) for _ in range(120)))
+        await asyncio.sleep(0.1)  # a holds all four slots and has most of its work left
+        assert running["a"] == 4
+        await asyncio.gather(*(work("b", b) for _ in range(40)))
+        a_answered_meanwhile = answered["a"]
+        await first
+        await asyncio.sleep(0.05)
+        for limiter in (a, b):
+            await limiter.redis.aclose()
+        return a_answered_meanwhile
+
+    assert asyncio.run(main()) < 120  # b was done while a still had work
+    assert (2, 2) in seen_while_both_ran
+    assert all(x + y <= 4 for x, y in seen_while_both_ran)
+    assert redis_limiter.in_flight("m") == 0
 
 
 def test_async_slots_honour_the_local_limiter():
