@@ -55,7 +55,16 @@ class CorrelationRunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "study", "kind", "method", "status", "label", "parameters", "exclusions",
             "n_participants", "duration_seconds", "error", "created_at", "finished_at", "chance",
+            "stale_since", "stale_reason",
         ]  # fmt: skip
+        # Set only by an erasure (benchmark.services.mark_runs_stale_after_erasure).
+        read_only_fields = ["stale_since", "stale_reason"]
+        extra_kwargs = {
+            "stale_reason": {
+                "help_text": "Which erasure made the run stale (its number; no personal "
+                "data); empty while the run is current."
+            }
+        }
 
 
 class RecomputeSerializer(serializers.Serializer):

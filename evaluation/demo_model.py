@@ -5,10 +5,13 @@ It answers every item with a fixed rating drawn from a hash of the rated respons
 as the scale's phrase ("like me"), or the option's digit when the prompt lists ``k = phrase``
 lines. So its portrait is demo data: it shows what the pages do, never what a model thinks.
 ``manage.py load_demo`` starts it on a free port for the demo run, and ``make run`` serves it
-on 127.0.0.1:8080, where the demo model configuration ``demo-local-server`` points, so a run
-started from ``/evaluation/runs/new/`` is answered at once::
+with ``manage.py serve_demo_model`` on 127.0.0.1:8080 (``DEMO_MODEL_PORT``), where the demo
+model configuration ``demo-local-server`` points, so a run started from
+``/evaluation/runs/new/`` is answered at once. When that port is taken, the command reuses an
+OpenAI-compatible server already answering there, or else serves on a free port and points
+the configuration at it (``evaluation.demo.serve_demo_model``). Without Django::
 
-    python -m evaluation.demo_model --port 8080
+    python -m evaluation.demo_model --port 8080   # says so and stops if the port is taken
 
 The tests' fake provider (``tests/evaluation/fake_provider.py``) answers by the same rule.
 """
@@ -16,10 +19,14 @@ The tests' fake provider (``tests/evaluation/fake_provider.py``) answers by the 
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
 import re
+import sys
 import threading
+import urllib.error
+import urllib.request
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -101,6 +108,13 @@ def chat_completion(payload: dict) -> dict:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        # OpenAI's model list: how a second ``make run`` recognises a server already there.
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(200, {"object": "list", "data": [{"id": MODEL_SNAPSHOT, "object": "model"}]})
+        else:
+            self._send(404, {"error": {"message": "only /v1/models and chat completions"}})
+
     def do_POST(self):  # noqa: N802 (http.server's naming)
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send(404, {"error": {"message": "only /v1/chat/completions is served"}})
@@ -133,6 +147,7 @@ class DemoModelServer:
     """
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1"):
+        """Binds at once: ``OSError`` (``errno.EADDRINUSE``) when the port is taken."""
         self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -151,12 +166,36 @@ class DemoModelServer:
         self.httpd.server_close()
 
 
+def port_in_use(error: OSError) -> bool:
+    return error.errno in (errno.EADDRINUSE, errno.EACCES)
+
+
+def openai_compatible_at(base_url: str, *, timeout: float = 2.0) -> bool:
+    """Whether an OpenAI-compatible server answers ``GET <base_url>/models`` with a model list
+    (the scripted model does, and so do llama.cpp's server, vLLM and Ollama's ``/v1``)."""
+    try:
+        with urllib.request.urlopen(f"{base_url.rstrip('/')}/models", timeout=timeout) as answer:
+            body = json.loads(answer.read() or b"{}")
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    return isinstance(body, dict) and isinstance(body.get("data"), list)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the demo's scripted model.")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    server = ThreadingHTTPServer((args.host, args.port), _Handler)
+    try:
+        server = ThreadingHTTPServer((args.host, args.port), _Handler)
+    except OSError as exc:
+        if not port_in_use(exc):
+            raise
+        sys.exit(
+            f"Port {args.port} on {args.host} is in use: the demo's scripted model cannot serve "
+            "there. Choose another with --port (and point the model configuration at it), or "
+            "use `manage.py serve_demo_model`, which finds a free port and does both."
+        )
     print(f"Demo scripted model on http://{args.host}:{args.port}/v1 (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()

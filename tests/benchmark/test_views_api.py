@@ -5,10 +5,13 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
 
 from benchmark.models import CorrelationRun, PairExclusion, ValidatedItemSet
 from benchmark.services import recompute_now
 from core.roles import ADMINS_GROUP, RESEARCHERS_GROUP
+from survey.models import ErasureRecord, Participant
+from survey.services.erasure import erase_participants
 
 
 def _user(name, group):
@@ -162,3 +165,30 @@ def test_questionnaire_reliability_recodes_reverse_items(small_study):
     recoded = np.array([[6 - answers[pk][0], answers[pk][1]] for pk in counted], float)
     assert result["alpha"] == pytest.approx(cronbach_alpha(recoded).alpha, abs=1e-6)
     assert result["alpha"] > 0.7 and result["n"] == len(people) - 1  # flagged one left out
+
+
+def test_api_says_when_an_erasure_made_a_run_stale(researcher, computed):
+    study, run = computed
+    url = f"/api/v1/correlation-runs/{run.pk}/"
+    current = researcher.get(url).json()
+    assert current["stale_since"] is None and current["stale_reason"] == ""
+    participant = Participant.objects.filter(study=study, status="completed").first()
+    (record,) = erase_participants(
+        participants=[participant], identified_by=ErasureRecord.IdentifiedBy.ADMIN_SELECTION
+    )
+    run.refresh_from_db()
+    stale = researcher.get(url).json()
+    assert stale["stale_since"] == run.stale_since.isoformat().replace("+00:00", "Z")
+    assert f"erasure #{record.pk}" in stale["stale_reason"]
+    listed = researcher.get(f"/api/v1/correlation-runs/?study={study.slug}").json()["results"]
+    assert listed[0]["stale_since"] == stale["stale_since"]
+
+
+def test_the_schema_documents_the_runs_staleness():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    run = schema["components"]["schemas"]["CorrelationRun"]["properties"]
+    assert run["stale_since"]["format"] == "date-time" and run["stale_since"]["readOnly"]
+    assert (
+        run["stale_since"].get("nullable") is True and "erased" in run["stale_since"]["description"]
+    )
+    assert run["stale_reason"]["readOnly"] and "erasure" in run["stale_reason"]["description"]

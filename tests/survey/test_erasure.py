@@ -4,6 +4,7 @@ the admin (action and request form) and the command; answers gone, audit kept, r
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,6 +14,7 @@ from django.urls import reverse
 
 from benchmark.models import CorrelationRun
 from benchmark.services import recompute_now
+from survey import quality
 from survey.errors import NobodyToErase
 from survey.models import (
     Assignment,
@@ -23,7 +25,8 @@ from survey.models import (
     ParticipantScore,
 )
 from survey.selectors import exports
-from survey.services.erasure import erase_by_identifier
+from survey.services.ending import recompute_quality
+from survey.services.erasure import erase_by_identifier, erase_participants
 from survey.signals import participant_erased
 
 from .bots import SurveyBot
@@ -172,3 +175,53 @@ def test_command_and_admin_request_form_and_action(study_with_run, client):
     researcher = get_user_model().objects.create_user("plain-researcher", password="x")
     client.force_login(researcher)
     assert client.get(url).status_code in (302, 403)
+
+
+def test_erasure_recomputes_the_others_relative_speeder_flags(django_capture_on_commit_callbacks):
+    """The speeder rule compares each total time with the median of the others': erasing a
+    slow participant lowers that median, so the quick ones are no longer speeders."""
+    study = make_study(
+        n_items=6, items_per_participant=6, target_ratings_per_item=10, speeder_fraction=0.4
+    )
+    seconds = {"PID-S": 220, "PID-A": 200, "PID-B": 200, "PID-C": 200}
+    seconds.update({"PID-D": 1000, "PID-E": 1000, "PID-F": 1000})
+    for pid in seconds:
+        complete(study, pid)
+    for pid, total in seconds.items():
+        participant = Participant.objects.get(external_id=pid)
+        Participant.objects.filter(pk=participant.pk).update(
+            completed_at=participant.consented_at + timedelta(seconds=total)
+        )
+    recompute_quality(study=study)
+
+    def speeders() -> set[str]:
+        return {
+            p.external_id
+            for p in Participant.objects.filter(study=study)
+            if quality.SPEEDER in p.flags
+        }
+
+    # Others' median with everyone: 610 s (or 1000 s for a slow one); 0.4 of it is 244 s.
+    assert speeders() == {"PID-S", "PID-A", "PID-B", "PID-C"}
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_by_identifier(identifier="PID-F")
+    # Without F the quick ones' others have a median of 200-220 s: nobody is 0.4 of it.
+    assert speeders() == set()
+    medians = {
+        p.external_id: p.quality_flags["median_total_seconds"]
+        for p in Participant.objects.filter(study=study)
+    }
+    assert medians["PID-S"] == 200 and medians["PID-A"] == 220 and medians["PID-D"] == 200
+
+
+def test_erasing_several_recomputes_each_study_once(django_capture_on_commit_callbacks):
+    study = make_study(n_items=6, items_per_participant=6)
+    for pid in ("PID-1", "PID-2", "PID-3"):
+        complete(study, pid)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        erase_participants(
+            participants=list(Participant.objects.filter(external_id__in=["PID-1", "PID-2"])),
+            identified_by=ErasureRecord.IdentifiedBy.ADMIN_SELECTION,
+        )
+    recomputes = [c for c in callbacks if c.__qualname__.startswith("recompute_flags_after")]
+    assert len(recomputes) == 1
