@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from django.core.validators import slug_re
 from django.http import QueryDict
 from django_filters import rest_framework as filtersets
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -35,6 +34,7 @@ from survey.models import Study
 from . import demographics as demo
 from . import human_selectors, selectors, stats
 from .models import ModelCard
+from .params import DashboardQuery
 
 
 def _clean(value):
@@ -51,37 +51,27 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def _study(params) -> Study:
-    slug = params.get("study")
-    studies = selectors.scored_studies()
-    if slug and not any(s.slug == slug for s in studies):
-        raise NotFound(f"No study {slug!r} with participant scores.")
-    study = selectors.pick_study(slug, studies)
-    if study is None:
-        raise NotFound("No study has participant scores yet.")
-    return study
+def _query(params, **options) -> DashboardQuery:
+    """The declared ``study``/``family`` parameters (:class:`DashboardQuery`); an unknown
+    value is a 400 naming the parameter and the values it takes."""
+    query = DashboardQuery(params, **options)
+    if not query.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in query.errors.items()})
+    return query
 
 
-def _study_by_slug(slug: str) -> Study:
-    """The study with this slug; 404 for any other text (never sent to the database: a
-    slug with a NUL byte is not a query PostgreSQL can run)."""
-    if slug_re.fullmatch(slug) is None or not (study := Study.objects.filter(slug=slug).first()):
-        raise NotFound(f"No study {slug!r}.")
-    return study
+def _all_studies() -> list[Study]:
+    return list(Study.objects.order_by("slug"))
 
 
-def _family(params) -> str:
-    family = params.get("family", selectors.DASHBOARD_FAMILIES[0])
-    if family not in selectors.DASHBOARD_FAMILIES:
-        raise ValidationError(
-            {"family": f"Must be one of: {', '.join(selectors.DASHBOARD_FAMILIES)}."}
-        )
-    return family
-
-
-STUDY_PARAM = OpenApiParameter("study", str, description="Study slug (default: the release)")
+STUDY_PARAM = OpenApiParameter(
+    "study", str, description="Study slug (default: the release); an unknown one is a 400"
+)
 FAMILY_PARAM = OpenApiParameter(
-    "family", str, enum=list(selectors.DASHBOARD_FAMILIES), description="Dimension family"
+    "family",
+    str,
+    enum=list(selectors.DASHBOARD_FAMILIES),
+    description="Dimension family (default: schwartz); an unknown one is a 400",
 )
 MODEL_FILTER_PARAMS = [
     OpenApiParameter("provider", str),
@@ -136,7 +126,11 @@ class HumanDistributionViewSet(viewsets.ViewSet):
         responses=HumanDistributionSerializer(many=True),
     )
     def list(self, request):
-        study, family = _study(request.query_params), _family(request.query_params)
+        query = _query(request.query_params, studies=selectors.scored_studies(),
+                       study_what="study with participant scores")  # fmt: skip
+        if query.chosen_study is None:
+            raise NotFound("No study has participant scores yet.")
+        study, family = query.chosen_study, query.chosen_family
         humans = selectors.human_scores(study=study, family=family)
         summary = stats.box_summary(humans).rename_axis("dimension").reset_index()
         return Response(_rows(summary))
@@ -182,13 +176,13 @@ class HumansVsModelsViewSet(viewsets.ViewSet):
     )
     def list(self, request):
         params = request.query_params
-        family, filters = _family(params), _filters(params)
-        slug = params.get("study") or None
+        studies = human_selectors.studies_with_item_sets()
+        query = _query(params, studies=studies, study_what="study with a validated item set")
+        family, filters = query.chosen_family, _filters(params)
+        slug = query.chosen_study.slug if query.study_given else None
         found = human_selectors.humans_against_models(
-            family=family, filters=filters, study_slug=slug
+            family=family, filters=filters, study_slug=slug, studies=studies
         )
-        if slug and (found.study is None or found.study.slug != slug):
-            raise NotFound(f"No study {slug!r} with a validated item set.")
         if found.everyone is None or found.points.empty:
             return Response([])
         human, persons = found.human, found.persons
@@ -289,8 +283,9 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
         field = params.get("field", "gender")
         if field not in demo.FIELDS:
             raise ValidationError({"field": f"Must be one of: {', '.join(demo.FIELDS)}."})
-        family = _family(params)
-        study = _study_by_slug(params.get("study") or run.item_set.study.slug)
+        query = _query(params, studies=_all_studies())
+        family = query.chosen_family
+        study = query.chosen_study if query.study_given else run.item_set.study
         result = human_selectors.persona_comparison(
             run=run, study=study, family=family, field=field
         )
@@ -380,10 +375,7 @@ class HumanPortraitViewSet(TableExportViewSet):
     )
     def list(self, request):
         params = request.query_params
-        slug = params.get("study", "")
-        if not slug:
-            raise ValidationError({"study": "Give a study slug."})
-        study = _study_by_slug(slug)
+        study = _query(params, studies=_all_studies(), study_required=True).chosen_study
         item_set = None
         raw_set = params.get("item_set", "").strip()
         if raw_set:

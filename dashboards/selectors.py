@@ -31,10 +31,6 @@ PREFERRED_STUDY = "valueportrait-2025"
 PORTRAIT_BASES = ("answer", "probability")  # preference order when a run has both
 
 
-def clean_family(value: str | None) -> str:
-    return value if value in DASHBOARD_FAMILIES else dims.SCHWARTZ
-
-
 def dimensions_of(family: str) -> tuple[str, ...]:
     return dims.FAMILIES[family]
 

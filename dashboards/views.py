@@ -18,6 +18,7 @@ from survey.models import Item, Source
 
 from . import demographics as demo
 from . import figures, human_selectors, selectors, stats
+from .params import DashboardQuery
 
 FAMILY_OPTIONS = [(f, dims.FAMILY_LABELS[f]) for f in selectors.DASHBOARD_FAMILIES]
 RADAR_DEFAULT_MODELS = 8
@@ -52,6 +53,12 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _bad_query(request: HttpRequest, query: DashboardQuery, section: str) -> HttpResponse:
+    """400: a ``study`` or ``family`` the page does not know, with the form's message."""
+    context = {"section": section, "query_errors": query.messages()}
+    return render(request, "dashboards/bad_query.html", context, status=400)
+
+
 def _comparable_latest(family: str, filters: selectors.ModelFilters):
     """Each model's latest portrait on one item set (the filter's, else the most used)."""
     scores = selectors.portrait_scores(family=family, filters=filters)
@@ -71,7 +78,10 @@ def _model_filters_context(request, filters: selectors.ModelFilters, family: str
 
 @researcher_required
 def compare(request: HttpRequest) -> HttpResponse:
-    family = selectors.clean_family(request.GET.get("family"))
+    query = DashboardQuery(request.GET)
+    if not query.is_valid():
+        return _bad_query(request, query, "compare")
+    family = query.chosen_family
     filters = selectors.ModelFilters.from_query(request.GET)
     latest, item_set = _comparable_latest(family, filters)
     matrix = selectors.model_matrix(latest, family=family)
@@ -138,7 +148,10 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.run_with_context(run_id=run_id)
     if run is None:
         raise Http404("No such run.")
-    family = selectors.clean_family(request.GET.get("family"))
+    query = DashboardQuery(request.GET)
+    if not query.is_valid():
+        return _bad_query(request, query, "compare")
+    family = query.chosen_family
     personas = selectors.run_personas(run=run)
     persona = request.GET.get("persona", "")
     if persona not in personas:
@@ -189,12 +202,19 @@ def _headline(frame: pd.DataFrame) -> dict[str, list[dict]]:
 
 @researcher_required
 def humans_vs_models(request: HttpRequest) -> HttpResponse:
-    family = selectors.clean_family(request.GET.get("family"))
+    studies = human_selectors.studies_with_item_sets()
+    query = DashboardQuery(
+        request.GET, studies=studies, study_what="study with a validated item set"
+    )
+    if not query.is_valid():
+        return _bad_query(request, query, "humans")
+    family = query.chosen_family
     filters = selectors.ModelFilters.from_query(request.GET)
     shape = "violin" if request.GET.get("shape") == "violin" else "box"
     found = human_selectors.humans_against_models(
-        family=family, filters=filters, study_slug=request.GET.get("study") or None
-    )
+        family=family, filters=filters,
+        study_slug=query.chosen_study.slug if query.study_given else None, studies=studies,
+    )  # fmt: skip
     context = {
         "section": "humans",
         "shape": shape,
@@ -281,17 +301,19 @@ def _questionnaire_panel(context: dict, *, study, family: str, shape: str) -> No
 
 @researcher_required
 def bias(request: HttpRequest) -> HttpResponse:
-    family = selectors.clean_family(request.GET.get("family"))
+    studies = human_selectors.rated_studies()
+    query = DashboardQuery(request.GET, studies=studies, study_what="study with ratings")
+    if not query.is_valid():
+        return _bad_query(request, query, "bias")
+    family = query.chosen_family
     field = request.GET.get("field") if request.GET.get("field") in demo.FIELDS else "gender"
     runs = selectors.persona_runs()
     run_param = request.GET.get("run", "")
     listed = next((r for r in runs if str(r.pk) == run_param), runs[0] if runs else None)
     run = selectors.run_with_context(run_id=listed.pk) if listed else None
-    studies = human_selectors.rated_studies()
     # The humans: the chosen study, else the study whose data froze the run's item set.
     default = next((s for s in studies if run and s.pk == run.item_set.study_id), None)
-    study = next((s for s in studies if s.slug == request.GET.get("study")), default)
-    study = study or (studies[0] if studies else None)
+    study = (query.chosen_study if query.study_given else default) or query.chosen_study
     context = {
         "section": "bias",
         "family": family,
@@ -359,7 +381,10 @@ def _heatmap_url(study) -> str:
 @researcher_required
 def items(request: HttpRequest) -> HttpResponse:
     studies = selectors.scored_studies()
-    study = selectors.pick_study(request.GET.get("study"), studies)
+    query = DashboardQuery(request.GET, studies=studies, study_what="study with scores")
+    if not query.is_valid():
+        return _bad_query(request, query, "items")
+    study = query.chosen_study
     dimension = request.GET.get("dimension", "")
     source = request.GET.get("source", "")
     search = request.GET.get("q", "").strip()

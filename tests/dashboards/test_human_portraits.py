@@ -171,11 +171,13 @@ def test_api_gives_the_same_portraits_with_reasons(rated_study, client):
     power = next(d for d in man["dimensions"] if d["dimension"] == "Power")
     assert power["centred"] is None and power["centred_reason"].startswith("too few")
     assert client.get(url, {"study": "rated", "group_by": "shoe"}).status_code == 400
-    assert client.get(url, {"study": "nope"}).status_code == 404
+    unknown = client.get(url, {"study": "nope"})
+    assert unknown.status_code == 400 and "Unknown study 'nope'" in unknown.json()["study"][0]
     assert client.get(url, {"study": "rated", "item_set": "x"}).status_code == 400
-    assert client.get(url).status_code == 400
+    missing = client.get(url)
+    assert missing.status_code == 400 and "Give the study's slug" in missing.json()["study"][0]
     # Text that is no slug or no number is refused, never sent to the database.
-    assert client.get(url, {"study": "rated\x00"}).status_code == 404
+    assert client.get(url, {"study": "rated\x00"}).status_code == 400
     assert client.get(url, {"study": "rated", "item_set": "²"}).status_code == 400
     persona = reverse("persona-comparison-list")
     assert client.get(persona, {"run": "²"}).status_code == 400
