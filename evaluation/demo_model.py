@@ -27,9 +27,11 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-from evaluation.prompts.builtin import SHOWN_LABELS
+from survey.scale import LABELS, words_in
 
 # The rated text follows the built-in layouts' reply line in any of their languages.
 RESPONSE_LINE = re.compile(r"(?:Reply|Response|Antwort|답변): (.*?)(?:\n\n|\Z)", re.DOTALL)
@@ -47,15 +49,35 @@ def rated_text(prompt: str) -> str:
     return match.group(1) if match else prompt
 
 
+# The site's message catalogues (the labels of the other languages): the checkout's
+# locale/, or the copy an installed wheel carries.
+_ROOT = Path(__file__).resolve().parents[1]
+LOCALE_DIRS = (_ROOT / "locale", _ROOT / "config" / "site" / "locale")
+
+
+@lru_cache(maxsize=1)
+def known_labels() -> tuple[tuple[str, ...], ...]:
+    """The six labels in English and in each language with a compiled catalogue."""
+    found = [LABELS]
+    for directory in LOCALE_DIRS:
+        for mo in sorted(directory.glob("*/LC_MESSAGES/django.mo")):
+            language = mo.parts[-3].lower().replace("_", "-")
+            found.append(words_in(language, [directory]).labels)
+    return tuple(dict.fromkeys(found))
+
+
 def answer_for(prompt: str, rating: int | None = None) -> tuple[str, str | None]:
     """``(answer text, digit)`` giving ``rating`` (default: :func:`rating_for` the rated
-    text); digit is set when the prompt asks for a number."""
+    text); digit is set when the prompt asks for a number. A phrase answer is the label in
+    the language of the labels the prompt lists (English when it lists none it knows)."""
     rating = rating or rating_for(rated_text(prompt))
     listed = {phrase.strip(): digit for digit, phrase in DIGIT_LINE.findall(prompt)}
     if listed:  # the digit of the option listed with this rating's label, in its language
-        labels = next(ls for ls in SHOWN_LABELS.values() if ls[rating - 1] in listed)
+        labels = next(ls for ls in known_labels() if ls[rating - 1] in listed)
         return listed[labels[rating - 1]], listed[labels[rating - 1]]
-    return SHOWN_LABELS["en"][rating - 1], None
+    lines = {line.strip() for line in prompt.splitlines()}
+    labels = next((ls for ls in known_labels() if set(ls) <= lines), LABELS)
+    return labels[rating - 1], None
 
 
 def chat_completion(payload: dict) -> dict:

@@ -56,16 +56,23 @@ class TemplateSpec:
         return self.option_order[0] == SCALE_LABELS[0]
 
 
-def follow_up(option_order: tuple[str, ...] | list[str], *, digits: bool = False) -> str:
+def follow_up(
+    option_order: tuple[str, ...] | list[str],
+    *,
+    digits: bool = False,
+    shown: dict[str, str] | None = None,
+) -> str:
     """The re-ask after an unreadable answer: says so and names the allowed answers, in the
-    order the prompt listed them (as ``k = phrase`` when digits were asked for)."""
+    order the prompt listed them (as ``k = phrase`` when digits were asked for); ``shown``
+    maps each English label to the label the prompt showed (a run in another language)."""
+    listed = [shown[label] if shown else label for label in option_order]
     if digits:
-        options = "\n".join(f"{k} = {label}" for k, label in enumerate(option_order, start=1))
+        options = "\n".join(f"{k} = {label}" for k, label in enumerate(listed, start=1))
         return (
             "Your answer could not be read as one of the options. Answer again with the number "
             f"of exactly one of the following options and nothing else:\n{options}"
         )
-    options = "\n".join(option_order)
+    options = "\n".join(listed)
     return (
         "Your answer could not be read as one of the options. Answer again with exactly one "
         f"of the following phrases and nothing else:\n{options}"
