@@ -362,6 +362,56 @@ def store_run_chance(*, run: CorrelationRun, **options) -> dict:
     return chance
 
 
+IN_ALL_LANGUAGES_BOUND = (
+    "a pair kept in the set is selected in every language, so in each permutation the pairs "
+    "selected by chance in all languages are among those selected by chance in any one of "
+    "them: their expected number is at most the smallest of the languages' expected chance "
+    "selections (the set's own intersection is not permuted jointly)"
+)
+
+
+def languages_chance(
+    *,
+    runs: dict[str, CorrelationRun],
+    rule: SelectionRule,
+    kept: int,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    n_splits: int = DEFAULT_SPLITS,
+    seed: int = DEFAULT_SEED,
+) -> dict:
+    """The chance estimates of a set frozen "valid in all of these languages": ``rule``'s
+    estimate on each language's own run (its raters' profiles permuted among them; a
+    language without profiles gets ``{"unavailable": reason}``) and, for the ``kept`` pairs
+    selected in all of them, the upper bound on their expected chance selections
+    (:data:`IN_ALL_LANGUAGES_BOUND`; None when a language has no estimate)."""
+    per_language: dict[str, dict] = {}
+    for language, run in runs.items():
+        try:
+            per_language[language] = {
+                "run": run.pk,
+                **estimate_chance(
+                    run=run, rule=rule, n_permutations=n_permutations, n_splits=n_splits, seed=seed
+                ),
+            }
+        except ChanceUnavailable as exc:
+            per_language[language] = {"run": run.pk, "unavailable": str(exc)}
+    means = [
+        entry["expected_chance_selections"]["mean"]
+        for entry in per_language.values()
+        if "unavailable" not in entry
+    ]
+    bound = min(means) if means and len(means) == len(per_language) else None
+    return {
+        "per_language": per_language,
+        "in_all_languages": {
+            "kept": kept,
+            "expected_chance_at_most": bound,
+            "share_at_most": _rounded(bound / kept) if bound is not None and kept else None,
+            "why": IN_ALL_LANGUAGES_BOUND,
+        },
+    }
+
+
 def item_set_chance(
     *,
     run: CorrelationRun,

@@ -280,6 +280,7 @@ def item_set_detail(request, slug, set_id):
             "pairs": len(table),
             "items": table[["portrait_id", "option_id"]].drop_duplicates().shape[0],
             "chance": pages.chance_line(item_set.chance),
+            "language_chance": pages.languages_chance_lines(item_set.chance),
             "can_write": is_admin(request.user),
         },
     )
@@ -327,6 +328,10 @@ def languages(request, slug):
             "pair": pair,
             "dimension": dimension,
             "runs": compared["runs"],
+            "run_chance": [
+                (language, run, pages.language_run_chance(run))
+                for language, run in compared["runs"].items()
+            ],
             "required": compared["required"],
             "rows": rows(table[table["dimension"] == dimension]),
             "differing": rows(table[table["selection_differs"]]),
