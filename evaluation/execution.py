@@ -21,6 +21,7 @@ from django.db.models import F
 from evaluation import parsing
 from evaluation.personas import parse_persona_key
 from evaluation.prompts import SCALE_LABELS, follow_up
+from evaluation.prompts.builtin import follow_up_wording
 from evaluation.providers import (
     GenerationRequest,
     ProviderAnswer,
@@ -216,11 +217,14 @@ def reask_history(run: EvaluationRun, job: Job, invalid_texts: list[str]) -> tup
     digits = run.scoring == EvaluationRun.Scoring.PROBABILITY
     words = run_scale(run)
     shown = dict(zip(SCALE_LABELS, words.labels, strict=True)) if words else None
+    again = follow_up(
+        job.option_order, digits=digits, shown=shown, wording=follow_up_wording(run.language)
+    )
     turns: list[dict] = []
     for text in invalid_texts:
         turns += [
             {"role": "assistant", "content": text or "(no answer)"},
-            {"role": "user", "content": follow_up(job.option_order, digits=digits, shown=shown)},
+            {"role": "user", "content": again},
         ]
     return tuple(turns)
 

@@ -66,6 +66,12 @@ _BODY = {
 # layout, translated by the project (the labels come from the message catalogue).
 _TRANSLATED = {
     "de": {
+        "follow_up": {
+            "phrase": "Deine Antwort konnte keiner der Optionen zugeordnet werden. Antworte "
+            "noch einmal mit genau einer der folgenden Formulierungen und sonst nichts:",
+            "digit": "Deine Antwort konnte keiner der Optionen zugeordnet werden. Antworte "
+            "noch einmal mit der Nummer genau einer der folgenden Optionen und sonst nichts:",
+        },
         "body": {
             TITLED: "Titel: {title}\n\nBeitrag: {text}\n\nAntwort: {content}",
             CHAT: "Nachricht: {text}\n\nAntwort: {content}",
@@ -106,6 +112,12 @@ _TRANSLATED = {
         },
     },
     "ko": {
+        "follow_up": {
+            "phrase": "답을 선택지 중 하나로 읽을 수 없었습니다. 다음 표현 중 정확히 하나로만 "
+            "다시 답하고 다른 말은 하지 마세요:",
+            "digit": "답을 선택지 중 하나로 읽을 수 없었습니다. 다음 선택지 중 정확히 하나의 "
+            "번호로만 다시 답하고 다른 말은 하지 마세요:",
+        },
         "body": {
             TITLED: "제목: {title}\n\n게시글: {text}\n\n답변: {content}",
             CHAT: "메시지: {text}\n\n답변: {content}",
@@ -144,6 +156,13 @@ _TRANSLATED = {
     },
 }
 BUILTIN_LANGUAGES: tuple[str, ...] = ("en", *_TRANSLATED)
+
+
+def follow_up_wording(language: str) -> dict[str, str] | None:
+    """The re-ask's instruction in ``language`` (``phrase`` and ``digit``), for the
+    languages the built-in templates are written in; ``None`` (English) for any other."""
+    translated = _TRANSLATED.get(language)
+    return translated["follow_up"] if translated else None
 
 
 def _text(
