@@ -244,3 +244,22 @@ def test_a_worker_killed_after_the_provider_accepted_the_batch_does_not_pay_twic
     _lease_runs_out(batch)
     assert batch_mode.advance_batch(batch_id=batch.pk)[0] == "adopted"
     _assert_paid_once_and_answered(server, run, batch, PROVIDER_BATCH_ID[provider])
+
+
+@pytest.mark.django_db
+def test_the_migration_keys_batches_not_yet_sent_and_leaves_sent_ones_on_their_old_ids(server):
+    from importlib import import_module  # noqa: PLC0415
+
+    from django.apps import apps  # noqa: PLC0415
+
+    migration = import_module("evaluation.migrations.0012_key_pending_batches")
+    run, pending = _pending_batch(server, "openai")
+    sent = ProviderBatch.objects.create(run=run, provider="openai", status=Status.SUBMITTED,
+                                        provider_batch_id="batch_old", requests=[])  # fmt: skip
+    ProviderBatch.objects.filter(pk=pending.pk).update(submission_key="")
+    migration.key_pending_batches(apps, None)
+    pending.refresh_from_db()
+    sent.refresh_from_db()
+    assert pending.submission_key.startswith("vp") and len(pending.submission_key) == 34
+    assert sent.submission_key == "" and batch_mode.custom_id(sent, 3) == "u3"
+    assert batch_mode.custom_id(pending, 3) == f"{pending.submission_key}-u3"
