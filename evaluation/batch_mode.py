@@ -404,6 +404,11 @@ def _poll(batch: ProviderBatch, run: EvaluationRun, api: BatchAPI) -> str:
         if status.state == ENDED:
             ids = [custom_id(batch, i) for i in range(len(batch.requests))]
             results = list(api.results(status, ids))
+            if results and not set(ids) & {r.custom_id for r in results}:
+                # An adopted batch that was another submission's (Anthropic's list cannot
+                # show custom ids): nothing matches, so its units are asked again.
+                log.warning("batch %s: the provider's batch %s holds none of its requests",
+                            batch.pk, batch.provider_batch_id)  # fmt: skip
     except TransientProviderError as exc:
         _release(batch.pk, error=f"polling: {exc}"[:2000])
         return "retry"
