@@ -21,7 +21,9 @@ Batch APIs, answering each request as the live route would: OpenAI ``POST /v1/fi
 ``displayName`` and ``createTime``). ``on_batch_created`` is called with each new batch before
 the create call is answered (a test kills the submitting worker there);
 ``drop_batch_replies = n`` accepts the next n batches and closes the connection without
-answering (a lost reply). A batch ends after ``batch_polls_before_done`` status requests
+answering (a lost reply). Like the providers, it refuses Anthropic custom ids outside
+``^[a-zA-Z0-9_-]{1,64}$`` (or repeated) and OpenAI metadata beyond 16 pairs / 64-character
+keys / 512-character values. A batch ends after ``batch_polls_before_done`` status requests
 (0: the first), never while ``hold_batches`` is set; :meth:`FakeProvider.batch_script` makes
 the next batches expire, fail partly or wholly, or refuse some requests.
 
@@ -486,10 +488,24 @@ def _openai_upload(fake: FakeProvider, handler, raw: bytes) -> None:
                         "purpose": fields["purpose"].get_payload(), "filename": "batch.jsonl"})  # fmt: skip
 
 
+# OpenAI's limits on a batch's metadata: 16 pairs, keys up to 64 and values up to 512 characters.
+def _metadata_refused(metadata) -> str | None:
+    if not isinstance(metadata, dict) or len(metadata) > 16:
+        return "metadata: at most 16 key-value pairs"
+    for key, value in metadata.items():
+        if len(str(key)) > 64 or not isinstance(value, str) or len(value) > 512:
+            return f"metadata.{key}: keys up to 64 and string values up to 512 characters"
+    return None
+
+
 def _openai_create(fake: FakeProvider, handler, payload: dict) -> None:
     content = fake.files.get(payload.get("input_file_id", ""))
     if content is None:
         handler._json(404, {"error": {"message": "No such File object"}})
+        return
+    refused = _metadata_refused(payload.get("metadata") or {})
+    if refused:
+        handler._json(400, {"error": {"message": refused, "type": "invalid_request_error"}})
         return
     lines = [json.loads(line) for line in content.decode().splitlines() if line.strip()]
     requests = [(line["custom_id"], line["body"]) for line in lines]
@@ -579,8 +595,18 @@ def _openai_file(fake: FakeProvider, handler, file_id: str) -> None:
 
 
 # --- Anthropic: /v1/messages/batches ---------------------------------------------------------
+ANTHROPIC_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # as Anthropic documents it
+
+
 def _anthropic_create(fake: FakeProvider, handler, payload: dict) -> None:
     requests = [(r["custom_id"], r["params"]) for r in payload.get("requests") or []]
+    ids = [custom_id for custom_id, _ in requests]
+    bad = [i for i in ids if not ANTHROPIC_CUSTOM_ID.match(str(i))]
+    if bad or len(set(ids)) != len(ids):
+        handler._json(400, {"type": "error", "error": {
+            "type": "invalid_request_error",
+            "message": f"custom_id must match ^[a-zA-Z0-9_-]{{1,64}}$ and be unique: {bad[:3]}"}})  # fmt: skip
+        return
     if fake.batch_outcomes and fake.batch_outcomes[0] == "fail":
         fake.batch_outcomes.popleft()
         handler._json(400, {"type": "error", "error": {

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from evaluation import batch_mode
 from evaluation.models import EvaluationRun, ProviderBatch
-from evaluation.providers import GenerationRequest
+from evaluation.providers import GenerationRequest, PermanentProviderError
 from evaluation.providers import batch as batch_wire
 from evaluation.providers.batch import make_batch_api, new_submission_key, request_id
 from evaluation.selectors import missing_units
@@ -263,3 +263,20 @@ def test_the_migration_keys_batches_not_yet_sent_and_leaves_sent_ones_on_their_o
     assert pending.submission_key.startswith("vp") and len(pending.submission_key) == 34
     assert sent.submission_key == "" and batch_mode.custom_id(sent, 3) == "u3"
     assert batch_mode.custom_id(pending, 3) == f"{pending.submission_key}-u3"
+
+
+def test_the_fake_provider_refuses_what_the_providers_refuse(server):
+    """So that the keys we send are checked against the documented limits."""
+    anthropic = _api(server, "anthropic")
+    too_long = [anthropic.request_line("x" * 65, GenerationRequest(prompt="Reply: a"))]
+    with pytest.raises(PermanentProviderError, match="custom_id"):
+        anthropic.submit(too_long, name="t")
+    spaced = [anthropic.request_line("a b", GenerationRequest(prompt="Reply: a"))]
+    with pytest.raises(PermanentProviderError, match="custom_id"):
+        anthropic.submit(spaced, name="t")
+    openai = _api(server, "openai")
+    with pytest.raises(PermanentProviderError, match="metadata"):
+        openai.submit(_lines(openai, "k", 1), name="n" * 600, key="k" * 600)
+    assert server.batch_counter == 0
+    anthropic.close()
+    openai.close()
