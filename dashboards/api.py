@@ -13,11 +13,13 @@ pages show, for scripts.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 
 import pandas as pd
-from django.http import QueryDict
 from django_filters import rest_framework as filtersets
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
@@ -31,10 +33,9 @@ from core.filtering import FilterSet
 from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
-from . import demographics as demo
 from . import human_selectors, selectors, stats
 from .models import ModelCard
-from .params import DashboardQuery
+from .params import MODEL_FILTERS, DashboardQuery, ManyOf, OneOf, model_filter_choices
 
 
 def _clean(value):
@@ -64,39 +65,43 @@ def _all_studies() -> list[Study]:
     return list(Study.objects.order_by("slug"))
 
 
-STUDY_PARAM = OpenApiParameter(
-    "study", str, description="Study slug (default: the release); an unknown one is a 400"
-)
-FAMILY_PARAM = OpenApiParameter(
-    "family",
-    str,
-    enum=list(selectors.DASHBOARD_FAMILIES),
-    description="Dimension family (default: schwartz); an unknown one is a 400",
-)
-MODEL_FILTER_PARAMS = [
-    OpenApiParameter("provider", str),
-    OpenApiParameter("model_family", str, description="Model card family"),
-    OpenApiParameter("size_min", float, description="Billions of parameters"),
-    OpenApiParameter("size_max", float),
-    OpenApiParameter("open", str, enum=["open", "closed"]),
-    OpenApiParameter("date_from", str, description="Run finished on or after (YYYY-MM-DD)"),
-    OpenApiParameter("date_to", str),
-    OpenApiParameter("released_from", str, description="Model released on or after (YYYY-MM-DD)"),
-    OpenApiParameter("released_to", str),
-    OpenApiParameter(
-        "item_set", int, description="Validated item set (default: the one most models ran on)"
-    ),
-    OpenApiParameter("kind", str, enum=["live", "reference"]),
-    OpenApiParameter("sweep", int, description="Only the runs of this sweep"),
-    OpenApiParameter("model", str, many=True, description="Model names (repeatable)"),
-]
+def _persona_run_ids() -> list[str]:
+    return [str(run.pk) for run in selectors.persona_runs()]
 
 
-def _filters(params: QueryDict) -> selectors.ModelFilters:
-    filters = selectors.ModelFilters.from_query(params)
-    if filters.errors:
-        raise ValidationError({"filters": list(filters.errors)})
-    return filters
+def documented(
+    *names: str, required: tuple[str, ...] = (), **descriptions: str
+) -> list[OpenApiParameter]:
+    """The OpenAPI parameters of the declared query parameters ``names`` (type, values and
+    default from :class:`DashboardQuery`'s fields); ``descriptions`` replace a field's help
+    where an endpoint's default differs; ``required``: the names without a default."""
+    fields = DashboardQuery.base_fields
+    parameters = []
+    for name in names:
+        field = fields[name]
+        many = isinstance(field, ManyOf)
+        kind = getattr(field, "schema_type", str)
+        enum = field.values() if isinstance(field, OneOf) and field.static else None
+        description = descriptions.get(name, field.help_text)
+        description += " An unknown or malformed value is a 400."
+        parameters.append(
+            OpenApiParameter(name, OpenApiTypes.DATE if kind is dt.date else kind, enum=enum,
+                             many=many or None, description=description,
+                             required=name in required)
+        )  # fmt: skip
+    return parameters
+
+
+def _model_filter_choices() -> dict:
+    """The filter values the database knows, looked up only for a parameter given."""
+    choices = functools.cache(selectors.model_choices)
+    return {
+        **{
+            name: (lambda name=name: model_filter_choices(choices())[name])
+            for name in ("provider", "model_family", "item_set", "sweep")
+        },
+        "model": selectors.model_names,
+    }
 
 
 class HumanDistributionSerializer(serializers.Serializer):
@@ -122,7 +127,9 @@ class HumanDistributionViewSet(viewsets.ViewSet):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[STUDY_PARAM, FAMILY_PARAM],
+        parameters=documented(
+            "study", "family", study="Study slug (default: the first with participant scores)."
+        ),
         responses=HumanDistributionSerializer(many=True),
     )
     def list(self, request):
@@ -165,20 +172,21 @@ class HumansVsModelsViewSet(viewsets.ViewSet):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "study", str, description="Humans' study (default: the item set's study)"
-            ),
-            FAMILY_PARAM,
-            *MODEL_FILTER_PARAMS,
-        ],
+        parameters=documented(
+            "study",
+            "family",
+            *MODEL_FILTERS,
+            study="Humans' study (default: the item set's study).",
+        ),
         responses=ModelPointSerializer(many=True),
     )
     def list(self, request):
-        params = request.query_params
         studies = human_selectors.studies_with_item_sets()
-        query = _query(params, studies=studies, study_what="study with a validated item set")
-        family, filters = query.chosen_family, _filters(params)
+        query = _query(
+            request.query_params, studies=studies, study_what="study with a validated item set",
+            takes=MODEL_FILTERS, choices=_model_filter_choices(),
+        )  # fmt: skip
+        family, filters = query.chosen_family, query.model_filters()
         slug = query.chosen_study.slug if query.study_given else None
         found = human_selectors.humans_against_models(
             family=family, filters=filters, study_slug=slug, studies=studies
@@ -265,26 +273,25 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("run", int, required=True, description="A finished persona run"),
-            OpenApiParameter("field", str, enum=list(demo.FIELDS), description="Group by"),
-            STUDY_PARAM,
-            FAMILY_PARAM,
+            *documented(
+                "run",
+                "study",
+                "family",
+                "field",
+                required=("run",),
+                run="A finished run with personas.",
+                study="Humans' study (default: the run's item set's study).",
+            ),
         ],
         responses=PersonaComparisonSerializer,
     )
     def list(self, request):
-        params = request.query_params
-        run_id = params.get("run", "")
-        if not (run_id.isascii() and run_id.isdigit()):
-            raise ValidationError({"run": "Give the id of a finished run with personas."})
-        run = selectors.run_with_context(run_id=int(run_id))
-        if run is None or run.status != "done" or not run.personas:
-            raise NotFound(f"Run {run_id} is not a finished run with personas.")
-        field = params.get("field", "gender")
-        if field not in demo.FIELDS:
-            raise ValidationError({"field": f"Must be one of: {', '.join(demo.FIELDS)}."})
-        query = _query(params, studies=_all_studies())
-        family = query.chosen_family
+        query = _query(
+            request.query_params, studies=_all_studies(), takes=["run", "field"],
+            required=["run"], choices={"run": _persona_run_ids},
+        )  # fmt: skip
+        run = selectors.run_with_context(run_id=int(query.cleaned_data["run"]))
+        family, field = query.chosen_family, query.chosen_field
         study = query.chosen_study if query.study_given else run.item_set.study
         result = human_selectors.persona_comparison(
             run=run, study=study, family=family, field=field
@@ -366,7 +373,7 @@ class HumanPortraitViewSet(TableExportViewSet):
             OpenApiParameter(
                 "item_set", int, description="Validated item set (default: the study's newest)"
             ),
-            OpenApiParameter("group_by", str, enum=list(demo.FIELDS)),
+            *documented("group_by"),
         ],
         responses={
             **export_schema_responses(),
@@ -375,7 +382,8 @@ class HumanPortraitViewSet(TableExportViewSet):
     )
     def list(self, request):
         params = request.query_params
-        study = _query(params, studies=_all_studies(), study_required=True).chosen_study
+        query = _query(params, studies=_all_studies(), study_required=True, takes=["group_by"])
+        study = query.chosen_study
         item_set = None
         raw_set = params.get("item_set", "").strip()
         if raw_set:
@@ -384,7 +392,7 @@ class HumanPortraitViewSet(TableExportViewSet):
             item_set = ValidatedItemSet.objects.filter(pk=int(raw_set)).first()
             if item_set is None:
                 raise NotFound(f"No validated item set {raw_set}.")
-        field = params.get("group_by") or None
+        field = query.cleaned_data["group_by"] or None
         try:
             portraits = human_selectors.human_portraits(study=study, item_set=item_set, field=field)
         except human_selectors.HumanPortraitError as exc:

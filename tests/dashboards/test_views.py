@@ -257,13 +257,16 @@ def test_items_explorer_and_item_detail(researcher, dashboard_data):
     [
         ("dashboards:compare", {"size_min": "abc", "date_from": "yesterday"}),
         ("dashboards:humans", {"item_set": "x", "open": "maybe"}),
-        ("dashboards:bias", {"run": "abc", "field": "shoe size", "group": "<b>"}),
+        ("dashboards:bias", {"run": "abc", "field": "shoe size"}),
         ("dashboards:items", {"page": "999", "dimension": "nonsense", "source": "?"}),
     ],
 )
-def test_bad_query_parameters_never_give_a_500(researcher, dashboard_data, name, params):
+def test_bad_query_parameters_are_a_400_never_a_500(researcher, dashboard_data, name, params):
     response = researcher.get(reverse(name), params)
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert set(params) - {"page"} == {
+        line.split(":")[0] for line in response.context["query_errors"]
+    }
 
 
 @pytest.mark.parametrize(
@@ -303,9 +306,10 @@ def test_known_values_and_empty_ones_still_pick_the_page(researcher, dashboard_d
     assert default.status_code == 200 and default.context["family"] == "big_five"
 
 
-def test_unparseable_filters_are_reported(researcher, dashboard_data):
+def test_unparseable_filters_are_a_400_saying_why(researcher, dashboard_data):
     response = researcher.get(reverse("dashboards:compare"), {"size_min": "abc"})
-    assert "size_min: not a number" in response.content.decode()
+    assert response.status_code == 400
+    assert "size_min: Not a number: give one such as 7 or 2.5." in response.content.decode()
 
 
 @pytest.mark.parametrize(
