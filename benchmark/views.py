@@ -292,6 +292,14 @@ def languages(request, slug):
     between languages, and Fisher's z test of one language against another."""
     study = _study(slug)
     method = request.GET.get("method") or CorrelationRun.Method.SPEARMAN
+    # The form's declaration of the method, checked before the runs are looked up: an
+    # unknown method used to read as "no language has a run" instead of a refusal.
+    method_field = LanguageComparisonForm.base_fields["method"]
+    if not method_field.valid_value(method):
+        known = ", ".join(str(value) for value, _ in method_field.choices)
+        context = {"study": study, "languages": [], "method": method,
+                   "method_error": f"Unknown method {method!r}: choose one of {known}."}  # fmt: skip
+        return render(request, "benchmark/languages.html", context, status=400)
     available = languages_with_runs(study=study, method=method)
     context = {"study": study, "languages": available, "method": method}
     if len(available) < 2:

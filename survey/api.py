@@ -46,6 +46,7 @@ from .models import (
     Scenario,
     Study,
 )
+from .params import ReleaseExportParameters
 from .selectors import exports
 
 FILTER_BACKENDS = [filters.DjangoFilterBackend, OrderingFilter, SearchFilter]
@@ -142,18 +143,6 @@ def studies_with_progress():
             n_ratings=_count_subquery(ItemRating.objects.all(), "participant__study"),
             n_pool=_count_subquery(Study.item_pool.through.objects.all(), "study"),
         )
-    )
-
-
-class ReleaseExportParameters(serializers.Serializer):
-    """Query parameters of the release-shaped exports."""
-
-    include_flagged = serializers.BooleanField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="true: keep flagged participants even when the study excludes them; "
-        "false: never; absent: as the study says.",
     )
 
 
