@@ -65,6 +65,10 @@ def _all_studies() -> list[Study]:
     return list(Study.objects.order_by("slug"))
 
 
+def _item_set_ids() -> list[str]:
+    return [str(pk) for pk in ValidatedItemSet.objects.order_by("pk").values_list("pk", flat=True)]
+
+
 def _persona_run_ids() -> list[str]:
     return [str(run.pk) for run in selectors.persona_runs()]
 
@@ -368,30 +372,27 @@ class HumanPortraitViewSet(TableExportViewSet):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("study", str, required=True, description="Study slug"),
-            OpenApiParameter(
-                "item_set", int, description="Validated item set (default: the study's newest)"
-            ),
-            *documented("group_by"),
-        ],
+        parameters=documented(
+            "study",
+            "item_set",
+            "group_by",
+            required=("study",),
+            study="Study slug.",
+            item_set="Validated item set (default: the study's newest).",
+        ),  # fmt: skip
         responses={
             **export_schema_responses(),
             (200, "application/json"): HumanPortraitsSerializer,
         },
     )
     def list(self, request):
-        params = request.query_params
-        query = _query(params, studies=_all_studies(), study_required=True, takes=["group_by"])
+        query = _query(
+            request.query_params, studies=_all_studies(), study_required=True,
+            takes=["item_set", "group_by"], choices={"item_set": _item_set_ids},
+        )  # fmt: skip
         study = query.chosen_study
-        item_set = None
-        raw_set = params.get("item_set", "").strip()
-        if raw_set:
-            if not (raw_set.isascii() and raw_set.isdigit()):
-                raise ValidationError({"item_set": "Give an item set id."})
-            item_set = ValidatedItemSet.objects.filter(pk=int(raw_set)).first()
-            if item_set is None:
-                raise NotFound(f"No validated item set {raw_set}.")
+        set_id = query.cleaned_data["item_set"]
+        item_set = ValidatedItemSet.objects.get(pk=int(set_id)) if set_id else None
         field = query.cleaned_data["group_by"] or None
         try:
             portraits = human_selectors.human_portraits(study=study, item_set=item_set, field=field)

@@ -71,6 +71,10 @@ class OneOf(forms.ChoiceField):
             return lambda: OneOf._pairs(choices())
         return [c if isinstance(c, tuple) else (str(c), str(c)) for c in choices]
 
+    def to_python(self, value) -> str:
+        # Spaces around a value never mattered to the filters; they do not make it unknown.
+        return "" if value in self.empty_values else str(value).strip()
+
     def set_choices(self, choices: Choices) -> None:
         self.choices = self._pairs(choices)
 
@@ -103,7 +107,7 @@ class ManyOf(OneOf):
     widget = forms.SelectMultiple
 
     def to_python(self, value) -> list[str]:
-        return [str(v) for v in value or () if v not in self.empty_values]
+        return [str(v).strip() for v in value or () if str(v).strip()]
 
     def validate(self, value) -> None:
         for one in value:

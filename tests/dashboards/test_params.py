@@ -76,7 +76,8 @@ def test_known_model_filters_and_empty_ones_pick_as_before(researcher, dashboard
     swept = researcher.get(url, {"sweep": sweep.pk})
     assert swept.context["all_models"] == ["beta"]
     assert [r.pk for r in swept.context["sweep_runs"]] == [dashboard_data.runs["beta"].pk]
-    api = researcher.get("/api/v1/humans-vs-models/", {"study": "humans", "provider": "anthropic"})
+    # Spaces around a value are dropped, as the filters always did.
+    api = researcher.get("/api/v1/humans-vs-models/", {"study": "humans", "provider": " anthropic"})
     assert api.status_code == 200 and {r["model"] for r in api.json()} == {"beta"}
 
 
@@ -165,7 +166,7 @@ def test_persona_comparisons_take_a_persona_run_and_a_field(client, dashboard_da
     assert default["field"] == "gender" and default["groups"] == {"man": 8, "woman": 16}
 
 
-def test_human_portraits_take_a_known_group_by(client, dashboard_data):
+def test_human_portraits_take_a_known_item_set_and_group_by(client, dashboard_data):
     client_as(client, "researcher")
     url = reverse("human-portrait-list")
     refused = client.get(url, {"study": "humans", "group_by": "shoe_size"})
@@ -173,6 +174,14 @@ def test_human_portraits_take_a_known_group_by(client, dashboard_data):
     assert refused.json()["group_by"][0].startswith("Unknown field 'shoe_size': choose one of age")
     plain = client.get(url, {"study": "humans", "group_by": ""}, HTTP_ACCEPT="application/json")
     assert plain.status_code == 200 and plain.json()["group_by"] is None
+    # An item set that does not exist is a 400 like any unknown value (it was a 404).
+    unknown = client.get(url, {"study": "humans", "item_set": "999999"})
+    assert unknown.status_code == 400
+    assert unknown.json()["item_set"] == [
+        f"Unknown item set '999999': choose one of {dashboard_data.item_set.pk}."
+    ]
+    chosen = client.get(url, {"study": "humans", "item_set": f" {dashboard_data.item_set.pk} "})
+    assert chosen.status_code == 200 and chosen.json()["item_set"] == dashboard_data.item_set.pk
 
 
 def test_a_database_choice_is_looked_up_only_when_given(db, django_assert_num_queries):
