@@ -10,19 +10,12 @@ from survey.models import BonusBatch, Participant, ProlificAction, ProlificSubmi
 
 @dataclass(frozen=True)
 class ReviewFilters:
-    """What the review table is narrowed to ("" = everything)."""
+    """What the review table is narrowed to ("" = everything); read from the query by
+    :class:`survey.prolific.forms.ReviewQuery`."""
 
     status: str = ""  # a Participant.Status value
     prolific_status: str = ""  # a Prolific submission status
     flagged: str = ""  # "yes" / "no"
-
-    @classmethod
-    def from_query(cls, query) -> ReviewFilters:
-        return cls(
-            status=query.get("status", ""),
-            prolific_status=query.get("prolific_status", ""),
-            flagged=query.get("flagged", ""),
-        )
 
 
 def participant_row(participant: Participant, submission: ProlificSubmission | None) -> dict:

@@ -24,7 +24,7 @@ from survey.models import BonusBatch, Participant, ProlificStudy, Study
 from survey.prolific import client as api
 from survey.prolific import selectors, services
 from survey.prolific.errors import InvalidRequest, ProlificOperationError, ProlificRefused
-from survey.prolific.forms import ProlificSettingsForm
+from survey.prolific.forms import ProlificSettingsForm, ReviewQuery
 
 # A signed webhook older than this is refused (a replayed capture).
 WEBHOOK_MAX_AGE_SECONDS = 300
@@ -43,7 +43,12 @@ REJECTION_HELP = (
 def review(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     prolific = ProlificStudy.objects.filter(study=study).first()
-    filters = selectors.ReviewFilters.from_query(request.GET)
+    summary = selectors.review_summary(study=study)
+    query = ReviewQuery(request.GET, stored_statuses=summary["statuses"])
+    if not query.is_valid():
+        context = {"study": study, "query_errors": query.messages()}
+        return render(request, "survey/staff/bad_query.html", context, status=400)
+    filters = query.filters()
     entry = request.build_absolute_uri(reverse("survey:entry", args=[study.slug]))
     return render(
         request,
@@ -54,7 +59,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "study_url": f"{entry}?{services.URL_PARAMETERS}",
             "rows": selectors.review_rows(study=study, filters=filters),
             "filters": filters,
-            "summary": selectors.review_summary(study=study),
+            "summary": summary,
             "unmatched": selectors.unmatched_submissions(study=study),
             "actions": selectors.action_log(study=study),
             "batches": selectors.bonus_batches(study=study),

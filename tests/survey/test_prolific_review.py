@@ -88,6 +88,17 @@ def test_filters_narrow_the_table(staff):
     assert shown(status="screened_out", flagged="yes") == [
         ("screened_out", ("attention_check_failed",))
     ]
+    assert len(shown(status="", prolific_status="", flagged="")) == 3  # empty: any
+    assert shown(prolific_status="AWAITING REVIEW") == []  # known, none has it
+    # Declared filters: an unknown value is a 400 saying what each takes, not an empty or
+    # unfiltered table.
+    url = reverse("studies:review", args=[study.slug])
+    refused = staff.get(url, {"status": "finished", "flagged": "maybe", "prolific_status": "X"})
+    assert refused.status_code == 400
+    errors = refused.context["query_errors"]
+    assert [e.split(":")[0] for e in errors] == ["status", "prolific_status", "flagged"]
+    assert errors[2] == "flagged: Unknown flagged 'maybe': choose one of yes, no."
+    assert "choose one of ACTIVE, APPROVED, AWAITING REVIEW" in errors[1]
 
 
 def test_a_batch_whose_payment_is_unknown_is_shown_checked_and_confirmed_from_the_page(
