@@ -309,7 +309,8 @@ def languages(request, slug):
         {**initial, **request.GET.dict()} if request.GET else initial, languages=available
     )
     if not form.is_valid():
-        return render(request, "benchmark/languages.html", {**context, "form": form})
+        # The form with its errors, as a 400: the page does not show what was not asked for.
+        return render(request, "benchmark/languages.html", {**context, "form": form}, status=400)
     data = form.cleaned_data
     rule = SelectionRule(
         threshold=data["threshold"] if data["threshold"] is not None else SelectionRule.threshold,

@@ -150,6 +150,10 @@ def test_comparison_states_test_and_page(client):
     assert "too few: n = 8 of 20" in html
     assert code(items[1]) in [row["code"] for row in page.context["differing"]]
     assert f"{z:.2f}" in html
+    # A language, dimension or rule the form does not take: the form with its error, a 400.
+    for bad in ({"a": "fr"}, {"dimension": "Astrology"}, {"threshold": "high"}, {"a": "de"}):
+        refused = client.get(reverse("benchmark:languages", args=[study.slug]), bad)
+        assert refused.status_code == 400 and refused.context["form"].errors
 
 
 def test_comparison_page_says_what_is_missing(client):
