@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo's scripted model (evaluation/demo_model.py), where the demo model configuration points.
+# When this port is taken, `manage.py serve_demo_model` says so, serves on a free port and
+# points the configuration there (or uses an OpenAI-compatible server already on the port).
 DEMO_MODEL_PORT ?= 8080
 # Tests use the machine's PostgreSQL and Redis unless DATABASE_URL / REDIS_URL say otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/valueportrait
@@ -61,7 +63,7 @@ serve:
 	@echo "Serving on http://$(HOST):$(PORT)/  (survey: /s/demo/, admin: /admin/) - Ctrl-C stops web, worker and the demo model"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 -B --schedule=var/celerybeat-schedule & \
-	$(BIN)/python -m evaluation.demo_model --port $(DEMO_MODEL_PORT) & \
+	$(BIN)/python manage.py serve_demo_model --port $(DEMO_MODEL_PORT) & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (never a downloaded browser).

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,8 @@ CI_APPROXIMATION = (
     "permutation)"
 )
 HEADLINE_PRESET = "valueportrait-2025"
+# Called with the number of permutations (or splits) just done: one call per block.
+Progress = Callable[[int], object]
 
 
 class ChanceUnavailable(ValueError):
@@ -136,9 +139,12 @@ def estimate_chance(
     seed: int = DEFAULT_SEED,
     inputs=None,
     frame: pd.DataFrame | None = None,
+    progress: Progress | None = None,
 ) -> dict:
     """The rule's selection on ``run``, the expected chance selections and their SD over
     ``n_permutations`` seeded permutations, and split-half replication (``n_splits`` splits).
+    ``progress(k)``: k more permutations or splits done (``n_permutations + n_splits`` in
+    all).
 
     Raises ``ValueError`` when the rule cannot be applied to the run (e.g. FDR on a published
     run), ``ChanceUnavailable`` when the study has nothing to permute.
@@ -159,6 +165,7 @@ def estimate_chance(
         method=run.method,
         n_permutations=n_permutations,
         seed=seed,
+        progress=progress,
     )
     selected_grid = np.zeros(criterion.considered.shape, dtype=bool)
     rows, cols, on = _grid_index(inputs, selected)
@@ -173,6 +180,7 @@ def estimate_chance(
         n_splits=n_splits,
         seed=seed,
         with_chance=True,
+        progress=progress,
     )
     mean, sd = float(estimate.mean[0]), float(estimate.sd[0])
     result = {
@@ -222,6 +230,7 @@ def chance_bounded_rule(
     seed: int = DEFAULT_SEED,
     inputs=None,
     frame: pd.DataFrame | None = None,
+    progress: Progress | None = None,
 ) -> tuple[SelectionRule, dict]:
     """The lowest threshold, from ``rule.threshold`` up in steps of 0.01, at which the
     expected chance selections are at most ``max_share`` of the pairs the rule selects.
@@ -251,6 +260,7 @@ def chance_bounded_rule(
         method=run.method,
         n_permutations=n_permutations,
         seed=seed,
+        progress=progress,
     )
     observed = [len(select_pairs(frame, dataclasses.replace(rule, threshold=t))) for t in grid]
     tried = []
@@ -281,9 +291,12 @@ def run_headline_chance(
     n_splits: int = DEFAULT_SPLITS,
     seed: int = DEFAULT_SEED,
     max_share: float = DEFAULT_MAX_SHARE,
+    progress: Progress | None = None,
 ) -> dict:
     """What the run page shows: the paper preset's selection with its chance estimate and
-    replication, and the threshold that bounds the chance share at ``max_share``."""
+    replication, and the threshold that bounds the chance share at ``max_share``.
+    ``progress(k)``: k more permutations or splits done, :func:`headline_chance_steps` in
+    all (fewer when no threshold bounds the share)."""
     frame = full_correlation_frame(run=run)
     try:
         inputs = _study_inputs(run)
@@ -300,6 +313,7 @@ def run_headline_chance(
             seed=seed,
             inputs=inputs,
             frame=frame,
+            progress=progress,
         ),
     }
     try:
@@ -311,6 +325,7 @@ def run_headline_chance(
             seed=seed,
             inputs=inputs,
             frame=frame,
+            progress=progress,
         )
     except ValueError as exc:
         out["bounded_rule"] = {"max_share": max_share, "unavailable": str(exc)}
@@ -324,10 +339,17 @@ def run_headline_chance(
                 seed=seed,
                 inputs=inputs,
                 frame=frame,
+                progress=progress,
             ),
             "search": {k: v for k, v in search.items() if k != "tried"},
         }
     return out
+
+
+def headline_chance_steps(*, n_permutations: int, n_splits: int) -> int:
+    """The steps :func:`run_headline_chance` reports: the preset's estimate (permutations +
+    splits), the search for the bounding threshold (permutations) and its estimate."""
+    return 3 * n_permutations + 2 * n_splits
 
 
 def store_run_chance(*, run: CorrelationRun, **options) -> dict:
@@ -338,6 +360,56 @@ def store_run_chance(*, run: CorrelationRun, **options) -> dict:
     CorrelationRun.objects.filter(pk=run.pk).update(chance=chance)
     run.chance = chance
     return chance
+
+
+IN_ALL_LANGUAGES_BOUND = (
+    "a pair kept in the set is selected in every language, so in each permutation the pairs "
+    "selected by chance in all languages are among those selected by chance in any one of "
+    "them: their expected number is at most the smallest of the languages' expected chance "
+    "selections (the set's own intersection is not permuted jointly)"
+)
+
+
+def languages_chance(
+    *,
+    runs: dict[str, CorrelationRun],
+    rule: SelectionRule,
+    kept: int,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    n_splits: int = DEFAULT_SPLITS,
+    seed: int = DEFAULT_SEED,
+) -> dict:
+    """The chance estimates of a set frozen "valid in all of these languages": ``rule``'s
+    estimate on each language's own run (its raters' profiles permuted among them; a
+    language without profiles gets ``{"unavailable": reason}``) and, for the ``kept`` pairs
+    selected in all of them, the upper bound on their expected chance selections
+    (:data:`IN_ALL_LANGUAGES_BOUND`; None when a language has no estimate)."""
+    per_language: dict[str, dict] = {}
+    for language, run in runs.items():
+        try:
+            per_language[language] = {
+                "run": run.pk,
+                **estimate_chance(
+                    run=run, rule=rule, n_permutations=n_permutations, n_splits=n_splits, seed=seed
+                ),
+            }
+        except ChanceUnavailable as exc:
+            per_language[language] = {"run": run.pk, "unavailable": str(exc)}
+    means = [
+        entry["expected_chance_selections"]["mean"]
+        for entry in per_language.values()
+        if "unavailable" not in entry
+    ]
+    bound = min(means) if means and len(means) == len(per_language) else None
+    return {
+        "per_language": per_language,
+        "in_all_languages": {
+            "kept": kept,
+            "expected_chance_at_most": bound,
+            "share_at_most": _rounded(bound / kept) if bound is not None and kept else None,
+            "why": IN_ALL_LANGUAGES_BOUND,
+        },
+    }
 
 
 def item_set_chance(

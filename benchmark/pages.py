@@ -243,6 +243,39 @@ def run_chance(chance: dict) -> dict:
     return {"summary": None, "rules": rules}
 
 
+def languages_chance_lines(chance: dict) -> dict | None:
+    """The chance lines of a set frozen valid in several languages (``chance["languages"]``):
+    per language its sentence, and the bound on the pairs kept in all of them. ``None`` for
+    any other set."""
+    stored = (chance or {}).get("languages")
+    if not stored:
+        return None
+    lines = [
+        {"language": language, "run": entry.get("run"), **chance_line(entry)}
+        for language, entry in sorted(stored["per_language"].items())
+    ]
+    in_all = stored["in_all_languages"]
+    bound, share = in_all["expected_chance_at_most"], in_all["share_at_most"]
+    if bound is None:
+        text = (
+            f"{in_all['kept']} pairs kept in all languages; no bound on how many are chance: "
+            "a language has no estimate."
+        )
+    else:
+        text = f"{in_all['kept']} pairs kept in all languages; at most {bound:.1f} of them expected by chance"
+        text += f" (at most {share:.0%})." if share is not None else "."
+    return {"per_language": lines, "in_all": f"{text} Why: {in_all['why']}."}
+
+
+def language_run_chance(run) -> dict:
+    """The stored chance estimate of a language's run (the run page's headline preset), as
+    a sentence for the languages page."""
+    stored = run.chance or {}
+    if not stored or "unavailable" in stored:
+        return chance_line(stored)
+    return chance_line(stored.get("paper_rule") or {})
+
+
 SELECTION_WORDS = {"selected": "selected", "not_selected": "not selected", TOO_FEW: ""}
 
 

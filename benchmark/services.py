@@ -18,7 +18,7 @@ from survey.instruments import dimensions as dims
 from survey.instruments.keys import load_key
 from survey.models import InstrumentResponse, ItemRating, Participant, Study
 
-from .estimates import DEFAULT_PERMUTATIONS, item_set_chance
+from .estimates import DEFAULT_PERMUTATIONS, item_set_chance, languages_chance
 from .language_comparison import language_states, valid_in_all
 from .minimums import refuse_thin_selection, too_few
 from .models import (
@@ -132,7 +132,10 @@ def create_item_set(
     reliability of each dimension's selected items on the human ratings is computed once and
     frozen with it, as are the rule's expected chance selections over
     ``chance_permutations`` permutations and its split-half replication
-    (``benchmark.estimates``). A rule with ``max_chance_share`` is frozen with the threshold
+    (``benchmark.estimates``); a set valid in several languages also stores the rule's
+    estimate on each language's run and the bound it gives on the pairs kept in all of them
+    (``chance["languages"]``, :func:`benchmark.estimates.languages_chance`). A rule with
+    ``max_chance_share`` is frozen with the threshold
     that bounds the chance share. Refused (``TooFewToSelect``, a ``ValueError`` with the
     reason) when the rule would select a pair with fewer raters than the study's minimum.
     """
@@ -169,6 +172,13 @@ def create_item_set(
         selected = selected[np.asarray(in_all, dtype=bool)].reset_index(drop=True)
         rule_json["valid_in_languages"] = {lang: r.pk for lang, r in by_language.items()}
     refuse_thin_selection(selected, minimums.raters_per_pair)
+    if languages:  # the base run's estimate is of its own selection, before the intersection
+        chance = {
+            **chance,
+            "languages": languages_chance(
+                runs=by_language, rule=rule, kept=len(selected), n_permutations=chance_permutations
+            ),
+        }
     item_set = ValidatedItemSet.objects.create(
         name=name,
         version=next_item_set_version(name),

@@ -280,6 +280,7 @@ def item_set_detail(request, slug, set_id):
             "pairs": len(table),
             "items": table[["portrait_id", "option_id"]].drop_duplicates().shape[0],
             "chance": pages.chance_line(item_set.chance),
+            "language_chance": pages.languages_chance_lines(item_set.chance),
             "can_write": is_admin(request.user),
         },
     )
@@ -291,6 +292,14 @@ def languages(request, slug):
     between languages, and Fisher's z test of one language against another."""
     study = _study(slug)
     method = request.GET.get("method") or CorrelationRun.Method.SPEARMAN
+    # The form's declaration of the method, checked before the runs are looked up: an
+    # unknown method used to read as "no language has a run" instead of a refusal.
+    method_field = LanguageComparisonForm.base_fields["method"]
+    if not method_field.valid_value(method):
+        known = ", ".join(str(value) for value, _ in method_field.choices)
+        context = {"study": study, "languages": [], "method": method,
+                   "method_error": f"Unknown method {method!r}: choose one of {known}."}  # fmt: skip
+        return render(request, "benchmark/languages.html", context, status=400)
     available = languages_with_runs(study=study, method=method)
     context = {"study": study, "languages": available, "method": method}
     if len(available) < 2:
@@ -300,7 +309,8 @@ def languages(request, slug):
         {**initial, **request.GET.dict()} if request.GET else initial, languages=available
     )
     if not form.is_valid():
-        return render(request, "benchmark/languages.html", {**context, "form": form})
+        # The form with its errors, as a 400: the page does not show what was not asked for.
+        return render(request, "benchmark/languages.html", {**context, "form": form}, status=400)
     data = form.cleaned_data
     rule = SelectionRule(
         threshold=data["threshold"] if data["threshold"] is not None else SelectionRule.threshold,
@@ -327,6 +337,10 @@ def languages(request, slug):
             "pair": pair,
             "dimension": dimension,
             "runs": compared["runs"],
+            "run_chance": [
+                (language, run, pages.language_run_chance(run))
+                for language, run in compared["runs"].items()
+            ],
             "required": compared["required"],
             "rows": rows(table[table["dimension"] == dimension]),
             "differing": rows(table[table["selection_differs"]]),

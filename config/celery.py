@@ -16,11 +16,22 @@ app.autodiscover_tasks()
 def schedule_periodic_tasks(sender, **kwargs) -> None:
     """Celery beat's schedule (run ``celery -A config beat`` beside the workers): the
     providers' batches of batch-mode evaluation runs are polled every
-    ``EVALUATION_BATCH_POLL_SECONDS``."""
+    ``EVALUATION_BATCH_POLL_SECONDS``; Prolific bonus batches whose payment is unknown are
+    checked, and interrupted ones resumed, every ``PROLIFIC_BONUS_CHECK_SECONDS``."""
     sender.add_periodic_task(
         float(settings.EVALUATION_BATCH_POLL_SECONDS),
         signature("evaluation.poll_batches"),
         name="poll-provider-batches",
+    )
+    sender.add_periodic_task(
+        float(settings.PROLIFIC_BONUS_CHECK_SECONDS),
+        signature("survey.check_bonus_batches"),
+        name="check-unknown-bonus-batches",
+    )
+    sender.add_periodic_task(
+        float(settings.PROLIFIC_BONUS_CHECK_SECONDS),
+        signature("survey.resume_bonus_batches"),
+        name="resume-interrupted-bonus-batches",
     )
 
 

@@ -13,12 +13,13 @@ pages show, for scripts.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 
 import pandas as pd
-from django.core.validators import slug_re
-from django.http import QueryDict
 from django_filters import rest_framework as filtersets
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
@@ -32,9 +33,9 @@ from core.filtering import FilterSet
 from core.roles import IsResearcher, ResearcherReadAdminWrite
 from survey.models import Study
 
-from . import demographics as demo
 from . import human_selectors, selectors, stats
 from .models import ModelCard
+from .params import MODEL_FILTERS, DashboardQuery, ManyOf, OneOf, model_filter_choices
 
 
 def _clean(value):
@@ -51,62 +52,60 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def _study(params) -> Study:
-    slug = params.get("study")
-    studies = selectors.scored_studies()
-    if slug and not any(s.slug == slug for s in studies):
-        raise NotFound(f"No study {slug!r} with participant scores.")
-    study = selectors.pick_study(slug, studies)
-    if study is None:
-        raise NotFound("No study has participant scores yet.")
-    return study
+def _query(params, **options) -> DashboardQuery:
+    """The declared ``study``/``family`` parameters (:class:`DashboardQuery`); an unknown
+    value is a 400 naming the parameter and the values it takes."""
+    query = DashboardQuery(params, **options)
+    if not query.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in query.errors.items()})
+    return query
 
 
-def _study_by_slug(slug: str) -> Study:
-    """The study with this slug; 404 for any other text (never sent to the database: a
-    slug with a NUL byte is not a query PostgreSQL can run)."""
-    if slug_re.fullmatch(slug) is None or not (study := Study.objects.filter(slug=slug).first()):
-        raise NotFound(f"No study {slug!r}.")
-    return study
+def _all_studies() -> list[Study]:
+    return list(Study.objects.order_by("slug"))
 
 
-def _family(params) -> str:
-    family = params.get("family", selectors.DASHBOARD_FAMILIES[0])
-    if family not in selectors.DASHBOARD_FAMILIES:
-        raise ValidationError(
-            {"family": f"Must be one of: {', '.join(selectors.DASHBOARD_FAMILIES)}."}
-        )
-    return family
+def _item_set_ids() -> list[str]:
+    return [str(pk) for pk in ValidatedItemSet.objects.order_by("pk").values_list("pk", flat=True)]
 
 
-STUDY_PARAM = OpenApiParameter("study", str, description="Study slug (default: the release)")
-FAMILY_PARAM = OpenApiParameter(
-    "family", str, enum=list(selectors.DASHBOARD_FAMILIES), description="Dimension family"
-)
-MODEL_FILTER_PARAMS = [
-    OpenApiParameter("provider", str),
-    OpenApiParameter("model_family", str, description="Model card family"),
-    OpenApiParameter("size_min", float, description="Billions of parameters"),
-    OpenApiParameter("size_max", float),
-    OpenApiParameter("open", str, enum=["open", "closed"]),
-    OpenApiParameter("date_from", str, description="Run finished on or after (YYYY-MM-DD)"),
-    OpenApiParameter("date_to", str),
-    OpenApiParameter("released_from", str, description="Model released on or after (YYYY-MM-DD)"),
-    OpenApiParameter("released_to", str),
-    OpenApiParameter(
-        "item_set", int, description="Validated item set (default: the one most models ran on)"
-    ),
-    OpenApiParameter("kind", str, enum=["live", "reference"]),
-    OpenApiParameter("sweep", int, description="Only the runs of this sweep"),
-    OpenApiParameter("model", str, many=True, description="Model names (repeatable)"),
-]
+def _persona_run_ids() -> list[str]:
+    return [str(run.pk) for run in selectors.persona_runs()]
 
 
-def _filters(params: QueryDict) -> selectors.ModelFilters:
-    filters = selectors.ModelFilters.from_query(params)
-    if filters.errors:
-        raise ValidationError({"filters": list(filters.errors)})
-    return filters
+def documented(
+    *names: str, required: tuple[str, ...] = (), **descriptions: str
+) -> list[OpenApiParameter]:
+    """The OpenAPI parameters of the declared query parameters ``names`` (type, values and
+    default from :class:`DashboardQuery`'s fields); ``descriptions`` replace a field's help
+    where an endpoint's default differs; ``required``: the names without a default."""
+    fields = DashboardQuery.base_fields
+    parameters = []
+    for name in names:
+        field = fields[name]
+        many = isinstance(field, ManyOf)
+        kind = getattr(field, "schema_type", str)
+        enum = field.values() if isinstance(field, OneOf) and field.static else None
+        description = descriptions.get(name, field.help_text)
+        description += " An unknown or malformed value is a 400."
+        parameters.append(
+            OpenApiParameter(name, OpenApiTypes.DATE if kind is dt.date else kind, enum=enum,
+                             many=many or None, description=description,
+                             required=name in required)
+        )  # fmt: skip
+    return parameters
+
+
+def _model_filter_choices() -> dict:
+    """The filter values the database knows, looked up only for a parameter given."""
+    choices = functools.cache(selectors.model_choices)
+    return {
+        **{
+            name: (lambda name=name: model_filter_choices(choices())[name])
+            for name in ("provider", "model_family", "item_set", "sweep")
+        },
+        "model": selectors.model_names,
+    }
 
 
 class HumanDistributionSerializer(serializers.Serializer):
@@ -132,11 +131,17 @@ class HumanDistributionViewSet(viewsets.ViewSet):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[STUDY_PARAM, FAMILY_PARAM],
+        parameters=documented(
+            "study", "family", study="Study slug (default: the first with participant scores)."
+        ),
         responses=HumanDistributionSerializer(many=True),
     )
     def list(self, request):
-        study, family = _study(request.query_params), _family(request.query_params)
+        query = _query(request.query_params, studies=selectors.scored_studies(),
+                       study_what="study with participant scores")  # fmt: skip
+        if query.chosen_study is None:
+            raise NotFound("No study has participant scores yet.")
+        study, family = query.chosen_study, query.chosen_family
         humans = selectors.human_scores(study=study, family=family)
         summary = stats.box_summary(humans).rename_axis("dimension").reset_index()
         return Response(_rows(summary))
@@ -171,24 +176,25 @@ class HumansVsModelsViewSet(viewsets.ViewSet):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "study", str, description="Humans' study (default: the item set's study)"
-            ),
-            FAMILY_PARAM,
-            *MODEL_FILTER_PARAMS,
-        ],
+        parameters=documented(
+            "study",
+            "family",
+            *MODEL_FILTERS,
+            study="Humans' study (default: the item set's study).",
+        ),
         responses=ModelPointSerializer(many=True),
     )
     def list(self, request):
-        params = request.query_params
-        family, filters = _family(params), _filters(params)
-        slug = params.get("study") or None
+        studies = human_selectors.studies_with_item_sets()
+        query = _query(
+            request.query_params, studies=studies, study_what="study with a validated item set",
+            takes=MODEL_FILTERS, choices=_model_filter_choices(),
+        )  # fmt: skip
+        family, filters = query.chosen_family, query.model_filters()
+        slug = query.chosen_study.slug if query.study_given else None
         found = human_selectors.humans_against_models(
-            family=family, filters=filters, study_slug=slug
+            family=family, filters=filters, study_slug=slug, studies=studies
         )
-        if slug and (found.study is None or found.study.slug != slug):
-            raise NotFound(f"No study {slug!r} with a validated item set.")
         if found.everyone is None or found.points.empty:
             return Response([])
         human, persons = found.human, found.persons
@@ -271,26 +277,26 @@ class PersonaComparisonViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("run", int, required=True, description="A finished persona run"),
-            OpenApiParameter("field", str, enum=list(demo.FIELDS), description="Group by"),
-            STUDY_PARAM,
-            FAMILY_PARAM,
+            *documented(
+                "run",
+                "study",
+                "family",
+                "field",
+                required=("run",),
+                run="A finished run with personas.",
+                study="Humans' study (default: the run's item set's study).",
+            ),
         ],
         responses=PersonaComparisonSerializer,
     )
     def list(self, request):
-        params = request.query_params
-        run_id = params.get("run", "")
-        if not (run_id.isascii() and run_id.isdigit()):
-            raise ValidationError({"run": "Give the id of a finished run with personas."})
-        run = selectors.run_with_context(run_id=int(run_id))
-        if run is None or run.status != "done" or not run.personas:
-            raise NotFound(f"Run {run_id} is not a finished run with personas.")
-        field = params.get("field", "gender")
-        if field not in demo.FIELDS:
-            raise ValidationError({"field": f"Must be one of: {', '.join(demo.FIELDS)}."})
-        family = _family(params)
-        study = _study_by_slug(params.get("study") or run.item_set.study.slug)
+        query = _query(
+            request.query_params, studies=_all_studies(), takes=["run", "field"],
+            required=["run"], choices={"run": _persona_run_ids},
+        )  # fmt: skip
+        run = selectors.run_with_context(run_id=int(query.cleaned_data["run"]))
+        family, field = query.chosen_family, query.chosen_field
+        study = query.chosen_study if query.study_given else run.item_set.study
         result = human_selectors.persona_comparison(
             run=run, study=study, family=family, field=field
         )
@@ -366,33 +372,28 @@ class HumanPortraitViewSet(TableExportViewSet):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("study", str, required=True, description="Study slug"),
-            OpenApiParameter(
-                "item_set", int, description="Validated item set (default: the study's newest)"
-            ),
-            OpenApiParameter("group_by", str, enum=list(demo.FIELDS)),
-        ],
+        parameters=documented(
+            "study",
+            "item_set",
+            "group_by",
+            required=("study",),
+            study="Study slug.",
+            item_set="Validated item set (default: the study's newest).",
+        ),  # fmt: skip
         responses={
             **export_schema_responses(),
             (200, "application/json"): HumanPortraitsSerializer,
         },
     )
     def list(self, request):
-        params = request.query_params
-        slug = params.get("study", "")
-        if not slug:
-            raise ValidationError({"study": "Give a study slug."})
-        study = _study_by_slug(slug)
-        item_set = None
-        raw_set = params.get("item_set", "").strip()
-        if raw_set:
-            if not (raw_set.isascii() and raw_set.isdigit()):
-                raise ValidationError({"item_set": "Give an item set id."})
-            item_set = ValidatedItemSet.objects.filter(pk=int(raw_set)).first()
-            if item_set is None:
-                raise NotFound(f"No validated item set {raw_set}.")
-        field = params.get("group_by") or None
+        query = _query(
+            request.query_params, studies=_all_studies(), study_required=True,
+            takes=["item_set", "group_by"], choices={"item_set": _item_set_ids},
+        )  # fmt: skip
+        study = query.chosen_study
+        set_id = query.cleaned_data["item_set"]
+        item_set = ValidatedItemSet.objects.get(pk=int(set_id)) if set_id else None
+        field = query.cleaned_data["group_by"] or None
         try:
             portraits = human_selectors.human_portraits(study=study, item_set=item_set, field=field)
         except human_selectors.HumanPortraitError as exc:

@@ -326,11 +326,13 @@ class HumansAgainstModels:
 
 
 def humans_against_models(
-    *, family: str, filters, study_slug: str | None = None
-) -> HumansAgainstModels:
+    *, family: str, filters, study_slug: str | None = None,
+    studies: list[Study] | None = None,
+) -> HumansAgainstModels:  # fmt: skip
     """Everyone's portrait, per-person scores and the models' latest portraits, all on one
     item set: the one the models ran on (the filter's, else the most used), or — when the
     researcher picks the humans' study — that study's newest set and the models run on it.
+    ``studies``: :func:`studies_with_item_sets` when the caller already has it.
     """
 
     def models_on(chosen_filters):
@@ -341,7 +343,7 @@ def humans_against_models(
         return selectors.latest_portraits(scores), item_set_id
 
     latest, item_set_id = models_on(filters)
-    studies = studies_with_item_sets()
+    studies = studies_with_item_sets() if studies is None else studies
     chosen = selectors.pick_study(study_slug, studies)
     item_set = item_set_for(item_set_id=item_set_id, study=chosen)
     if study_slug and item_set is not None and item_set.study != chosen:

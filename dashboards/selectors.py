@@ -7,7 +7,6 @@ per model, run or participant) so a page stays fast with 50 models and 100 perso
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -29,10 +28,6 @@ from .models import ModelCard
 DASHBOARD_FAMILIES: tuple[str, ...] = (dims.SCHWARTZ, dims.HIGHER_ORDER, dims.BIG_FIVE)
 PREFERRED_STUDY = "valueportrait-2025"
 PORTRAIT_BASES = ("answer", "probability")  # preference order when a run has both
-
-
-def clean_family(value: str | None) -> str:
-    return value if value in DASHBOARD_FAMILIES else dims.SCHWARTZ
 
 
 def dimensions_of(family: str) -> tuple[str, ...]:
@@ -95,7 +90,8 @@ def questionnaire_scores(*, study: Study, family: str) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ModelFilters:
-    """What the compare and humans-vs-models pages narrow the models to."""
+    """What the compare and humans-vs-models pages narrow the models to (read from the
+    query by :meth:`dashboards.params.DashboardQuery.model_filters`)."""
 
     provider: str = ""
     family: str = ""
@@ -110,54 +106,6 @@ class ModelFilters:
     kind: str = ""  # "live" or "reference" (the paper's published runs)
     sweep: int | None = None  # only the runs of this sweep
     models: tuple[str, ...] = field(default_factory=tuple)
-    errors: tuple[str, ...] = field(default_factory=tuple)
-
-    @classmethod
-    def from_query(cls, query) -> ModelFilters:
-        """Parse a GET QueryDict; unparseable values are ignored (listed in ``errors``)."""
-        errors = []
-
-        def number(name):
-            raw = query.get(name, "").strip()
-            if not raw:
-                return None
-            try:
-                return float(raw)
-            except ValueError:
-                errors.append(f"{name}: not a number")
-                return None
-
-        def date(name):
-            raw = query.get(name, "").strip()
-            if not raw:
-                return None
-            try:
-                return dt.date.fromisoformat(raw)
-            except ValueError:
-                errors.append(f"{name}: use YYYY-MM-DD")
-                return None
-
-        open_raw = query.get("open", "")
-        item_set = query.get("item_set", "").strip()
-        sweep = query.get("sweep", "").strip()
-        if sweep and not (sweep.isascii() and sweep.isdigit()):
-            errors.append("sweep: not a sweep id")
-        filters = cls(
-            provider=query.get("provider", "").strip(),
-            family=query.get("model_family", "").strip(),
-            size_min=number("size_min"),
-            size_max=number("size_max"),
-            open_weights={"open": True, "closed": False}.get(open_raw),
-            date_from=date("date_from"),
-            date_to=date("date_to"),
-            released_from=date("released_from"),
-            released_to=date("released_to"),
-            item_set=int(item_set) if item_set.isascii() and item_set.isdigit() else None,
-            sweep=int(sweep) if sweep.isascii() and sweep.isdigit() else None,
-            kind=query.get("kind", "") if query.get("kind", "") in ("live", "reference") else "",
-            models=tuple(m for m in query.getlist("model") if m),
-        )
-        return dataclasses.replace(filters, errors=tuple(errors))
 
 
 # The evaluation app's portrait columns with the model card's between the run's and the
@@ -282,6 +230,11 @@ def model_choices() -> dict[str, list]:
         "item_sets": evaluation_selectors.item_sets_with_runs(),
         "sweeps": evaluation_selectors.sweep_choices(),
     }
+
+
+def model_names() -> list[str]:
+    """The names of the model configurations, sorted (one query)."""
+    return [config.name for config in evaluation_selectors.model_configurations()]
 
 
 def run_with_context(*, run_id: int):

@@ -18,6 +18,7 @@ from survey.models import Item, Source
 
 from . import demographics as demo
 from . import figures, human_selectors, selectors, stats
+from .params import ALL_DIMENSIONS, MODEL_FILTERS, DashboardQuery, model_filter_choices
 
 FAMILY_OPTIONS = [(f, dims.FAMILY_LABELS[f]) for f in selectors.DASHBOARD_FAMILIES]
 RADAR_DEFAULT_MODELS = 8
@@ -52,6 +53,12 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _bad_query(request: HttpRequest, query: DashboardQuery, section: str) -> HttpResponse:
+    """400: a parameter value the page does not know, with the form's message."""
+    context = {"section": section, "query_errors": query.messages()}
+    return render(request, "dashboards/bad_query.html", context, status=400)
+
+
 def _comparable_latest(family: str, filters: selectors.ModelFilters):
     """Each model's latest portrait on one item set (the filter's, else the most used)."""
     scores = selectors.portrait_scores(family=family, filters=filters)
@@ -59,20 +66,33 @@ def _comparable_latest(family: str, filters: selectors.ModelFilters):
     return selectors.latest_portraits(scores), item_set
 
 
-def _model_filters_context(request, filters: selectors.ModelFilters, family: str) -> dict:
+def _filtered_query(request: HttpRequest, **options) -> tuple[DashboardQuery, dict]:
+    """The page's declared parameters with the model filters, checked against the filter
+    bar's choices (the same queries draw the bar); model names only when some are given."""
+    choices = selectors.model_choices()
+    query = DashboardQuery(
+        request.GET, takes=(*MODEL_FILTERS, *options.pop("takes", ())),
+        choices={**model_filter_choices(choices), "model": selectors.model_names}, **options,
+    )  # fmt: skip
+    return query, choices
+
+
+def _model_filters_context(request, query: DashboardQuery, choices: dict) -> dict:
     return {
-        "filters": filters,
-        "family": family,
+        "filters": query.model_filters(),
+        "family": query.chosen_family,
         "family_options": FAMILY_OPTIONS,
-        "choices": selectors.model_choices(),
+        "choices": choices,
         "query": request.GET,
     }
 
 
 @researcher_required
 def compare(request: HttpRequest) -> HttpResponse:
-    family = selectors.clean_family(request.GET.get("family"))
-    filters = selectors.ModelFilters.from_query(request.GET)
+    query, choices = _filtered_query(request)
+    if not query.is_valid():
+        return _bad_query(request, query, "compare")
+    family, filters = query.chosen_family, query.model_filters()
     latest, item_set = _comparable_latest(family, filters)
     matrix = selectors.model_matrix(latest, family=family)
     chosen = [m for m in filters.models if m in matrix.index] or list(matrix.index)[
@@ -101,7 +121,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "section": "compare",
-        **_model_filters_context(request, filters, family),
+        **_model_filters_context(request, query, choices),
         "dimensions": list(matrix.columns),
         "rows": [
             {"model": name, "run": run, "scores": scores.tolist()}
@@ -138,11 +158,14 @@ def model_portrait(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.run_with_context(run_id=run_id)
     if run is None:
         raise Http404("No such run.")
-    family = selectors.clean_family(request.GET.get("family"))
     personas = selectors.run_personas(run=run)
-    persona = request.GET.get("persona", "")
-    if persona not in personas:
-        persona = personas[0] if personas else ""
+    query = DashboardQuery(request.GET, takes=["persona"], choices={"persona": personas})
+    if not query.is_valid():
+        return _bad_query(request, query, "compare")
+    family = query.chosen_family
+    # No persona asked for: the plain portrait when the run has one, else its first persona.
+    given = query.cleaned_data["persona"]
+    persona = given or ("" if "" in personas else query.chosen("persona"))
     portrait = selectors.run_portrait(run=run, family=family, persona=persona)
     spread = selectors.variant_spread(run=run, family=family, personas=[persona])
     spread = spread.set_index("dimension") if not spread.empty else spread
@@ -189,16 +212,21 @@ def _headline(frame: pd.DataFrame) -> dict[str, list[dict]]:
 
 @researcher_required
 def humans_vs_models(request: HttpRequest) -> HttpResponse:
-    family = selectors.clean_family(request.GET.get("family"))
-    filters = selectors.ModelFilters.from_query(request.GET)
-    shape = "violin" if request.GET.get("shape") == "violin" else "box"
-    found = human_selectors.humans_against_models(
-        family=family, filters=filters, study_slug=request.GET.get("study") or None
+    studies = human_selectors.studies_with_item_sets()
+    query, choices = _filtered_query(
+        request, takes=["shape"], studies=studies, study_what="study with a validated item set"
     )
+    if not query.is_valid():
+        return _bad_query(request, query, "humans")
+    family, filters, shape = query.chosen_family, query.model_filters(), query.chosen_shape
+    found = human_selectors.humans_against_models(
+        family=family, filters=filters,
+        study_slug=query.chosen_study.slug if query.study_given else None, studies=studies,
+    )  # fmt: skip
     context = {
         "section": "humans",
         "shape": shape,
-        **_model_filters_context(request, filters, family),
+        **_model_filters_context(request, query, choices),
         "studies": found.studies,
         "study": found.study,
         "item_set": found.item_set,
@@ -281,17 +309,20 @@ def _questionnaire_panel(context: dict, *, study, family: str, shape: str) -> No
 
 @researcher_required
 def bias(request: HttpRequest) -> HttpResponse:
-    family = selectors.clean_family(request.GET.get("family"))
-    field = request.GET.get("field") if request.GET.get("field") in demo.FIELDS else "gender"
-    runs = selectors.persona_runs()
-    run_param = request.GET.get("run", "")
-    listed = next((r for r in runs if str(r.pk) == run_param), runs[0] if runs else None)
-    run = selectors.run_with_context(run_id=listed.pk) if listed else None
     studies = human_selectors.rated_studies()
+    runs = selectors.persona_runs()
+    query = DashboardQuery(
+        request.GET, studies=studies, study_what="study with ratings", takes=["run", "field"],
+        choices={"run": [str(r.pk) for r in runs]},
+    )  # fmt: skip
+    if not query.is_valid():
+        return _bad_query(request, query, "bias")
+    family, field = query.chosen_family, query.chosen_field
+    run_id = query.chosen("run")
+    run = selectors.run_with_context(run_id=int(run_id)) if run_id else None
     # The humans: the chosen study, else the study whose data froze the run's item set.
     default = next((s for s in studies if run and s.pk == run.item_set.study_id), None)
-    study = next((s for s in studies if s.slug == request.GET.get("study")), default)
-    study = study or (studies[0] if studies else None)
+    study = (query.chosen_study if query.study_given else default) or query.chosen_study
     context = {
         "section": "bias",
         "family": family,
@@ -320,10 +351,13 @@ def bias(request: HttpRequest) -> HttpResponse:
                 "min_group": result["min_group_participants"],
             }
         )
-        if not comparison.empty:
-            group_param = request.GET.get("group")
-            groups = sorted(comparison["group"].unique())
-            group = group_param if group_param in groups else groups[0]
+        groups = sorted(comparison["group"].unique()) if not comparison.empty else []
+        # The groups are known once the comparison is: the same declaration, checked now.
+        group_query = DashboardQuery(request.GET, takes=["group"], choices={"group": groups})
+        if not group_query.is_valid():
+            return _bad_query(request, group_query, "bias")
+        if groups:
+            group = group_query.chosen("group")
             context["group"] = group
             context["group_options"] = groups
             context["difference_chart"] = figures.difference_chart(
@@ -359,9 +393,15 @@ def _heatmap_url(study) -> str:
 @researcher_required
 def items(request: HttpRequest) -> HttpResponse:
     studies = selectors.scored_studies()
-    study = selectors.pick_study(request.GET.get("study"), studies)
-    dimension = request.GET.get("dimension", "")
-    source = request.GET.get("source", "")
+    sources = list(Source.objects.order_by("name"))
+    query = DashboardQuery(
+        request.GET, studies=studies, study_what="study with scores",
+        takes=["dimension", "source"], choices={"source": [s.slug for s in sources]},
+    )  # fmt: skip
+    if not query.is_valid():
+        return _bad_query(request, query, "items")
+    study = query.chosen_study
+    dimension, source = query.cleaned_data["dimension"], query.cleaned_data["source"]
     search = request.GET.get("q", "").strip()
     queryset = Item.objects.select_related("scenario__source").annotate(
         n_ratings=Count("ratings", distinct=True)
@@ -380,7 +420,6 @@ def items(request: HttpRequest) -> HttpResponse:
         )
     queryset = queryset.order_by("scenario__external_id", "scenario_id", "option_id")
     page = Paginator(queryset, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
-    all_dimensions = [d for f in selectors.DASHBOARD_FAMILIES for d in dims.FAMILIES[f]]
     return render(
         request,
         "dashboards/items.html",
@@ -389,10 +428,10 @@ def items(request: HttpRequest) -> HttpResponse:
             "page": page,
             "studies": studies,
             "study": study,
-            "sources": Source.objects.order_by("name"),
+            "sources": sources,
             "source": source,
             "dimension": dimension,
-            "dimensions": all_dimensions,
+            "dimensions": list(ALL_DIMENSIONS),
             "search": search,
             "heatmap_url": _heatmap_url(study),
             "benchmark_url": reverse("benchmark:index"),

@@ -3,7 +3,9 @@
 ::
 
     dispatch (lifecycle) ─ submit_run: plan ProviderBatch rows (pending) within the
-        provider's limits ─ advance_batch (task): submit ─ submitted
+        provider's limits ─ advance_batch (task): write-ahead (submitting, committed) ─
+        submit ─ submitted; an unconfirmed submission is first looked for at the provider
+        by its key (adopted when found, sent again only when not)
     poll_batches (Celery beat) ─ advance_batch per due batch: poll ─ ended ─ ingest:
         answers parsed and stored exactly as live ones (execution.answer_row/store_outcomes),
         re-asks of unreadable answers and retries of failed/expired requests in a follow-up
@@ -13,8 +15,17 @@ A batch is claimed by a conditional UPDATE of ``claimed_until`` (a lease: a poll
 is replaced once it runs out), so a task delivered twice, or beat queueing a batch still being
 handled, does nothing. No transaction is open across an HTTP call: the provider is asked
 first, then the results are stored in one transaction that starts by moving the batch from
-submitted to ingested (conditional: ingested once). Requests carry the custom id ``u<index>``
-into the batch row's ``requests``.
+submitted to ingested (conditional: ingested once). Requests carry the custom id
+``<submission_key>-u<index>`` into the batch row's ``requests``.
+
+Paying twice: between the provider accepting a batch and our recording its id, a worker can
+die (or the reply be lost, or time out). The batch is therefore moved to ``submitting`` in
+its own committed UPDATE before the call; whoever next claims a ``submitting`` batch (the
+same worker on a temporary error, another one once the lease ran out) lists the provider's
+batches for its ``submission_key`` (:meth:`BatchAPI.find`) and adopts the one found. Only a
+submission the provider does not have is sent again. This needs autocommit around
+:func:`advance_batch` (as in a Celery task): inside an outer transaction the write-ahead
+would not be visible to a recovering worker.
 """
 
 from __future__ import annotations
@@ -40,14 +51,19 @@ from evaluation.execution import (
 )
 from evaluation.providers import ProviderAnswer, ProviderError, TransientProviderError
 from evaluation.providers.batch import (
+    CLOCK_SKEW_SECONDS,
     ENDED,
     IN_PROGRESS,
+    KEY_LENGTH,
     BatchAPI,
     BatchResult,
     BatchTooLarge,
+    Submitted,
     encoded_size,
     make_batch_api,
+    new_submission_key,
     plan_batches,
+    request_id,
 )
 from evaluation.selectors import missing_units
 from evaluation.units import Unit, as_unit, chunks
@@ -70,8 +86,12 @@ def new_entry(unit: Unit) -> dict:
     return {"unit": list(unit), "attempt": 0, "invalid": [], "tokens": [0, 0], "rounds": 0}
 
 
-def custom_id(index: int) -> str:
-    return f"u{index}"
+def custom_id(batch: ProviderBatch, index: int) -> str:
+    return request_id(batch.submission_key, index)
+
+
+# Custom ids are sized for the plan before the batches (and their keys) exist.
+_SIZING_KEY = "k" * KEY_LENGTH
 
 
 def _entry_request(run: EvaluationRun, job: Job, entry: dict, base_request):
@@ -151,8 +171,8 @@ def _plan(run: EvaluationRun, entries: list[dict], *, round_: int) -> list[Provi
     try:
         sizes = [
             encoded_size(
-                api.request_line(custom_id(i), _entry_request(run, jobs[as_unit(e["unit"])], e,
-                                                              base_request))
+                api.request_line(request_id(_SIZING_KEY, i),
+                                 _entry_request(run, jobs[as_unit(e["unit"])], e, base_request))
             )
             for i, e in enumerate(to_ask)
         ]  # fmt: skip
@@ -166,6 +186,7 @@ def _plan(run: EvaluationRun, entries: list[dict], *, round_: int) -> list[Provi
             provider=run.model_config.provider,
             requests=to_ask[start:stop],
             request_count=stop - start,
+            submission_key=new_submission_key(),
         )  # fmt: skip
         for start, stop in plan
     )
@@ -237,7 +258,7 @@ def advance_batch(*, batch_id: int) -> tuple[str, EvaluationRun | None]:
         return _cancel(batch), run
     api = batch_api_for(run.model_config)
     try:
-        if batch.status == BatchStatus.PENDING:
+        if batch.status in (BatchStatus.PENDING, BatchStatus.SUBMITTING):
             return _submit(batch, run, api), run
         return _poll(batch, run, api), run
     finally:
@@ -247,10 +268,15 @@ def advance_batch(*, batch_id: int) -> tuple[str, EvaluationRun | None]:
 def _cancel(batch: ProviderBatch) -> str:
     """The run stopped asking: the provider is told to stop (best effort) and the batch is
     closed; its units stay without rows (resume asks them again)."""
-    if batch.status == BatchStatus.SUBMITTED and batch.provider_batch_id:
+    if batch.status in (BatchStatus.SUBMITTED, BatchStatus.SUBMITTING):
         api = batch_api_for(batch.run.model_config)
         try:
-            api.cancel(batch.provider_batch_id)
+            provider_id = batch.provider_batch_id
+            if batch.status == BatchStatus.SUBMITTING:  # it may have arrived all the same
+                found = _find(batch, api, _request_lines(batch, batch.run, api))
+                provider_id = found.batch_id if found else ""
+            if provider_id:
+                api.cancel(provider_id)
         except ProviderError as exc:
             log.warning("cancelling batch %s at the provider: %s", batch.pk, exc)
         finally:
@@ -259,24 +285,95 @@ def _cancel(batch: ProviderBatch) -> str:
     return "cancelled"
 
 
-def _submit(batch: ProviderBatch, run: EvaluationRun, api: BatchAPI) -> str:
+def _request_lines(batch: ProviderBatch, run: EvaluationRun, api: BatchAPI) -> list[dict]:
+    """The batch's requests in the provider's input format (units whose item is gone are
+    left out)."""
     base_request = run.generation_request()
     jobs = _jobs_by_unit(run, batch.requests, base_request)
-    lines = [
-        api.request_line(custom_id(i), _entry_request(run, jobs[as_unit(e["unit"])], e,
-                                                      base_request))
+    return [
+        api.request_line(custom_id(batch, i), _entry_request(run, jobs[as_unit(e["unit"])], e,
+                                                             base_request))
         for i, e in enumerate(batch.requests)
         if as_unit(e["unit"]) in jobs
     ]  # fmt: skip
+
+
+def _find(batch: ProviderBatch, api: BatchAPI, lines: list[dict]) -> Submitted | None:
+    """The provider's batch of an unconfirmed submission, if it arrived (provider ids that
+    other rows recorded are never adopted)."""
+    started = batch.submit_started_at or batch.created_at
+    lease = settings.EVALUATION_BATCH_CLAIM_SECONDS
+    window = timedelta(seconds=lease + CLOCK_SKEW_SECONDS)
+    taken = frozenset(
+        ProviderBatch.objects.filter(provider=batch.provider, submitted_at__gte=started - window)
+        .exclude(pk=batch.pk)
+        .exclude(provider_batch_id="")
+        .values_list("provider_batch_id", flat=True)
+    )
+    since = started.timestamp()
+    return api.find(
+        key=batch.submission_key, since=since, until=since + lease,
+        request_count=len(lines), taken=taken,
+    )  # fmt: skip
+
+
+def _record_submitted(batch: ProviderBatch, submitted: Submitted) -> bool:
+    """Submitting to submitted with the provider's ids (conditional: once)."""
+    return bool(
+        ProviderBatch.objects.filter(pk=batch.pk, status=BatchStatus.SUBMITTING).update(
+            status=BatchStatus.SUBMITTED,
+            provider_batch_id=submitted.batch_id,
+            input_file_id=submitted.input_file_id,
+            provider_state=submitted.provider_state,
+            submitted_at=timezone.now(),
+            error="",
+            claimed_until=None,
+            polled_at=timezone.now(),
+        )  # fmt: skip
+    )
+
+
+def _submit(batch: ProviderBatch, run: EvaluationRun, api: BatchAPI) -> str:
+    """Write-ahead submission: an unconfirmed earlier attempt is looked for at the provider
+    first (adopted when found); otherwise the batch is marked ``submitting`` (committed)
+    and then sent."""
+    lines = _request_lines(batch, run, api)
+    if batch.status == BatchStatus.SUBMITTING and batch.submission_key:
+        try:
+            found = _find(batch, api, lines)
+        except TransientProviderError as exc:
+            _release(batch.pk, error=f"looking for the submitted batch: {exc}"[:2000])
+            return "retry"
+        except ProviderError as exc:
+            # The provider will not list its batches (a compatible server without the list
+            # endpoint): sending again is the only way forward; say so.
+            log.warning("batch %s: cannot list the provider's batches (%s); submitting again",
+                        batch.pk, exc)  # fmt: skip
+            found = None
+        if found is not None:
+            _record_submitted(batch, found)
+            log.info("batch %s: adopted %s, submitted earlier", batch.pk, found.batch_id)
+            return "adopted"
+    # The write-ahead record, committed before the call (autocommit: no transaction here).
+    if not ProviderBatch.objects.filter(
+        pk=batch.pk, status__in=(BatchStatus.PENDING, BatchStatus.SUBMITTING)
+    ).update(status=BatchStatus.SUBMITTING, submit_started_at=timezone.now()):
+        return "already handled"
     try:
-        submitted = api.submit(lines, name=f"valueportrait-run{run.pk}-batch{batch.pk}")
+        submitted = api.submit(
+            lines, name=f"valueportrait-run{run.pk}-batch{batch.pk}", key=batch.submission_key
+        )
     except TransientProviderError as exc:
-        _release(batch.pk, error=f"submitting: {exc}"[:2000])  # tried again on the next poll
+        # The provider may have accepted it all the same (a lost reply, a timeout): it stays
+        # submitting, and the next attempt looks for it before sending.
+        _release(batch.pk, error=f"submitting: {exc}"[:2000])
         return "retry"
     except ProviderError as exc:
         # The provider refused the batch itself: its units fail as a refused live call does.
+        base_request = run.generation_request()
+        jobs = _jobs_by_unit(run, batch.requests, base_request)
         with transaction.atomic():
-            if not ProviderBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
+            if not ProviderBatch.objects.filter(pk=batch.pk, status=BatchStatus.SUBMITTING).update(
                 status=BatchStatus.FAILED, error=str(exc)[:2000], claimed_until=None
             ):
                 return "already handled"
@@ -286,12 +383,7 @@ def _submit(batch: ProviderBatch, run: EvaluationRun, api: BatchAPI) -> str:
                 for e in batch.requests if (job := jobs.get(as_unit(e["unit"])))
             ])  # fmt: skip
         return "refused"
-    _release(
-        batch.pk, status=BatchStatus.SUBMITTED, provider_batch_id=submitted.batch_id,
-        input_file_id=submitted.input_file_id, provider_state=submitted.provider_state,
-        submitted_at=timezone.now(), error="",
-    )  # fmt: skip
-    return "submitted"
+    return "submitted" if _record_submitted(batch, submitted) else "already handled"
 
 
 def _failed(run, job, entry, error: str, api: BatchAPI, base_request):
@@ -310,8 +402,13 @@ def _poll(batch: ProviderBatch, run: EvaluationRun, api: BatchAPI) -> str:
         status = api.status(batch.provider_batch_id)
         results: list[BatchResult] = []
         if status.state == ENDED:
-            ids = [custom_id(i) for i in range(len(batch.requests))]
+            ids = [custom_id(batch, i) for i in range(len(batch.requests))]
             results = list(api.results(status, ids))
+            if results and not set(ids) & {r.custom_id for r in results}:
+                # An adopted batch that was another submission's (Anthropic's list cannot
+                # show custom ids): nothing matches, so its units are asked again.
+                log.warning("batch %s: the provider's batch %s holds none of its requests",
+                            batch.pk, batch.provider_batch_id)  # fmt: skip
     except TransientProviderError as exc:
         _release(batch.pk, error=f"polling: {exc}"[:2000])
         return "retry"
@@ -359,8 +456,8 @@ def ingest(
                 job = jobs.get(as_unit(entry["unit"]))
                 if job is None:
                     continue
-                result = by_id.get(custom_id(index)) or BatchResult(
-                    custom_id(index), error=whole_batch_error or "no result for this request",
+                result = by_id.get(custom_id(batch, index)) or BatchResult(
+                    custom_id(batch, index), error=whole_batch_error or "no result for this request",
                     retryable=True,
                 )  # fmt: skip
                 if result.answer is not None:

@@ -1,7 +1,8 @@
 """Demo content of the evaluation app (idempotent; nothing leaves this machine).
 
 - A model configuration ``demo-local-server`` pointing at ``http://127.0.0.1:8080/v1``, where
-  ``make run`` serves the demo's scripted model (``evaluation.demo_model``: not a language
+  ``make run`` serves the demo's scripted model (``serve_demo_model``: on a free port, with
+  the configuration moved there, when 8080 is taken) (``evaluation.demo_model``: not a language
   model; it answers each item with a rating hashed from the response's text). Any
   OpenAI-compatible server there (llama.cpp server, vLLM, Ollama's ``/v1``) works too.
 - The project's own prompt templates.
@@ -14,11 +15,14 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import TextIO
+
+from django.db import DatabaseError
 
 from benchmark.models import ValidatedItemSet
 
-from .demo_model import DemoModelServer
+from .demo_model import DemoModelServer, openai_compatible_at, port_in_use
 from .lifecycle import answer_in_process, create_run
 from .models import EvaluationRun, ModelConfiguration
 from .services import ensure_builtin_templates
@@ -26,6 +30,9 @@ from .services import ensure_builtin_templates
 DEMO_MODEL = "demo-local-server"
 DEMO_BASE_URL = "http://127.0.0.1:8080/v1"
 DEMO_ITEM_SET = "demo-items"  # frozen by benchmark.demo
+# A demo configuration still pointing at a server on this machine (not one a person pointed
+# at a remote API) may be moved to the port the scripted model really got.
+LOCAL_BASE_URL = re.compile(r"^http://(127\.0\.0\.1|localhost):\d+/v1/?$")
 # The plain run, and a persona run so the bias page has persona answers to compare (the
 # scripted model ignores personas: its "woman" answers are its plain ones).
 DEMO_RUNS = (
@@ -83,3 +90,59 @@ def load_demo(stdout: TextIO | None = None) -> None:
             f"Evaluation: demo run #{run.pk} {run.status} ({run.responses.count()} scripted "
             "answers).",
         )
+
+
+def point_demo_configuration(*, base_url: str) -> bool:
+    """Point ``demo-local-server`` at ``base_url`` if it still points at a local server;
+    returns whether it points there now (False: no demo configuration, or a remote one, or
+    a database not migrated yet, as under ``make serve`` before ``make demo``)."""
+    try:
+        config = ModelConfiguration.objects.filter(name=DEMO_MODEL).first()
+    except DatabaseError:
+        return False
+    if config is None or not LOCAL_BASE_URL.match(config.base_url or ""):
+        return False
+    if config.base_url != base_url:
+        ModelConfiguration.objects.filter(pk=config.pk).update(base_url=base_url)
+    return True
+
+
+def serve_demo_model(
+    *, port: int, host: str = "127.0.0.1", stdout: TextIO | None = None
+) -> DemoModelServer | None:
+    """Start the scripted model ``make run`` serves, preferably on ``port``; returns it
+    started (the caller stops it), or None when an OpenAI-compatible server already answers
+    on ``port`` (the demo configuration uses that one).
+
+    A port taken by anything else is reported and a free one used instead, with the demo
+    configuration pointed at it, so a run started from the new-run page is still answered."""
+    out = stdout or io.StringIO()
+    wanted = f"http://{host}:{port}/v1"
+    try:
+        server = DemoModelServer(port=port, host=host)
+    except OSError as exc:
+        if not port_in_use(exc):
+            raise
+        if openai_compatible_at(wanted):
+            pointed = point_demo_configuration(base_url=wanted)
+            out.write(
+                f"Port {port} already serves an OpenAI-compatible API ({wanted}/models answers), "
+                f"so the demo's scripted model is not started"
+                + (f"; the model configuration {DEMO_MODEL} uses that server." if pointed else ".")
+            )
+            return None
+        server = DemoModelServer(port=0, host=host)
+        pointed = point_demo_configuration(base_url=server.base_url)
+        out.write(
+            f"Port {port} on {host} is in use by another program, so the demo's scripted model "
+            f"serves on {server.base_url} instead"
+            + (f"; the model configuration {DEMO_MODEL} now points there." if pointed else ".")
+            + " (Free the port or set DEMO_MODEL_PORT to choose another.)"
+        )
+        return server.__enter__()
+    pointed = point_demo_configuration(base_url=server.base_url)
+    out.write(
+        f"Demo scripted model on {server.base_url}"
+        + (f" (model configuration {DEMO_MODEL})." if pointed else ".")
+    )
+    return server.__enter__()

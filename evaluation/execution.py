@@ -23,7 +23,8 @@ from django.db.models import F
 
 from evaluation import event_loop, parsing
 from evaluation.personas import parse_persona_key
-from evaluation.prompts import follow_up
+from evaluation.prompts import SCALE_LABELS, follow_up
+from evaluation.prompts.builtin import follow_up_wording
 from evaluation.providers import (
     GenerationRequest,
     ProviderAnswer,
@@ -33,7 +34,9 @@ from evaluation.providers import (
 )
 from evaluation.ratelimit import Limits, async_limiter_for, async_slot
 from evaluation.units import Unit, build_prompt, cache_key, estimate_tokens
+from survey.language_codes import SOURCE_LANGUAGE
 from survey.models import Item
+from survey.selectors.scale_words import scale_words
 from survey.selectors.translations import reviewed_translations
 
 from .models import CachedResponse, EvaluationRun, Response
@@ -103,12 +106,23 @@ def _limit_key(config) -> str:
     return f"{config.provider}:{config.model_id}:{config.base_url}"
 
 
+def run_scale(run: EvaluationRun) -> parsing.LabelScale | None:
+    """The labels and number words a run in another language reads its answers with (its
+    language's message catalogue); ``None`` for English, read by the English rules."""
+    if run.language == SOURCE_LANGUAGE:
+        return None
+    return parsing.LabelScale.of(scale_words(language=run.language))
+
+
 def parse_answer(run: EvaluationRun, answer: ProviderAnswer, order) -> tuple:
     """``(parsed answer, option probabilities or None)``. In probability scoring an answer
     whose first token has too little mass on the digits is invalid, whatever its text."""
+    words = run_scale(run)
     if run.scoring != EvaluationRun.Scoring.PROBABILITY:
-        return parsing.parse_phrase(answer.text), None
-    parsed = parsing.parse_digit(answer.text, order)
+        if words is None:
+            return parsing.parse_phrase(answer.text), None
+        return parsing.parse_label(answer.text, words), None
+    parsed = parsing.parse_digit(answer.text, order, words.number_words if words else ())
     if not answer.first_token_logprobs:
         return parsed, None
     probabilities = parsing.option_probabilities(
@@ -204,11 +218,16 @@ def reask_history(run: EvaluationRun, job: Job, invalid_texts: list[str]) -> tup
     if not run.reask_follow_up:
         return ()
     digits = run.scoring == EvaluationRun.Scoring.PROBABILITY
+    words = run_scale(run)
+    shown = dict(zip(SCALE_LABELS, words.labels, strict=True)) if words else None
+    again = follow_up(
+        job.option_order, digits=digits, shown=shown, wording=follow_up_wording(run.language)
+    )
     turns: list[dict] = []
     for text in invalid_texts:
         turns += [
             {"role": "assistant", "content": text or "(no answer)"},
-            {"role": "user", "content": follow_up(job.option_order, digits=digits)},
+            {"role": "user", "content": again},
         ]
     return tuple(turns)
 

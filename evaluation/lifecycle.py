@@ -42,6 +42,7 @@ from evaluation.services import ensure_builtin_templates
 from evaluation.units import Unit, chunks
 from survey.language_codes import SOURCE_LANGUAGE, normalise_language
 from survey.models import Item
+from survey.selectors.scale_words import scale_words
 
 from .models import EvaluationRun, ModelConfiguration, PortraitScore, PromptTemplate, Response
 
@@ -76,17 +77,20 @@ def create_run(
 
     ``language``: the items are put in it (their reviewed translations, or their source
     text when written in it) with the template set's templates in it; every item of the set
-    must be servable in it. Answers are read as English phrases only, so another language
-    needs probability (digit) scoring."""
+    must be servable in it. Answers are read against the language's labels and number words
+    (its message catalogue), so a language needs a catalogue, and phrase scoring needs
+    templates that list the catalogue's labels."""
     try:
         language = normalise_language(language)
     except ValueError as exc:
         raise InvalidRunSettings(str(exc)) from None
-    if language != SOURCE_LANGUAGE and scoring != EvaluationRun.Scoring.PROBABILITY:
+    try:
+        words = scale_words(language=language)
+    except LookupError:
         raise InvalidRunSettings(
-            f"answers in {language!r} cannot be read as phrases (the parser reads English): "
-            "use probability scoring, which asks for the option's digit"
-        )
+            f"answers in {language!r} cannot be read: there is no message catalogue for it "
+            "(its scale labels and number words)"
+        ) from None
     if model_config.provider == ModelConfiguration.Provider.REFERENCE:
         raise InvalidRunSettings("a reference model (imported outputs) cannot be run")
     if mode not in EvaluationRun.Mode.values:
@@ -127,6 +131,16 @@ def create_run(
     missing = [f"{v}/{s}" for v in variants for s in styles_needed if (v, s) not in have]
     if missing:
         raise InvalidRunSettings(f"templates missing for {', '.join(missing)}")
+    if scoring == EvaluationRun.Scoring.PHRASE and language != SOURCE_LANGUAGE:
+        # The parser reads the catalogue's labels: a template listing other words (written
+        # before a catalogue change) would get answers it can never read.
+        for template in templates.filter(variant__in=variants):
+            lines = {line.strip() for line in template.text.splitlines()}
+            if not set(words.labels) <= lines:
+                raise InvalidRunSettings(
+                    f"template {template} does not list the {language!r} catalogue's labels "
+                    f"({', '.join(words.labels)}), which its answers are read against"
+                )
     if scoring == EvaluationRun.Scoring.PROBABILITY:
         if templates.filter(variant__in=variants, digit_text="").exists():
             raise InvalidRunSettings(

@@ -574,24 +574,40 @@ class ProviderBatch(models.Model):
     """One batch of a run's units at a provider's batch API (``round`` 0: the first
     submission; 1, 2, …: follow-ups with the re-asks and retries of the round before).
 
-    ``requests`` holds one entry per request, its custom id being ``u<index>``: the unit
-    (item, variant, repetition, persona), the attempt (0: first ask, k: k-th re-ask of an
-    unreadable answer), the unreadable texts so far, the tokens spent so far and the batch
-    rounds the unit has already failed in."""
+    ``requests`` holds one entry per request, its custom id being ``<submission_key>-u<index>``
+    (``u<index>`` for batches planned before keys existed): the unit (item, variant,
+    repetition, persona), the attempt (0: first ask, k: k-th re-ask of an unreadable answer),
+    the unreadable texts so far, the tokens spent so far and the batch rounds the unit has
+    already failed in.
+
+    Submission is write-ahead: the batch moves to ``submitting`` (with ``submit_started_at``)
+    and that is committed before the provider is called, so a submission whose outcome we did
+    not record (the worker died, the reply was lost) is looked up at the provider by its
+    ``submission_key`` before anything is sent again."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Not yet submitted"
+        SUBMITTING = "submitting", "Submission sent, not yet confirmed"
         SUBMITTED = "submitted", "At the provider"
         INGESTED = "ingested", "Results stored"
         FAILED = "failed", "Failed (units recorded as failed or retried)"
         CANCELLED = "cancelled", "Cancelled"
 
-    OPEN = (Status.PENDING, Status.SUBMITTED)
+    OPEN = (Status.PENDING, Status.SUBMITTING, Status.SUBMITTED)
 
     run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="batches")
     round = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     provider = models.CharField(max_length=10)
+    submission_key = models.CharField(
+        max_length=40, blank=True, default="",
+        help_text="Our own key of the submission, sent to the provider (OpenAI metadata, "
+        "Gemini display name, Anthropic custom ids) so that an unconfirmed submission is found "
+        "there instead of being sent twice.",
+    )  # fmt: skip
+    submit_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the (last) submission call was about to be made."
+    )
     provider_batch_id = models.CharField(max_length=200, blank=True)
     input_file_id = models.CharField(max_length=200, blank=True)
     provider_state = models.CharField(max_length=40, blank=True)
@@ -610,6 +626,13 @@ class ProviderBatch(models.Model):
     class Meta:
         ordering = ["run", "round", "id"]
         indexes = [models.Index(fields=["status", "polled_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission_key"],
+                condition=~Q(submission_key=""),
+                name="provider_batch_submission_key_unique",
+            )  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"run {self.run_id} batch {self.pk} (round {self.round}): {self.status}"

@@ -47,17 +47,40 @@ longest wins.
 Digit answers (:func:`parse_digit`) and option probabilities (:func:`option_probabilities`)
 serve probability scoring: the model is asked for a digit 1-6, where digit *k* means the
 *k*-th option as listed in the prompt.
+
+**Other languages.** The rules above are English (its negations, degree words and the
+paper's variants). A run in another language reads its answers against that language's six
+labels and number words (:class:`LabelScale`, built from :class:`survey.scale.ScaleWords`:
+the message catalogue's translations, the wording the participant pages and the language's
+prompt templates show) with :func:`parse_label`, which guesses nothing:
+
+1. Reasoning is removed and an option list is invalid, as above. Text is compared
+   case-folded (``ß`` as ``ss``), Unicode-normalised (NFKC), quotes and markup ignored.
+2. **exact**: the whole answer is one label. Otherwise every label is looked for as whole
+   words (one inside a longer label does not count on its own), and a label counts only when
+   it stands alone in its clause (nothing but punctuation, a line break or the text's start
+   and end on either side): "Antwort: sehr wie ich." is "sehr wie ich" (**tolerant**), but
+   "nicht sehr wie ich" or "das ist wie ich" is **invalid** — without the language's
+   grammar of negation, a label inside a sentence cannot be read safely.
+3. Two different options named anywhere: **invalid** (ambiguous, ``several_options``). No
+   label: **invalid**. A bare digit is invalid too: a phrase prompt gives digits no meaning.
+
+:func:`parse_digit` with ``number_words`` also reads the option's number written as a word
+("drei", "셋"), exactly as it reads a standalone digit; digits and words naming two different
+numbers are invalid. Without ``number_words`` (English runs) it reads digits only, as before.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from evaluation.prompts import RATING_OF_LABEL, SCALE_LABELS
+from survey.scale import ScaleWords
 
 EXACT = "exact"
 TOLERANT = "tolerant"
@@ -202,10 +225,10 @@ class _Occurrence:
     rating: int
 
 
-def _occurrences(tokens: list[str], scale: PhraseScale) -> list[_Occurrence]:
-    """Every phrase found as whole words, without those inside a longer one."""
+def _occurrences(tokens: list[str], phrases: Mapping[tuple[str, ...], int]) -> list[_Occurrence]:
+    """Every phrase (words -> rating) found as whole words, without those inside a longer one."""
     found = []
-    for words, rating in scale.phrases.items():
+    for words, rating in phrases.items():
         size = len(words)
         for start in range(len(tokens) - size + 1):
             if tuple(tokens[start : start + size]) == words:
@@ -261,7 +284,7 @@ def parse_phrase(text: str | None, scale: PhraseScale = DEFAULT_SCALE) -> Parsed
     tokens = _words(answer)
     readings: list[tuple[int, int, str]] = []  # (rating, phrase length, method)
     rejected: list[str] = []
-    for occurrence in _occurrences(tokens, scale):
+    for occurrence in _occurrences(tokens, scale.phrases):
         phrase = " ".join(occurrence.words)
         if occurrence.rating in scale.negative:
             readings.append((occurrence.rating, len(phrase), TOLERANT))
@@ -311,10 +334,15 @@ def paper_rating(text: str | None, scale: PhraseScale = DEFAULT_SCALE) -> int | 
     return max(contained)[1] if contained else None
 
 
-def parse_digit(text: str | None, option_order: Sequence[str]) -> ParsedAnswer:
+def parse_digit(
+    text: str | None, option_order: Sequence[str], number_words: Sequence[str] = ()
+) -> ParsedAnswer:
     """Parse a digit answer: the *k*-th listed option for digit *k* (1..6).
 
     Exact: the answer is the digit alone; tolerant: exactly one standalone digit 1-6 in it.
+    ``number_words`` (the words for 1..6 in the run's language) are read as their digits:
+    exact when the answer is the word alone; tolerant when the answer names exactly one
+    number, by digit or word; invalid when it names none or two different ones.
     """
     answer, reasoning = strip_reasoning(text or "")
     if not answer:
@@ -323,6 +351,18 @@ def parse_digit(text: str | None, option_order: Sequence[str]) -> ParsedAnswer:
     method = EXACT
     if not re.fullmatch(r"[1-6]", stripped):
         digits = set(re.findall(r"(?<![0-9])([1-6])(?![0-9])", answer))
+        if number_words:
+            tokens = _unicode_words(answer)
+            named = {
+                str(number)
+                for number, word in enumerate(number_words, start=1)
+                if _contains(tokens, tuple(_unicode_words(word)))
+            }
+            if len(named) == 1 and not digits and _is_only(tokens, named, number_words):
+                stripped = named.pop()
+                label = option_order[int(stripped) - 1]
+                return ParsedAnswer(RATING_OF_LABEL[label], label, EXACT, answer, reasoning)
+            digits |= named
         if len(digits) != 1:
             return _invalid(
                 answer, reasoning, "no digit 1-6 found" if not digits else "several digits"
@@ -330,6 +370,100 @@ def parse_digit(text: str | None, option_order: Sequence[str]) -> ParsedAnswer:
         stripped, method = digits.pop(), TOLERANT
     label = option_order[int(stripped) - 1]
     return ParsedAnswer(RATING_OF_LABEL[label], label, method, answer, reasoning)
+
+
+# --- other languages ------------------------------------------------------------------------
+# Words in any script (with inner apostrophes), and the punctuation that ends a clause in the
+# scripts of the shipped languages (Latin, Hangul, Arabic; CJK's full stop and comma).
+_UNICODE_TOKEN = re.compile(
+    r"[^\W_]+(?:'[^\W_]+)*|[.!?;:,()\[\]{}\n\u2013\u2014\u3001\u3002\u060c\u061b\u061f]"
+    r"|(?<!\S)--?(?!\S)"
+)
+
+
+def _unicode_words(text: str) -> list[str]:
+    """``text`` as case-folded words and clause punctuation (quotes, markup dropped)."""
+    normal = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    return _UNICODE_TOKEN.findall(normal)
+
+
+def _contains(tokens: list[str], words: tuple[str, ...]) -> bool:
+    size = len(words)
+    return bool(size) and any(
+        tuple(tokens[i : i + size]) == words for i in range(len(tokens) - size + 1)
+    )
+
+
+def _is_only(tokens: list[str], named: set[str], number_words: Sequence[str]) -> bool:
+    """Whether the answer's words are just the one number word named (punctuation aside)."""
+    (number,) = named
+    words = [t for t in tokens if t[0].isalnum()]
+    return words == _unicode_words(number_words[int(number) - 1])
+
+
+@dataclass(frozen=True)
+class LabelScale:
+    """The six labels (rating 1 first) and number words of a scale in one language, read by
+    :func:`parse_label` and :func:`parse_digit` (see the module docstring)."""
+
+    language: str
+    labels: tuple[str, ...]
+    number_words: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, words: ScaleWords) -> LabelScale:
+        return cls(words.language, tuple(words.labels), tuple(words.number_words))
+
+    @cached_property
+    def phrases(self) -> dict[tuple[str, ...], int]:
+        """Every label as its words -> rating."""
+        return {
+            tuple(_unicode_words(label)): rating
+            for rating, label in enumerate(self.labels, start=1)
+        }
+
+
+def _alone_in_clause(tokens: list[str], occurrence: _Occurrence) -> bool:
+    before = tokens[occurrence.start - 1] if occurrence.start > 0 else "."
+    after = tokens[occurrence.end] if occurrence.end < len(tokens) else "."
+    return not before[0].isalnum() and not after[0].isalnum()
+
+
+def parse_label(text: str | None, scale: LabelScale) -> ParsedAnswer:
+    """Parse a phrase answer in ``scale``'s language by the rules in the module docstring.
+
+    A valid answer's ``label`` is the scale's English label of its rating, as digit answers
+    record it, so a run's labels mean the same options in every language."""
+    answer, reasoning = strip_reasoning(text or "")
+    if not answer:
+        return _invalid(answer, reasoning, "empty answer")
+    phrases = scale.phrases
+    lines = [
+        tuple(w for w in _unicode_words(line) if w[0].isalnum()) for line in answer.splitlines()
+    ]
+    lines = [line for line in lines if line]
+    if len(lines) >= 2 and all(line in phrases for line in lines[:2]):
+        return _invalid(answer, reasoning, "a list of options, not an answer")
+    tokens = _unicode_words(answer)
+    if " ".join(unicodedata.normalize("NFKC", answer).casefold().split()) in {
+        " ".join(words) for words in phrases
+    }:
+        rating = phrases[tuple(_unicode_words(answer))]
+        return ParsedAnswer(rating, SCALE_LABELS[rating - 1], EXACT, answer, reasoning)
+    occurrences = _occurrences(tokens, phrases)
+    named = sorted({o.rating for o in occurrences})
+    if len(named) > 1:
+        options = " / ".join(scale.labels[r - 1] for r in named)
+        return _invalid(answer, reasoning, f"ambiguous: {options}", several=True)
+    if not occurrences:
+        return _invalid(answer, reasoning, "no answer label found")
+    inside = [o for o in occurrences if not _alone_in_clause(tokens, o)]
+    if inside:  # a label inside a sentence may be negated or qualified: never read
+        return _invalid(
+            answer, reasoning, f"a label inside a sentence: {' '.join(inside[0].words)}"
+        )
+    (rating,) = named
+    return ParsedAnswer(rating, SCALE_LABELS[rating - 1], TOLERANT, answer, reasoning)
 
 
 # Below this share of the first token's probability on the six digits, the distribution says

@@ -3,6 +3,8 @@ execute, score, cancel, resume) is in :mod:`evaluation.lifecycle`."""
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
 from evaluation.prompts import TemplateSpec, load_release_layout
@@ -12,8 +14,11 @@ from evaluation.prompts.builtin import (
     SET_VERSION,
     builtin_templates,
 )
+from survey.selectors.scale_words import scale_words
 
 from .models import PromptTemplate
+
+log = logging.getLogger(__name__)
 
 
 # --- prompt templates ---------------------------------------------------------------------
@@ -49,12 +54,19 @@ def store_templates(
 
 
 def ensure_builtin_templates() -> None:
-    """The project's own 12 templates in each of its languages (idempotent)."""
+    """The project's own 12 templates in each of its languages (idempotent), showing each
+    language's labels from its message catalogue. A language whose catalogue is not compiled
+    is left out (logged): its templates are stored once it is."""
     stored = PromptTemplate.objects.filter(set_name=SET_NAME, set_version=SET_VERSION)
     for language in BUILTIN_LANGUAGES:
         if stored.filter(language=language).count() != 12:
+            try:
+                labels = scale_words(language=language).labels
+            except LookupError as exc:
+                log.warning("built-in templates in %r not stored: %s", language, exc)
+                continue
             store_templates(
-                specs=builtin_templates(language),
+                specs=builtin_templates(language, labels=labels),
                 set_name=SET_NAME,
                 set_version=SET_VERSION,
                 origin="builtin",

@@ -4,6 +4,9 @@
   against the target) — researchers.
 - ``scenarios`` and ``items``: the item bank with each item's human rating summary —
   researchers.
+- ``item-translations``: items' translations (scenario and response per language) with
+  their review status; filters ``language`` (a language of the platform or of a stored
+  translation), ``status``, ``servable``, ``item``, ``study`` — researchers.
 - ``participants``: pseudonymous participant records (pseudonym, status, demographics,
   quality flags, scores) — admins only; the panel's raw ids are never served here.
 - Exports of a study (researchers; CSV, JSON or parquet by ``?format=`` or ``Accept``, see
@@ -16,6 +19,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Avg, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django_filters import rest_framework as filters
@@ -33,7 +37,16 @@ from core.filtering import FilterSet
 from core.roles import IsAdmin, IsResearcher
 
 from .filters import study_filter
-from .models import Item, ItemRating, Participant, ParticipantScore, Scenario, Study
+from .models import (
+    Item,
+    ItemRating,
+    ItemTranslation,
+    Participant,
+    ParticipantScore,
+    Scenario,
+    Study,
+)
+from .params import ReleaseExportParameters
 from .selectors import exports
 
 FILTER_BACKENDS = [filters.DjangoFilterBackend, OrderingFilter, SearchFilter]
@@ -130,18 +143,6 @@ def studies_with_progress():
             n_ratings=_count_subquery(ItemRating.objects.all(), "participant__study"),
             n_pool=_count_subquery(Study.item_pool.through.objects.all(), "study"),
         )
-    )
-
-
-class ReleaseExportParameters(serializers.Serializer):
-    """Query parameters of the release-shaped exports."""
-
-    include_flagged = serializers.BooleanField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="true: keep flagged participants even when the study excludes them; "
-        "false: never; absent: as the study says.",
     )
 
 
@@ -323,6 +324,80 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+# --- Item translations ---------------------------------------------------------------------
+
+
+class ItemTranslationSerializer(serializers.ModelSerializer):
+    portrait_id = serializers.CharField(source="item.scenario.external_id", read_only=True)
+    option_id = serializers.IntegerField(source="item.option_id", read_only=True)
+    source_language = serializers.CharField(
+        source="item.scenario.language",
+        read_only=True,
+        help_text="The language the item's source text is written in.",
+    )
+    servable = serializers.BooleanField(
+        source="is_servable",
+        read_only=True,
+        help_text="Reviewed or back-translated: participants reading the language may be "
+        "shown it (a machine draft never).",
+    )
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ItemTranslation
+        fields = [
+            "id", "item", "portrait_id", "option_id", "source_language", "language", "status",
+            "servable", "scenario_title", "scenario_text", "response", "reviewed_by",
+            "reviewed_at", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+def translation_languages() -> list[tuple[str, str]]:
+    """The languages a translation filter accepts: the platform's and any stored one."""
+    stored = ItemTranslation.objects.order_by().values_list("language", flat=True).distinct()
+    codes = {code for code, _ in settings.LANGUAGES} | set(stored)
+    return [(code, code) for code in sorted(codes)]
+
+
+class ItemTranslationFilter(FilterSet):
+    language = filters.ChoiceFilter(
+        choices=translation_languages,
+        help_text="Language code (one of the platform's languages or of a stored translation)",
+    )
+    study = study_filter("item__studies", distinct=True, help_text="Study slug (item pool)")
+    # A choice, not a BooleanFilter: django-filter reads an unknown boolean as "no filter".
+    servable = filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        field_name="status",  # what the method filters on (the schema reads its type)
+        method="filter_servable",
+        help_text="Reviewed or back-translated (true) or not (false)",
+    )
+
+    class Meta:
+        model = ItemTranslation
+        fields = ["language", "status", "item", "study", "servable"]
+
+    def filter_servable(self, queryset, name, value):
+        servable = Q(status__in=ItemTranslation.SERVABLE)
+        return queryset.filter(servable) if value else queryset.exclude(servable)
+
+
+class ItemTranslationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Items' translations per language with their review status (researchers)."""
+
+    serializer_class = ItemTranslationSerializer
+    permission_classes = [IsResearcher]
+    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filterset_class = ItemTranslationFilter
+    ordering_fields = ["language", "item", "updated_at", "reviewed_at"]
+
+    def get_queryset(self):
+        return ItemTranslation.objects.select_related("item__scenario", "reviewed_by").order_by(
+            "language", "item__scenario__external_id", "item__option_id", "id"
+        )
+
+
 # --- Participants (admins) -----------------------------------------------------------------
 
 
@@ -390,4 +465,5 @@ def register(router) -> None:
     router.register("studies", StudyViewSet, basename="study")
     router.register("scenarios", ScenarioViewSet, basename="scenario")
     router.register("items", ItemViewSet, basename="item")
+    router.register("item-translations", ItemTranslationViewSet, basename="item-translation")
     router.register("participants", ParticipantViewSet, basename="participant")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core import tabular
 from core.roles import admin_required, is_admin, researcher_required
 from survey.models import Participant, Study
+from survey.params import ReleaseExportParameters
 from survey.selectors import exports
 from survey.selectors.monitor import monitor_data
 from survey.selectors.translations import study_coverage
@@ -167,18 +168,23 @@ def export_participants_raw(request: HttpRequest, slug: str, fmt: str) -> HttpRe
     )
 
 
-def include_flagged_param(request: HttpRequest) -> bool | None:
-    value = request.GET.get("include_flagged")
-    if value is None:
-        return None
-    return value.lower() in ("1", "true", "yes")
+def _release_parameters(request: HttpRequest) -> dict | JsonResponse:
+    """``include_flagged`` as the API declares it (``true``/``1``/``yes``, ``false``/``0``/
+    ``no``; empty or absent: as the study says); another value is a 400 naming it."""
+    parsed = ReleaseExportParameters(data=request.GET)
+    if not parsed.is_valid():
+        return JsonResponse(parsed.errors, status=400)
+    return parsed.validated_data
 
 
 @researcher_required
 @require_GET
 def export_release_survey(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    data = exports.release_survey_json(study=study, include_flagged=include_flagged_param(request))
+    params = _release_parameters(request)
+    if isinstance(params, JsonResponse):
+        return params
+    data = exports.release_survey_json(study=study, include_flagged=params["include_flagged"])
     response = HttpResponse(json.dumps(data), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="survey.json"'
     return response
@@ -188,7 +194,10 @@ def export_release_survey(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def export_release_value(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    data = exports.release_value_json(study=study, include_flagged=include_flagged_param(request))
+    params = _release_parameters(request)
+    if isinstance(params, JsonResponse):
+        return params
+    data = exports.release_value_json(study=study, include_flagged=params["include_flagged"])
     response = HttpResponse(json.dumps(data), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="value.json"'
     return response

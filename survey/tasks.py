@@ -27,13 +27,33 @@ def resume_bonus_batches() -> dict[int, str]:
     (``prolific.resumable_batch_ids``); returns each batch's state afterwards.
 
     Safe to run twice or beside a researcher's click: every step of a batch is claimed with a
-    conditional UPDATE, and a batch whose payment is unknown is never touched. A batch that
-    fails again keeps its error for the review page. Schedule it with celery beat if wanted.
+    conditional UPDATE, and a batch whose payment is unknown is never touched (that is
+    ``check_bonus_batches``). A batch that fails again keeps its error for the review page.
+    Celery beat runs it every ``PROLIFIC_BONUS_CHECK_SECONDS`` (config/celery.py).
     """
     states = {}
     for batch_id in prolific.resumable_batch_ids():
         try:
             states[batch_id] = prolific.pay_bonus_batch(batch_id=batch_id).state
+        except ProlificOperationError:  # recorded on the batch and in the action log
+            batch = BonusBatch.objects.filter(pk=batch_id).first()
+            if batch is not None:
+                states[batch_id] = batch.state
+    return states
+
+
+@shared_task(name="survey.check_bonus_batches")
+def check_bonus_batches() -> dict[int, str]:
+    """Learn from Prolific what happened to each bonus batch whose payment is unknown
+    (``prolific.check_bonus_batch``: paid if Prolific lists its bonuses, paid again only if
+    none is listed after the settling time); returns each batch's state afterwards.
+
+    Safe to run twice or beside a researcher's click (each check is claimed first). Celery
+    beat runs it every ``PROLIFIC_BONUS_CHECK_SECONDS`` (config/celery.py)."""
+    states = {}
+    for batch_id in prolific.unknown_batch_ids():
+        try:
+            states[batch_id] = prolific.check_bonus_batch(batch_id=batch_id).state
         except ProlificOperationError:  # recorded on the batch and in the action log
             batch = BonusBatch.objects.filter(pk=batch_id).first()
             if batch is not None:

@@ -39,7 +39,7 @@ halves select it again.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -322,14 +322,19 @@ def chance_selections(
     method: str = "spearman",
     n_permutations: int = 200,
     seed: int = 0,
+    progress: Callable[[int], object] | None = None,
 ) -> ChanceEstimate:
-    """Count the pairs ``criterion`` selects at each threshold in each permutation."""
+    """Count the pairs ``criterion`` selects at each threshold in each permutation.
+    ``progress`` is called with the number of permutations done after each block of them
+    (once per block, so a progress bar costs nothing measurable)."""
     thresholds = np.atleast_1d(np.asarray(thresholds, dtype=float))
     perms = profile_permutations(scores, n_permutations, seed)
     n = correlate_n(ratings, scores)
     counts = []
     for r, p in _permuted_blocks(ratings, scores, perms, method):
         counts.append(criterion.counts(r, criterion.eligible(r, n, method, p=p), thresholds))
+        if progress is not None:
+            progress(len(r))
     return ChanceEstimate(thresholds, np.concatenate(counts), n_permutations, seed)
 
 
@@ -400,6 +405,7 @@ def split_half_replication(
     n_splits: int = 20,
     seed: int = 0,
     with_chance: bool = False,
+    progress: Callable[[int], object] | None = None,
 ) -> Replication:
     """Share of the ``selected`` pairs (bool, items × dims) that the rule at ``threshold``
     selects in *both* halves of a random split of each item's raters, for ``n_splits``
@@ -409,7 +415,7 @@ def split_half_replication(
     permuted (``profile_permutations(scores, n_splits, seed)[k]``), the rule selects pairs
     by chance on the whole data, and the share of those that both halves (the same halves)
     select again is recorded — chance pairs replicate too, as the halves share their
-    chance association with the whole."""
+    chance association with the whole. ``progress`` is called with 1 after each split."""
     if n_splits < 1:
         raise ValueError("n_splits must be at least 1")
     rng = np.random.default_rng(seed)
@@ -434,6 +440,8 @@ def split_half_replication(
                 again = _selected_in_both(halves, permuted, criterion, threshold, method, chosen)
                 if chosen.any():
                     chance_shares[k] = again.sum() / chosen.sum()
+            if progress is not None:
+                progress(1)
     return Replication(
         shares=shares,
         selected=total,

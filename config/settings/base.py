@@ -274,6 +274,12 @@ SURVEY_ENTRY_RATE = env("SURVEY_ENTRY_RATE", default="60/10m")
 PROLIFIC_API_URL = env("PROLIFIC_API_URL", default="https://api.prolific.com/api/v1")
 PROLIFIC_RETRY_BACKOFF_SECONDS = env.float("PROLIFIC_RETRY_BACKOFF_SECONDS", default=1.0)
 PROLIFIC_WEBHOOK_SECRET_ENV = env("PROLIFIC_WEBHOOK_SECRET_ENV", default="PROLIFIC_WEBHOOK_SECRET")
+# Bonus batches whose pay call got no clear answer: Celery beat checks them (and resumes
+# interrupted ones) every PROLIFIC_BONUS_CHECK_SECONDS; a batch none of whose bonuses Prolific
+# lists this many minutes after the pay call counts as unpaid and is paid again (Prolific pays
+# asynchronously, "in the following minutes").
+PROLIFIC_BONUS_CHECK_SECONDS = env.int("PROLIFIC_BONUS_CHECK_SECONDS", default=600)
+PROLIFIC_BONUS_SETTLE_MINUTES = env.int("PROLIFIC_BONUS_SETTLE_MINUTES", default=60)
 # Behind a reverse proxy, name the header holding the client address, e.g. HTTP_X_REAL_IP.
 # The survey's entry limit, the API throttles and the login lockout all use it
 # (core.throttling.client_address).

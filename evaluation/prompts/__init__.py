@@ -56,20 +56,34 @@ class TemplateSpec:
         return self.option_order[0] == SCALE_LABELS[0]
 
 
-def follow_up(option_order: tuple[str, ...] | list[str], *, digits: bool = False) -> str:
+# The re-ask's instruction (English; a built-in language brings its own, see
+# ``evaluation.prompts.builtin.follow_up_wording``).
+FOLLOW_UP = {
+    "phrase": "Your answer could not be read as one of the options. Answer again with exactly "
+    "one of the following phrases and nothing else:",
+    "digit": "Your answer could not be read as one of the options. Answer again with the "
+    "number of exactly one of the following options and nothing else:",
+}
+
+
+def follow_up(
+    option_order: tuple[str, ...] | list[str],
+    *,
+    digits: bool = False,
+    shown: dict[str, str] | None = None,
+    wording: dict[str, str] | None = None,
+) -> str:
     """The re-ask after an unreadable answer: says so and names the allowed answers, in the
-    order the prompt listed them (as ``k = phrase`` when digits were asked for)."""
+    order the prompt listed them (as ``k = phrase`` when digits were asked for); ``shown``
+    maps each English label to the label the prompt showed and ``wording`` is the
+    instruction in the prompt's language (a run in another language; default English)."""
+    wording = wording or FOLLOW_UP
+    listed = [shown[label] if shown else label for label in option_order]
     if digits:
-        options = "\n".join(f"{k} = {label}" for k, label in enumerate(option_order, start=1))
-        return (
-            "Your answer could not be read as one of the options. Answer again with the number "
-            f"of exactly one of the following options and nothing else:\n{options}"
-        )
-    options = "\n".join(option_order)
-    return (
-        "Your answer could not be read as one of the options. Answer again with exactly one "
-        f"of the following phrases and nothing else:\n{options}"
-    )
+        options = "\n".join(f"{k} = {label}" for k, label in enumerate(listed, start=1))
+        return f"{wording['digit']}\n{options}"
+    options = "\n".join(listed)
+    return f"{wording['phrase']}\n{options}"
 
 
 def option_order_of(text: str) -> tuple[str, ...]:

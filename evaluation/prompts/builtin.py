@@ -5,11 +5,15 @@ Three wordings × normal (``vN``: options from "very much like me" down) and rev
 and a digit form (for probability scoring), in English and, translated by the project, in
 German and Korean (``BUILTIN_LANGUAGES``). A template's ``option_order`` is always the
 scale's English labels in the order listed: the digit k means the k-th of them whatever the
-language the options are shown in. Answers are read as phrases in English only, so a run in
-another language asks for digits (``evaluation.lifecycle.create_run`` says so).
+language the options are shown in. The labels shown in another language are not written
+here: the caller passes the language's labels from the message catalogue
+(:func:`survey.scale.words_in`), the wording the participant pages show and the answer
+parser reads (:func:`evaluation.parsing.parse_label`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from . import CHAT, DESCENDING, SCALE_LABELS, TITLED, TemplateSpec
 
@@ -58,18 +62,16 @@ _BODY = {
     CHAT: "Message: {text}\n\nReply: {content}",
 }
 
-# The wordings in the other languages: the same three openings and closings, the item's
-# layout and the six labels (lowest first), translated by the project.
+# The wordings in the other languages: the same three openings and closings and the item's
+# layout, translated by the project (the labels come from the message catalogue).
 _TRANSLATED = {
     "de": {
-        "labels": (
-            "überhaupt nicht wie ich",
-            "nicht wie ich",
-            "ein wenig wie ich",
-            "einigermaßen wie ich",
-            "wie ich",
-            "sehr wie ich",
-        ),
+        "follow_up": {
+            "phrase": "Deine Antwort konnte keiner der Optionen zugeordnet werden. Antworte "
+            "noch einmal mit genau einer der folgenden Formulierungen und sonst nichts:",
+            "digit": "Deine Antwort konnte keiner der Optionen zugeordnet werden. Antworte "
+            "noch einmal mit der Nummer genau einer der folgenden Optionen und sonst nichts:",
+        },
         "body": {
             TITLED: "Titel: {title}\n\nBeitrag: {text}\n\nAntwort: {content}",
             CHAT: "Nachricht: {text}\n\nAntwort: {content}",
@@ -110,14 +112,12 @@ _TRANSLATED = {
         },
     },
     "ko": {
-        "labels": (
-            "전혀 나와 같지 않다",
-            "나와 같지 않다",
-            "조금 나와 같다",
-            "어느 정도 나와 같다",
-            "나와 같다",
-            "매우 나와 같다",
-        ),
+        "follow_up": {
+            "phrase": "답을 선택지 중 하나로 읽을 수 없었습니다. 다음 표현 중 정확히 하나로만 "
+            "다시 답하고 다른 말은 하지 마세요:",
+            "digit": "답을 선택지 중 하나로 읽을 수 없었습니다. 다음 선택지 중 정확히 하나의 "
+            "번호로만 다시 답하고 다른 말은 하지 마세요:",
+        },
         "body": {
             TITLED: "제목: {title}\n\n게시글: {text}\n\n답변: {content}",
             CHAT: "메시지: {text}\n\n답변: {content}",
@@ -156,11 +156,13 @@ _TRANSLATED = {
     },
 }
 BUILTIN_LANGUAGES: tuple[str, ...] = ("en", *_TRANSLATED)
-# The six labels as the built-in templates show them, lowest first, per language.
-SHOWN_LABELS: dict[str, tuple[str, ...]] = {
-    "en": SCALE_LABELS,
-    **{language: wording["labels"] for language, wording in _TRANSLATED.items()},
-}
+
+
+def follow_up_wording(language: str) -> dict[str, str] | None:
+    """The re-ask's instruction in ``language`` (``phrase`` and ``digit``), for the
+    languages the built-in templates are written in; ``None`` (English) for any other."""
+    translated = _TRANSLATED.get(language)
+    return translated["follow_up"] if translated else None
 
 
 def _text(
@@ -183,15 +185,21 @@ def _text(
     return f"{wording['intro'][style]}\n\n{body[style]}\n\n{closing}\n{options}"
 
 
-def builtin_templates(language: str = "en") -> list[TemplateSpec]:
-    """All twelve built-in templates in ``language`` (one of ``BUILTIN_LANGUAGES``)."""
+def builtin_templates(
+    language: str = "en", *, labels: Sequence[str] | None = None
+) -> list[TemplateSpec]:
+    """All twelve built-in templates in ``language`` (one of ``BUILTIN_LANGUAGES``), showing
+    the six ``labels`` (rating 1 first; the language's catalogue labels, required for a
+    language other than English)."""
     if language == "en":
         wordings, body, shown = _WORDINGS, _BODY, None
     elif language in _TRANSLATED:
+        if labels is None or len(labels) != len(SCALE_LABELS):
+            raise ValueError(f"the built-in templates in {language!r} need its six labels")
         translated = _TRANSLATED[language]
         wordings = {name: translated[name] for name in _WORDINGS}
         body = translated["body"]
-        shown = dict(zip(SCALE_LABELS, SHOWN_LABELS[language], strict=True))
+        shown = dict(zip(SCALE_LABELS, labels, strict=True))
     else:
         raise ValueError(f"no built-in templates in {language!r}; use one of {BUILTIN_LANGUAGES}")
     specs = []

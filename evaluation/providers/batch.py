@@ -17,6 +17,16 @@ same ``parse``:
   carries ``response.inlinedResponses.inlinedResponses`` in the order of the requests, each
   a ``response`` or an ``error``.
 
+Submissions carry our own key (write-ahead, so that a worker that died after the provider
+accepted a batch does not submit it again: :meth:`BatchAPI.find` looks for it first). OpenAI
+keeps it in the batch's ``metadata`` (``valueportrait_key``), Gemini in its ``displayName``;
+Anthropic's batches have neither, so the key prefixes every ``custom_id`` and ``find`` adopts
+the batch created in the submission's time window with the same number of requests (checked
+against its first result's custom id once it has ended) — a wrong adoption cannot store
+foreign answers, because results are matched by custom id. The list endpoints used:
+``GET /v1/batches`` (newest first, ``after`` cursor), ``GET /v1/messages/batches`` (newest
+first, ``after_id``), ``GET /v1beta/batches`` (operations, ``pageToken``).
+
 Each provider's size limits and batch discount are data (:data:`BATCH_LIMITS`,
 :data:`BATCH_DISCOUNT`); :func:`plan_batches` cuts a list of request sizes into batches
 within them. HTTP errors are the live clients' (:class:`TransientProviderError` for 408,
@@ -27,8 +37,10 @@ otherwise).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 import httpx
@@ -103,6 +115,39 @@ def plan_batches(sizes: Sequence[int], limits: BatchLimits) -> list[tuple[int, i
         plan.append((start, stop))
         start = stop
     return plan
+
+
+KEY_FIELD = "valueportrait_key"  # OpenAI batch metadata field carrying our key
+KEY_LENGTH = 34  # "vp" + 32 hex digits
+# How far the provider's clock may be from ours when matching a batch by creation time.
+CLOCK_SKEW_SECONDS = 300
+# At most LIST_PAGES pages of LIST_PAGE_SIZE batches are read when looking for a batch.
+LIST_PAGES = 20
+LIST_PAGE_SIZE = 100
+
+
+def new_submission_key() -> str:
+    """Our own unique key of one submission (letters and digits: valid in every provider's
+    custom id, metadata value and display name)."""
+    return "vp" + uuid.uuid4().hex
+
+
+def request_id(key: str, index: int) -> str:
+    """The custom id of a batch's ``index``-th request: ``<key>-u<index>`` (``u<index>``
+    for batches stored before keys existed). At most 64 characters of ``[A-Za-z0-9_-]``,
+    as Anthropic requires."""
+    return f"{key}-u{index}" if key else f"u{index}"
+
+
+def _epoch(text: str) -> float | None:
+    """An RFC 3339 time (``2024-08-20T18:37:24.100435Z``) as Unix seconds; None if absent or
+    unreadable."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def encoded_size(line: dict) -> int:
@@ -201,7 +246,16 @@ class BatchAPI:
     def sent_params(self, request: GenerationRequest) -> dict:
         return self.client.sent_params(request)
 
-    # Subclasses: submit, status, results, cancel.
+    def find(
+        self, *, key: str, since: float, until: float, request_count: int,
+        taken: frozenset[str] = frozenset(),
+    ) -> Submitted | None:  # fmt: skip
+        """The batch an earlier submission with ``key`` created, if the provider has it
+        (``since``/``until``: Unix seconds around the submission; ``taken``: provider ids
+        already recorded for other submissions); None when it never arrived."""
+        raise NotImplementedError
+
+    # Subclasses: submit, status, results, cancel, find.
 
 
 def _jsonl(text: str) -> Iterator[dict]:
@@ -223,7 +277,7 @@ class OpenAIBatchAPI(BatchAPI):
         _url, _headers, body = self.client.build(request, api_key="")
         return {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": body}
 
-    def submit(self, lines: list[dict], *, name: str) -> Submitted:
+    def submit(self, lines: list[dict], *, name: str, key: str = "") -> Submitted:
         content = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
         uploaded = self._json(
             "POST", f"{self.base_url}/files", data={"purpose": "batch"},
@@ -232,9 +286,25 @@ class OpenAIBatchAPI(BatchAPI):
         batch = self._json(
             "POST", f"{self.base_url}/batches",
             json={"input_file_id": uploaded["id"], "endpoint": self.endpoint,
-                  "completion_window": "24h", "metadata": {"name": name[:500]}},
+                  "completion_window": "24h",
+                  "metadata": {"name": name[:500], **({KEY_FIELD: key} if key else {})}},
         )  # fmt: skip
         return Submitted(batch["id"], uploaded["id"], str(batch.get("status", "")))
+
+    def find(self, *, key, since, until, request_count, taken=frozenset()):
+        params: dict = {"limit": LIST_PAGE_SIZE}
+        for _page in range(LIST_PAGES):
+            page = self._json("GET", f"{self.base_url}/batches", params=params)
+            for batch in page.get("data") or []:
+                if (batch.get("metadata") or {}).get(KEY_FIELD) == key:
+                    return Submitted(batch["id"], batch.get("input_file_id") or "",
+                                     str(batch.get("status", "")))  # fmt: skip
+                if float(batch.get("created_at") or 0) < since - CLOCK_SKEW_SECONDS:
+                    return None  # newest first: the rest are older than the submission
+            if not page.get("has_more") or not page.get("last_id"):
+                return None
+            params["after"] = page["last_id"]
+        return None
 
     STATES = {
         "validating": IN_PROGRESS, "in_progress": IN_PROGRESS, "finalizing": IN_PROGRESS,
@@ -297,9 +367,55 @@ class AnthropicBatchAPI(BatchAPI):
         _url, _headers, body = self.client.build(request, api_key="")
         return {"custom_id": custom_id, "params": body}
 
-    def submit(self, lines: list[dict], *, name: str) -> Submitted:
+    def submit(self, lines: list[dict], *, name: str, key: str = "") -> Submitted:
+        # No name or metadata field: the key travels in the custom ids (request_id).
         body = self._json("POST", f"{self.base_url}/messages/batches", json={"requests": lines})
         return Submitted(body["id"], "", str(body.get("processing_status", "")))
+
+    def find(self, *, key, since, until, request_count, taken=frozenset()):
+        """The earliest batch created within ``[since, until]`` (give or take the clock
+        skew) with ``request_count`` requests, not ``taken``, and — when it has ended — whose
+        first result carries the key."""
+        params: dict = {"limit": LIST_PAGE_SIZE}
+        candidates = []
+        for _page in range(LIST_PAGES):
+            page = self._json("GET", f"{self.base_url}/messages/batches", params=params)
+            older = False
+            for batch in page.get("data") or []:
+                created = _epoch(batch.get("created_at", ""))
+                if created is None or batch.get("id") in taken:
+                    continue
+                if created < since - CLOCK_SKEW_SECONDS:
+                    older = True
+                    break
+                total = sum(int(v or 0) for v in (batch.get("request_counts") or {}).values())
+                if created <= until + CLOCK_SKEW_SECONDS and total == request_count:
+                    candidates.append((created, batch))
+            if older or not page.get("has_more") or not page.get("last_id"):
+                break
+            params["after_id"] = page["last_id"]
+        for _created, batch in sorted(candidates, key=lambda c: c[0]):
+            first = self._first_custom_id(batch.get("results_url") or "")
+            if first is None or first.startswith(f"{key}-"):
+                return Submitted(batch["id"], "", str(batch.get("processing_status", "")))
+        return None
+
+    def _first_custom_id(self, results_url: str) -> str | None:
+        """The custom id on the first line of an ended batch's results (streamed: only the
+        first line is read); None while it has no results."""
+        if not results_url:
+            return None
+        try:
+            with self.client.http.stream("GET", results_url, headers=self._headers()) as reply:
+                if reply.status_code >= 400:
+                    reply.read()  # the error message is in the body
+                    raise_for_status(reply)
+                for line in reply.iter_lines():
+                    if line.strip():
+                        return str(json.loads(line).get("custom_id", ""))
+        except httpx.TransportError as exc:
+            raise TransientProviderError(f"connection error: {type(exc).__name__}") from None
+        return ""
 
     def status(self, batch_id: str) -> BatchStatus:
         body = self._json("GET", f"{self.base_url}/messages/batches/{batch_id}")
@@ -356,7 +472,9 @@ class GeminiBatchAPI(BatchAPI):
         _url, _headers, body = self.client.build(request, api_key="")
         return {"request": body, "metadata": {"key": custom_id}}
 
-    def submit(self, lines: list[dict], *, name: str) -> Submitted:
+    def submit(self, lines: list[dict], *, name: str, key: str = "") -> Submitted:
+        # The key ends the display name (at most 128 characters), where find looks for it.
+        name = f"{name[: 127 - len(key)]}-{key}" if key else name
         body = self._json(
             "POST", f"{self.base_url}/models/{self.client.model_id}:batchGenerateContent",
             json={"batch": {"displayName": name[:128],
@@ -401,6 +519,20 @@ class GeminiBatchAPI(BatchAPI):
 
     def cancel(self, batch_id: str) -> None:
         self._call("POST", f"{self.base_url}/{batch_id}:cancel")
+
+    def find(self, *, key, since, until, request_count, taken=frozenset()):
+        # The list's order is not documented: read up to LIST_PAGES pages, match the name.
+        params: dict = {"pageSize": LIST_PAGE_SIZE}
+        for _page in range(LIST_PAGES):
+            page = self._json("GET", f"{self.base_url}/batches", params=params)
+            for operation in page.get("operations") or []:
+                metadata = operation.get("metadata") or {}
+                if str(metadata.get("displayName", "")).endswith(f"-{key}"):
+                    return Submitted(operation["name"], "", str(metadata.get("state", "")))
+            if not page.get("nextPageToken"):
+                return None
+            params["pageToken"] = page["nextPageToken"]
+        return None
 
 
 BATCH_APIS: dict[str, type[BatchAPI]] = {

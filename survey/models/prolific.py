@@ -121,6 +121,7 @@ class ProlificAction(models.Model):
         REQUEST_RETURN = "request_return", "Request return"
         BONUS_SET_UP = "bonus_set_up", "Set up bonuses"
         BONUS_PAY = "bonus_pay", "Pay bonuses"
+        BONUS_CHECK = "bonus_check", "Bonus payment checked on Prolific"
         BONUS_RECONCILE = "bonus_reconcile", "Bonus outcome confirmed by hand"
 
     class Outcome(models.TextChoices):
@@ -155,6 +156,16 @@ class BonusBatchQuerySet(models.QuerySet):
             state=BonusBatch.State.SETTING_UP, claimed_at__lt=(now or timezone.now()) - STALE_CLAIM
         )
 
+    def outcome_unknown(self, *, now=None) -> BonusBatchQuerySet:
+        """Batches whose payment may or may not have happened: the pay call got no clear
+        answer, its payer died mid-call, or a check of Prolific died mid-way."""
+        S = BonusBatch.State
+        stale = (now or timezone.now()) - STALE_CLAIM
+        return self.filter(
+            models.Q(state=S.UNKNOWN)
+            | models.Q(state__in=[S.PAYING, S.CHECKING], claimed_at__lt=stale)
+        )
+
 
 class BonusBatch(models.Model):
     """Bonuses to pay once. Recorded before anything is sent to Prolific; its state moves
@@ -162,8 +173,12 @@ class BonusBatch(models.Model):
     after a crash) can never both pay it.
 
     recorded → setting_up → set_up (Prolific's bulk id stored) → paying → paid;
-    paying ends in ``unknown`` when the pay call got no clear answer (it may have paid):
-    nobody pays it again until a person checked Prolific and confirmed either way.
+    paying ends in ``unknown`` when the pay call got no clear answer (it may have paid).
+    An unknown batch is never paid on a click or a retry: it is ``checking`` while the bonuses
+    Prolific lists on its submissions are read (``services.check_bonus_batch``, also run by
+    Celery beat), then ``paid`` if they are listed, back to ``set_up`` and paid once more only
+    if none is listed after the settling time, else ``unknown`` again; or a person who
+    checked on Prolific confirms it either way.
     """
 
     class State(models.TextChoices):
@@ -172,7 +187,8 @@ class BonusBatch(models.Model):
         SET_UP = "set_up", "Set up on Prolific, not paid"
         PAYING = "paying", "Being paid"
         PAID = "paid", "Paid"
-        UNKNOWN = "unknown", "Outcome unknown: check Prolific"
+        UNKNOWN = "unknown", "Outcome unknown: check on Prolific"
+        CHECKING = "checking", "Being checked on Prolific"
         REFUSED = "refused", "Refused by Prolific"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="bonus_batches")
@@ -191,6 +207,11 @@ class BonusBatch(models.Model):
         default=dict, blank=True, help_text="Prolific's amount, fees and VAT for the set-up."
     )
     paid_at = models.DateTimeField(null=True, blank=True)
+    # When the (non-idempotent) pay call was last sent: Prolific pays asynchronously, so a
+    # bonus not listed soon after proves nothing.
+    pay_sent_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_note = models.TextField(blank=True, help_text="What the last check found.")
     error = models.TextField(blank=True)
 
     objects = BonusBatchQuerySet.as_manager()

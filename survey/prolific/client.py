@@ -10,7 +10,8 @@ be opened (the request never left). Calls that change nothing twice — reads, t
 (Prolific documents them idempotent), bulk approval, setting up a bonus (it pays nothing) — are
 also retried on 5xx and timeouts. Creating a study and **paying bonuses** are not: a 5xx or a
 timeout there may have done the work, so it surfaces as :class:`OutcomeUnknown` and the caller
-records it instead of sending it again.
+records it instead of sending it again (and later reads the submissions' ``bonus_payments``
+to learn what happened: ``services.check_bonus_batch``).
 """
 
 from __future__ import annotations
@@ -195,6 +196,11 @@ class ProlificClient:
             href = next_link.get("href") if isinstance(next_link, dict) else next_link
             path = href.removeprefix(self.base_url.rstrip("/")) if href else None
         return results
+
+    def get_submission(self, submission_id: str) -> dict:
+        """GET /submissions/{id}/: its status and ``bonus_payments``, the bonuses *paid* on it
+        (cents/pence; Prolific has no endpoint to read a bulk bonus payment back)."""
+        return self.call("GET", f"/submissions/{submission_id}/")
 
     def approve(self, submission_id: str) -> dict:
         return self.call("POST", f"/submissions/{submission_id}/transition/", {"action": "APPROVE"})

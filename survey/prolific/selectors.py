@@ -5,27 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.utils import timezone
-
 from survey.models import BonusBatch, Participant, ProlificAction, ProlificSubmission, Study
-from survey.models.prolific import STALE_CLAIM
 
 
 @dataclass(frozen=True)
 class ReviewFilters:
-    """What the review table is narrowed to ("" = everything)."""
+    """What the review table is narrowed to ("" = everything); read from the query by
+    :class:`survey.prolific.forms.ReviewQuery`."""
 
     status: str = ""  # a Participant.Status value
     prolific_status: str = ""  # a Prolific submission status
     flagged: str = ""  # "yes" / "no"
-
-    @classmethod
-    def from_query(cls, query) -> ReviewFilters:
-        return cls(
-            status=query.get("status", ""),
-            prolific_status=query.get("prolific_status", ""),
-            flagged=query.get("flagged", ""),
-        )
 
 
 def participant_row(participant: Participant, submission: ProlificSubmission | None) -> dict:
@@ -108,13 +98,9 @@ def action_log(*, study: Study, limit: int = 100) -> list[ProlificAction]:
 
 def bonus_batches(*, study: Study) -> list[dict]:
     """Each batch with whether a person must check Prolific before anything else happens."""
-    now = timezone.now()
-    rows = []
-    for batch in BonusBatch.objects.filter(study=study).select_related("created_by"):
-        stuck = batch.state == BonusBatch.State.UNKNOWN or (
-            batch.state == BonusBatch.State.PAYING
-            and batch.claimed_at is not None
-            and batch.claimed_at < now - STALE_CLAIM
-        )
-        rows.append({"batch": batch, "needs_check": stuck, "total": batch.total})
-    return rows
+    batches = BonusBatch.objects.filter(study=study)
+    stuck = set(batches.outcome_unknown().values_list("pk", flat=True))
+    return [
+        {"batch": batch, "needs_check": batch.pk in stuck, "total": batch.total}
+        for batch in batches.select_related("created_by")
+    ]

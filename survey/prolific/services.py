@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from survey.models import (
     Study,
 )
 from survey.models.prolific import STALE_CLAIM
+from survey.prolific import bonus_evidence as evidence
 from survey.prolific import client as api
 from survey.prolific.errors import (
     InvalidRequest,
@@ -485,9 +487,10 @@ def set_up_bonus_batch(*, batch_id: int, user=None) -> None:
 
 def pay_set_up_batch(*, batch_id: int, user=None) -> None:
     """Pay a set-up batch, once. Only the request that moves it from set_up to paying sends
-    the (non-idempotent) pay call; an unclear answer leaves it ``unknown`` for a person."""
+    the (non-idempotent) pay call; an unclear answer leaves it ``unknown`` until
+    :func:`check_bonus_batch` (or a person) learns what happened."""
     S = BonusBatch.State
-    if not claim(batch_id, source=S.SET_UP, target=S.PAYING):
+    if not claim(batch_id, source=S.SET_UP, target=S.PAYING, pay_sent_at=timezone.now()):
         return
     batch = BonusBatch.objects.select_related("study").get(pk=batch_id)
     try:
@@ -537,16 +540,136 @@ def resumable_batch_ids() -> list[int]:
     return sorted({*stale, *waiting})
 
 
+def unknown_batch_ids() -> list[int]:
+    """Batches whose payment may or may not have happened, for :func:`check_bonus_batch`."""
+    return sorted(BonusBatch.objects.outcome_unknown().values_list("pk", flat=True))
+
+
+def settled(batch: BonusBatch) -> bool:
+    """Whether Prolific has had time to pay the batch since the pay call was sent (it pays
+    asynchronously, "in the following minutes")."""
+    wait = timedelta(minutes=settings.PROLIFIC_BONUS_SETTLE_MINUTES)
+    return batch.pay_sent_at is None or batch.pay_sent_at <= timezone.now() - wait
+
+
+def check_bonus_batch(*, batch_id: int, user=None) -> BonusBatch:
+    """Learn from Prolific whether a batch whose payment is unknown was paid, and act on it:
+
+    - every bonus of the batch listed on its submission (``bonus_payments``): **paid**, and
+      nothing is sent;
+    - none listed, and the pay call older than ``PROLIFIC_BONUS_SETTLE_MINUTES``: not paid,
+      so it goes back to ``set_up`` and is paid (once: :func:`pay_set_up_batch` claims it);
+    - none listed yet, some listed, or counts another open batch could explain: ``unknown``
+      again, with what was found in ``check_note`` (checked again later, or by a person).
+
+    Each check is claimed (``checking``), so two checks never both decide to pay; a check
+    that dies mid-way is taken over after ``STALE_CLAIM``. Logged with every request sent."""
+    S = BonusBatch.State
+    now = timezone.now()
+    claimed = (
+        BonusBatch.objects.outcome_unknown(now=now)
+        .filter(pk=batch_id)
+        .update(state=S.CHECKING, claimed_at=now)
+    )
+    batch = BonusBatch.objects.select_related("study").filter(pk=batch_id).first()
+    if batch is None:
+        raise InvalidRequest("No such bonus batch.")
+    if not claimed:
+        return batch
+    ids = [sid for sid, _ in batch.bonuses]
+    try:
+        with client_for(settings_of(batch.study)) as client:
+            try:
+                listed = {
+                    sid: (client.get_submission(sid) or {}).get("bonus_payments") or []
+                    for sid in ids
+                }
+            except api.ProlificError as exc:
+                record(
+                    study=batch.study,
+                    kind=K.BONUS_CHECK,
+                    outcome=outcome_of(exc),
+                    client=client,
+                    user=user,
+                    submission_ids=ids,
+                    note=f"Batch {batch_id}: could not read the submissions ({exc}).",
+                )
+                raise ProlificRefused(str(exc)) from exc
+            found = evidence.verdict(
+                bonuses=batch.bonuses, listed=listed, **other_batches(batch=batch)
+            )
+            if found == evidence.Verdict.PAID:
+                target, note = (
+                    {"state": S.PAID, "paid_at": timezone.now()},
+                    "Prolific lists every bonus of the batch on its submission: paid.",
+                )
+            elif found == evidence.Verdict.NOT_PAID and settled(batch):
+                target, note = (
+                    {"state": S.SET_UP},
+                    "Prolific lists none of the batch's bonuses "
+                    f"{settings.PROLIFIC_BONUS_SETTLE_MINUTES} minutes or more after the pay "
+                    "call: not paid, so it is paid again (once).",
+                )
+            elif found == evidence.Verdict.NOT_PAID:
+                target, note = (
+                    {"state": S.UNKNOWN},
+                    "Prolific lists none of the batch's bonuses yet; it pays asynchronously, "
+                    "so this is checked again once "
+                    f"{settings.PROLIFIC_BONUS_SETTLE_MINUTES} minutes have passed.",
+                )
+            else:
+                target, note = (
+                    {"state": S.UNKNOWN},
+                    "Prolific lists some of the batch's bonuses but not all, or amounts another "
+                    "open batch could explain: check the submissions on Prolific and confirm.",
+                )
+            record(
+                study=batch.study,
+                kind=K.BONUS_CHECK,
+                outcome=Outcome.OK,
+                client=client,
+                user=user,
+                submission_ids=ids,
+                note=f"Batch {batch_id}: {note}",
+            )
+    except (ProlificRefused, NotConfigured) as exc:
+        BonusBatch.objects.filter(pk=batch_id, state=S.CHECKING).update(
+            state=S.UNKNOWN, checked_at=timezone.now(), check_note=f"Check failed: {exc.message}"
+        )
+        raise
+    BonusBatch.objects.filter(pk=batch_id, state=S.CHECKING).update(
+        checked_at=timezone.now(), check_note=note, **target
+    )
+    if target["state"] == S.SET_UP:
+        pay_set_up_batch(batch_id=batch_id, user=user)
+    return BonusBatch.objects.get(pk=batch_id)
+
+
+def other_batches(*, batch: BonusBatch) -> dict:
+    """The study's other batches' bonuses: those paid, and those whose payment is open."""
+    S = BonusBatch.State
+    others = BonusBatch.objects.filter(study=batch.study).exclude(pk=batch.pk)
+    return {
+        "known_paid": evidence.count_bonuses(
+            others.filter(state=S.PAID).values_list("bonuses", flat=True)
+        ),
+        "maybe_paid": evidence.count_bonuses(
+            others.filter(state__in=[S.PAYING, S.UNKNOWN, S.CHECKING]).values_list(
+                "bonuses", flat=True
+            )
+        ),
+    }
+
+
 def confirm_bonus_outcome(*, batch_id: int, paid: bool, user=None) -> BonusBatch:
     """After a person checked Prolific: a batch whose payment is unknown (or whose payer
     died mid-call) was paid, or was not and may be paid again."""
     S = BonusBatch.State
-    stuck = Q(state=S.UNKNOWN) | Q(state=S.PAYING, claimed_at__lt=timezone.now() - STALE_CLAIM)
     batch = BonusBatch.objects.filter(pk=batch_id).select_related("study").first()
     if batch is None:
         raise InvalidRequest("No such bonus batch.")
     target = {"state": S.PAID, "paid_at": timezone.now()} if paid else {"state": S.SET_UP}
-    if not BonusBatch.objects.filter(stuck, pk=batch_id).update(**target):
+    if not BonusBatch.objects.outcome_unknown().filter(pk=batch_id).update(**target):
         raise StateConflict("Only a batch whose payment is unknown can be confirmed by hand.")
     record(
         study=batch.study,

@@ -20,11 +20,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.roles import researcher_required
-from survey.models import Participant, ProlificStudy, Study
+from survey.models import BonusBatch, Participant, ProlificStudy, Study
 from survey.prolific import client as api
 from survey.prolific import selectors, services
-from survey.prolific.errors import InvalidRequest, ProlificOperationError
-from survey.prolific.forms import ProlificSettingsForm
+from survey.prolific.errors import InvalidRequest, ProlificOperationError, ProlificRefused
+from survey.prolific.forms import ProlificSettingsForm, ReviewQuery
 
 # A signed webhook older than this is refused (a replayed capture).
 WEBHOOK_MAX_AGE_SECONDS = 300
@@ -43,7 +43,12 @@ REJECTION_HELP = (
 def review(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     prolific = ProlificStudy.objects.filter(study=study).first()
-    filters = selectors.ReviewFilters.from_query(request.GET)
+    summary = selectors.review_summary(study=study)
+    query = ReviewQuery(request.GET, stored_statuses=summary["statuses"])
+    if not query.is_valid():
+        context = {"study": study, "query_errors": query.messages()}
+        return render(request, "survey/staff/bad_query.html", context, status=400)
+    filters = query.filters()
     entry = request.build_absolute_uri(reverse("survey:entry", args=[study.slug]))
     return render(
         request,
@@ -54,7 +59,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "study_url": f"{entry}?{services.URL_PARAMETERS}",
             "rows": selectors.review_rows(study=study, filters=filters),
             "filters": filters,
-            "summary": selectors.review_summary(study=study),
+            "summary": summary,
             "unmatched": selectors.unmatched_submissions(study=study),
             "actions": selectors.action_log(study=study),
             "batches": selectors.bonus_batches(study=study),
@@ -62,6 +67,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "categories": api.REJECTION_CATEGORIES,
             "rejection_help": REJECTION_HELP,
             "bonus_key": uuid.uuid4().hex,
+            "settle_minutes": settings.PROLIFIC_BONUS_SETTLE_MINUTES,
             "settings_form": ProlificSettingsForm(instance=prolific),
         },
     )
@@ -118,17 +124,33 @@ def perform(request: HttpRequest, study: Study) -> str:
             request_key=post.get("bonus_key", ""),
             user=user,
         )
-        batch = services.pay_bonus_batch(batch_id=batch.pk, user=user)
-        return f"Bonus batch {batch.pk}: {batch.get_state_display().lower()}."
+        return pay_and_tell(batch_id=batch.pk, user=user)
     if action == "pay_batch":
-        batch = services.pay_bonus_batch(batch_id=int(post.get("batch", 0)), user=user)
-        return f"Bonus batch {batch.pk}: {batch.get_state_display().lower()}."
+        return pay_and_tell(batch_id=int(post.get("batch", 0)), user=user)
+    if action == "check_batch":
+        batch = services.check_bonus_batch(batch_id=int(post.get("batch", 0)), user=user)
+        return f"Bonus batch {batch.pk}: {batch.get_state_display().lower()}. {batch.check_note}"
     if action in ("confirm_paid", "confirm_unpaid"):
         batch = services.confirm_bonus_outcome(
             batch_id=int(post.get("batch", 0)), paid=action == "confirm_paid", user=user
         )
         return f"Bonus batch {batch.pk}: {batch.get_state_display().lower()}."
     raise InvalidRequest(f"Unknown action {action!r}.")
+
+
+def pay_and_tell(*, batch_id: int, user) -> str:
+    """Pay the batch; a pay call without a clear answer is said to be exactly that."""
+    try:
+        batch = services.pay_bonus_batch(batch_id=batch_id, user=user)
+    except ProlificRefused as exc:
+        if not BonusBatch.objects.outcome_unknown().filter(pk=batch_id).exists():
+            raise
+        raise ProlificRefused(
+            f"Bonus batch {batch_id}: outcome unknown — check on Prolific. {exc.message} "
+            "Prolific may have paid it, so it is not paid again: it is checked on Prolific "
+            "automatically (or use “Check on Prolific now” below)."
+        ) from exc
+    return f"Bonus batch {batch.pk}: {batch.get_state_display().lower()}."
 
 
 @researcher_required

@@ -292,3 +292,30 @@ def test_split_half_replication_of_chance_selections_uses_the_same_halves_on_per
         expected.append(again.sum() / chosen.sum())
     np.testing.assert_allclose(both.chance_shares, expected, atol=1e-12)
     assert both.chance_mean == pytest.approx(np.mean(expected), abs=1e-12)
+
+
+def test_progress_is_reported_once_per_block_of_permutations_and_changes_nothing(monkeypatch):
+    from benchmark.stats import chance  # noqa: PLC0415
+
+    ratings, _, scores = ragged_data()
+    criterion = Criterion(considered=np.ones((14, 5), dtype=bool), mode="abs")
+    plain = chance_selections(ratings, scores, criterion, [0.2], n_permutations=40, seed=5)
+    calls: list[int] = []
+    tracked = chance_selections(ratings, scores, criterion, [0.2], n_permutations=40, seed=5,
+                                progress=calls.append)  # fmt: skip
+    np.testing.assert_array_equal(plain.counts, tracked.counts)
+    assert calls == [40]  # the whole run fits one block here: one call
+    # Blocks of 7 permutations (the working memory of one block set tiny).
+    n_dims, width = scores.shape[1], ratings.values.shape[1]
+    per_permutation = 8 * n_dims * 4 * (ratings.n_items + ratings.n_items * width)
+    monkeypatch.setattr(chance, "BLOCK_BYTES", 7 * per_permutation)
+    calls.clear()
+    blocked = chance_selections(ratings, scores, criterion, [0.2], n_permutations=40, seed=5,
+                                progress=calls.append)  # fmt: skip
+    np.testing.assert_array_equal(plain.counts, blocked.counts)
+    assert sum(calls) == 40 and 1 < len(calls) < 40  # per block, not per permutation
+    splits: list[int] = []
+    selected = np.ones((14, 5), dtype=bool)
+    split_half_replication(ratings, scores, criterion, 0.2, selected, n_splits=4, seed=1,
+                           with_chance=True, progress=splits.append)  # fmt: skip
+    assert splits == [1, 1, 1, 1]

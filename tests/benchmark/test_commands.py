@@ -108,3 +108,28 @@ def test_export_items_with_fdr_and_ci_criteria(small_study, tmp_path):
     with pytest.raises(CommandError, match="go with --threshold"):
         _run("export_items", "--study", small_study.slug, "--preset", "valueportrait-2025",
              "--fdr-alpha", "0.05", "--format", "csv", "--out", strict)  # fmt: skip
+
+
+def test_estimate_chance_draws_a_bar_of_its_permutations_on_a_terminal(small_study):
+    from benchmark.services import recompute_now  # noqa: PLC0415
+    from tests.commands import Terminal  # noqa: PLC0415
+
+    run = recompute_now(study=small_study)
+    args = ("estimate_chance", "--study", small_study.slug, "--permutations", "12",
+            "--splits", "3")  # fmt: skip
+    terminal, out = Terminal(), StringIO()
+    call_command(*args, stdout=out, stderr=terminal)
+    run.refresh_from_db()
+    assert f"stored on correlation run #{run.pk}" in out.getvalue()
+    drawn = terminal.getvalue()
+    # The preset's estimate (12 + 3), the threshold search (12) and, when a threshold bounds
+    # the share, its estimate (12 + 3): the bar ends full at whichever total applies.
+    total = 42 if "unavailable" not in run.chance["bounded_rule"] else 27
+    assert drawn.startswith("\r") and "chance" in drawn and f"{total}/{total}" in drawn
+    assert run.chance["paper_rule"]["expected_chance_selections"]["permutations"] == 12
+    quiet = Terminal()
+    call_command(*args, "--no-progress", stdout=StringIO(), stderr=quiet)
+    assert quiet.getvalue() == ""
+    log = StringIO()  # not a terminal: no bar
+    call_command(*args, stdout=StringIO(), stderr=log)
+    assert log.getvalue() == ""

@@ -150,6 +150,10 @@ def test_comparison_states_test_and_page(client):
     assert "too few: n = 8 of 20" in html
     assert code(items[1]) in [row["code"] for row in page.context["differing"]]
     assert f"{z:.2f}" in html
+    # A language, dimension or rule the form does not take: the form with its error, a 400.
+    for bad in ({"a": "fr"}, {"dimension": "Astrology"}, {"threshold": "high"}, {"a": "de"}):
+        refused = client.get(reverse("benchmark:languages", args=[study.slug]), bad)
+        assert refused.status_code == 400 and refused.context["form"].errors
 
 
 def test_comparison_page_says_what_is_missing(client):
@@ -162,6 +166,14 @@ def test_comparison_page_says_what_is_missing(client):
     assert page.status_code == 200
     assert "only de has one" in page.content.decode()
     assert page.context.get("rows") is None
+    # The method is declared by the form: an unknown one is a 400, an empty one Spearman.
+    url = reverse("benchmark:languages", args=[study.slug])
+    refused = client.get(url, {"method": "kendal"})
+    assert refused.status_code == 400
+    assert "Unknown method &#x27;kendal&#x27;: choose one of spearman, pearson." in (
+        refused.content.decode()
+    )
+    assert client.get(url, {"method": ""}).context["method"] == "spearman"
 
 
 def test_item_set_valid_in_all_languages_keeps_only_pairs_selected_in_each():

@@ -29,9 +29,19 @@ def test_human_distributions(client, dashboard_data):
     by_dim = {r["dimension"]: r for r in rows}
     assert by_dim["Power"]["n"] == 40
     assert by_dim["Power"]["median"] == pytest.approx(humans["Power"].median())
-    assert client.get("/api/v1/human-distributions/", {"study": "nope"}).status_code == 404
+    # Declared parameters: an unknown study or family is a 400 naming the values it takes.
+    unknown = client.get("/api/v1/human-distributions/", {"study": "nope"})
+    assert unknown.status_code == 400
+    assert unknown.json() == {
+        "study": ["Unknown study with participant scores 'nope': choose one of humans."]
+    }
     bad = client.get("/api/v1/human-distributions/", {"family": "zodiac"})
-    assert bad.status_code == 400 and "family" in bad.json()
+    assert bad.status_code == 400
+    assert bad.json()["family"] == [
+        "Unknown family 'zodiac': choose one of schwartz, higher_order, big_five."
+    ]
+    assert client.get("/api/v1/human-distributions/", {"study": "humans\x00"}).status_code == 400
+    assert client.get("/api/v1/human-distributions/", {"family": ""}).status_code == 200
 
 
 def test_humans_vs_models_matches_the_page(client, dashboard_data):
@@ -62,8 +72,11 @@ def test_humans_vs_models_matches_the_page(client, dashboard_data):
     only_beta = client.get("/api/v1/humans-vs-models/", {"study": "humans", "model": "beta"})
     assert {r["model"] for r in only_beta.json()} == {"beta"}
     bad = client.get("/api/v1/humans-vs-models/", {"size_min": "big"})
-    assert bad.status_code == 400 and "size_min" in bad.json()["filters"][0]
-    assert client.get("/api/v1/humans-vs-models/", {"study": "nope"}).status_code == 404
+    assert bad.status_code == 400
+    assert bad.json() == {"size_min": ["Not a number: give one such as 7 or 2.5."]}
+    unknown = client.get("/api/v1/humans-vs-models/", {"study": "nope"})
+    assert unknown.status_code == 400
+    assert "Unknown study with a validated item set 'nope'" in unknown.json()["study"][0]
 
 
 def test_humans_vs_models_withholds_percentiles_among_too_few_people(client, dashboard_data):
@@ -98,7 +111,9 @@ def test_persona_comparisons(client, dashboard_data):
     assert top["ci_low"] < top["difference"] < top["ci_high"]
     assert client.get("/api/v1/persona-comparisons/").status_code == 400
     plain = dashboard_data.runs["beta"].pk
-    assert client.get("/api/v1/persona-comparisons/", {"run": plain}).status_code == 404
+    not_persona = client.get("/api/v1/persona-comparisons/", {"run": plain})
+    assert not_persona.status_code == 400
+    assert not_persona.json()["run"] == [f"Unknown persona run '{plain}': choose one of {run.pk}."]
     bad_field = client.get("/api/v1/persona-comparisons/", {"run": run.pk, "field": "x"})
     assert bad_field.status_code == 400
 

@@ -255,20 +255,61 @@ def test_items_explorer_and_item_detail(researcher, dashboard_data):
 @pytest.mark.parametrize(
     "name,params",
     [
-        ("dashboards:compare", {"family": "bogus", "size_min": "abc", "date_from": "yesterday"}),
-        ("dashboards:humans", {"study": "nope", "item_set": "x", "open": "maybe"}),
-        ("dashboards:bias", {"run": "abc", "field": "shoe size", "group": "<b>"}),
+        ("dashboards:compare", {"size_min": "abc", "date_from": "yesterday"}),
+        ("dashboards:humans", {"item_set": "x", "open": "maybe"}),
+        ("dashboards:bias", {"run": "abc", "field": "shoe size"}),
         ("dashboards:items", {"page": "999", "dimension": "nonsense", "source": "?"}),
     ],
 )
-def test_bad_query_parameters_never_give_a_500(researcher, dashboard_data, name, params):
+def test_bad_query_parameters_are_a_400_never_a_500(researcher, dashboard_data, name, params):
     response = researcher.get(reverse(name), params)
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert set(params) - {"page"} == {
+        line.split(":")[0] for line in response.context["query_errors"]
+    }
 
 
-def test_unparseable_filters_are_reported(researcher, dashboard_data):
+@pytest.mark.parametrize(
+    "name,params,message",
+    [
+        ("dashboards:compare", {"family": "bogus"},
+         "family: Unknown family &#x27;bogus&#x27;: choose one of schwartz, higher_order, big_five."),
+        ("dashboards:humans", {"study": "nope"},
+         "study: Unknown study with a validated item set &#x27;nope&#x27;: choose one of humans."),
+        ("dashboards:humans", {"family": "zodiac", "study": "humans"}, "Unknown family"),
+        ("dashboards:bias", {"study": "nope"}, "study: Unknown study with ratings"),
+        ("dashboards:bias", {"family": "x"}, "Unknown family"),
+        ("dashboards:items", {"study": "nope"}, "study: Unknown study with scores"),
+        ("dashboards:items", {"study": "humans\x00"}, "Unknown study with scores"),
+    ],
+)  # fmt: skip
+def test_an_unknown_study_or_family_is_a_400_saying_what_the_page_takes(
+    researcher, dashboard_data, name, params, message
+):
+    response = researcher.get(reverse(name), params)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert response.context["query_errors"]  # the declared form's messages
+
+
+def test_the_portrait_page_refuses_an_unknown_family(researcher, dashboard_data):
+    url = reverse("dashboards:model-portrait", args=[next(iter(dashboard_data.runs.values())).pk])
+    assert researcher.get(url, {"family": "higher_order"}).status_code == 200
+    refused = researcher.get(url, {"family": "astrology"})
+    assert refused.status_code == 400 and "Unknown family" in refused.content.decode()
+
+
+def test_known_values_and_empty_ones_still_pick_the_page(researcher, dashboard_data):
+    chosen = researcher.get(reverse("dashboards:items"), {"study": "humans", "family": ""})
+    assert chosen.status_code == 200 and chosen.context["study"].slug == "humans"
+    default = researcher.get(reverse("dashboards:bias"), {"study": "", "family": "big_five"})
+    assert default.status_code == 200 and default.context["family"] == "big_five"
+
+
+def test_unparseable_filters_are_a_400_saying_why(researcher, dashboard_data):
     response = researcher.get(reverse("dashboards:compare"), {"size_min": "abc"})
-    assert "size_min: not a number" in response.content.decode()
+    assert response.status_code == 400
+    assert "size_min: Not a number: give one such as 7 or 2.5." in response.content.decode()
 
 
 @pytest.mark.parametrize(

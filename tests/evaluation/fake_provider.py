@@ -14,7 +14,16 @@ Batch APIs, answering each request as the live route would: OpenAI ``POST /v1/fi
 /v1/batches/<id>/cancel``, ``GET /v1/files/<id>/content``; Anthropic ``POST
 /v1/messages/batches``, ``GET …/<id>``, ``GET …/<id>/results``, ``POST …/<id>/cancel``; Gemini
 ``POST /v1beta/models/<model>:batchGenerateContent``, ``GET /v1beta/batches/<id>``, ``POST
-/v1beta/batches/<id>:cancel``. A batch ends after ``batch_polls_before_done`` status requests
+/v1beta/batches/<id>:cancel``; and the list endpoints, newest first: OpenAI ``GET /v1/batches``
+(``limit``, ``after``; each batch with its ``metadata`` and ``created_at``), Anthropic ``GET
+/v1/messages/batches`` (``limit``, ``after_id``; ``created_at`` in RFC 3339), Gemini ``GET
+/v1beta/batches`` (``pageSize``, ``pageToken``; operations whose metadata holds the
+``displayName`` and ``createTime``). ``on_batch_created`` is called with each new batch before
+the create call is answered (a test kills the submitting worker there);
+``drop_batch_replies = n`` accepts the next n batches and closes the connection without
+answering (a lost reply). Like the providers, it refuses Anthropic custom ids outside
+``^[a-zA-Z0-9_-]{1,64}$`` (or repeated) and OpenAI metadata beyond 16 pairs / 64-character
+keys / 512-character values. A batch ends after ``batch_polls_before_done`` status requests
 (0: the first), never while ``hold_batches`` is set; :meth:`FakeProvider.batch_script` makes
 the next batches expire, fail partly or wholly, or refuse some requests.
 
@@ -48,8 +57,11 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 # The fake model's answers are the demo model's (one rule for both).
 from evaluation.demo_model import answer_for, rated_text, rating_for  # noqa: F401
@@ -143,6 +155,8 @@ class FakeProvider:
         self.batch_outcomes: deque[str] = deque()
         self.batch_polls_before_done = 0
         self.hold_batches = False
+        self.on_batch_created: Callable[[dict], None] | None = None
+        self.drop_batch_replies = 0
         self.server = _Server(("127.0.0.1", port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -239,17 +253,37 @@ class FakeProvider:
         with self.lock:
             self.batch_outcomes.extend(outcomes)
 
-    def _new_batch(self, route: str, requests: list[tuple[str, dict]], path: str) -> dict:
+    def _new_batch(self, route: str, requests: list[tuple[str, dict]], path: str,
+                   **extra) -> dict:  # fmt: skip
+        """A new batch (``extra``: OpenAI's ``metadata``, Gemini's ``display_name``)."""
         with self.lock:
             outcome = self.batch_outcomes.popleft() if self.batch_outcomes else "ok"
             self.batch_counter += 1
             batch = {
                 "id": self.batch_counter, "route": route, "requests": requests, "path": path,
                 "outcome": outcome, "polls": 0, "results": None, "cancelled": False,
+                "created_at": time.time(), **extra,
             }  # fmt: skip
             self.batches[self.batch_counter] = batch
             self.batch_lines += len(requests)
         return batch
+
+    def _accepted(self, batch: dict, handler) -> bool:
+        """After a batch was created: the hook, then whether to answer (False: the
+        connection is closed without a reply, as when it is lost)."""
+        if self.on_batch_created is not None:
+            self.on_batch_created(batch)
+        with self.lock:
+            drop = self.drop_batch_replies > 0
+            self.drop_batch_replies -= drop
+        if drop:
+            handler.close_connection = True
+        return not drop
+
+    def batches_of(self, route: str) -> list[dict]:
+        """The batches created on ``route``, newest first (as the list endpoints give them)."""
+        with self.lock:
+            return [b for b in reversed(self.batches.values()) if b["route"] == route]
 
     def _batch_done(self, batch: dict) -> bool:
         """Counts this status request; the batch ends after ``batch_polls_before_done`` of
@@ -321,10 +355,14 @@ class FakeProvider:
                     fake.requests.append(entry)
                 return entry
 
+            def query(self) -> dict[str, str]:
+                return {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+
             def do_GET(self) -> None:  # noqa: N802
                 self._record("get", None)
+                path = urlsplit(self.path).path
                 for pattern, method in _GET_ROUTES:
-                    match = pattern.match(self.path)
+                    match = pattern.match(path)
                     if match:
                         return method(fake, self, **match.groupdict())
                 self._json(404, {"error": {"message": "no such route"}})
@@ -469,20 +507,39 @@ def _openai_upload(fake: FakeProvider, handler, raw: bytes) -> None:
                         "purpose": fields["purpose"].get_payload(), "filename": "batch.jsonl"})  # fmt: skip
 
 
+# OpenAI's limits on a batch's metadata: 16 pairs, keys up to 64 and values up to 512 characters.
+def _metadata_refused(metadata) -> str | None:
+    if not isinstance(metadata, dict) or len(metadata) > 16:
+        return "metadata: at most 16 key-value pairs"
+    for key, value in metadata.items():
+        if len(str(key)) > 64 or not isinstance(value, str) or len(value) > 512:
+            return f"metadata.{key}: keys up to 64 and string values up to 512 characters"
+    return None
+
+
 def _openai_create(fake: FakeProvider, handler, payload: dict) -> None:
     content = fake.files.get(payload.get("input_file_id", ""))
     if content is None:
         handler._json(404, {"error": {"message": "No such File object"}})
         return
+    refused = _metadata_refused(payload.get("metadata") or {})
+    if refused:
+        handler._json(400, {"error": {"message": refused, "type": "invalid_request_error"}})
+        return
     lines = [json.loads(line) for line in content.decode().splitlines() if line.strip()]
     requests = [(line["custom_id"], line["body"]) for line in lines]
-    batch = fake._new_batch("openai", requests, "/v1/chat/completions")
-    handler._json(200, _openai_batch(fake, batch, status="validating"))
+    batch = fake._new_batch("openai", requests, "/v1/chat/completions",
+                            metadata=dict(payload.get("metadata") or {}),
+                            input_file_id=payload["input_file_id"])  # fmt: skip
+    if fake._accepted(batch, handler):
+        handler._json(200, _openai_batch(fake, batch, status="validating"))
 
 
 def _openai_batch(fake: FakeProvider, batch: dict, status: str | None = None) -> dict:
     body = {"id": f"batch_{batch['id']}", "object": "batch", "endpoint": "/v1/chat/completions",
-            "input_file_id": "", "completion_window": "24h", "status": status or "in_progress",
+            "input_file_id": batch.get("input_file_id", ""), "completion_window": "24h",
+            "status": status or "in_progress", "created_at": int(batch["created_at"]),
+            "metadata": batch.get("metadata") or None,
             "output_file_id": None, "error_file_id": None, "errors": None,
             "request_counts": {"total": len(batch["requests"]), "completed": 0, "failed": 0}}  # fmt: skip
     if status is not None or batch["results"] is None:
@@ -524,6 +581,24 @@ def _openai_get(fake: FakeProvider, handler, batch_id: str) -> None:
     handler._json(200, _openai_batch(fake, batch))
 
 
+def _openai_list(fake: FakeProvider, handler) -> None:
+    """``GET /v1/batches?limit=&after=``: newest first; a listed batch is shown as it stands
+    (listing does not count as a status request)."""
+    query = handler.query()
+    batches = fake.batches_of("openai")
+    after = query.get("after")
+    if after:
+        ids = [f"batch_{b['id']}" for b in batches]
+        batches = batches[ids.index(after) + 1 :] if after in ids else []
+    limit = int(query.get("limit") or 20)
+    page = [_openai_batch(fake, b, status=None if b["results"] else "in_progress")
+            for b in batches[:limit]]  # fmt: skip
+    handler._json(200, {
+        "object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None, "has_more": len(batches) > limit,
+    })  # fmt: skip
+
+
 def _openai_cancel(fake: FakeProvider, handler, payload: dict, batch_id: str) -> None:
     batch = fake.batches[int(batch_id)]
     batch["cancelled"] = True
@@ -539,15 +614,30 @@ def _openai_file(fake: FakeProvider, handler, file_id: str) -> None:
 
 
 # --- Anthropic: /v1/messages/batches ---------------------------------------------------------
+ANTHROPIC_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # as Anthropic documents it
+
+
 def _anthropic_create(fake: FakeProvider, handler, payload: dict) -> None:
     requests = [(r["custom_id"], r["params"]) for r in payload.get("requests") or []]
+    ids = [custom_id for custom_id, _ in requests]
+    bad = [i for i in ids if not ANTHROPIC_CUSTOM_ID.match(str(i))]
+    if bad or len(set(ids)) != len(ids):
+        handler._json(400, {"type": "error", "error": {
+            "type": "invalid_request_error",
+            "message": f"custom_id must match ^[a-zA-Z0-9_-]{{1,64}}$ and be unique: {bad[:3]}"}})  # fmt: skip
+        return
     if fake.batch_outcomes and fake.batch_outcomes[0] == "fail":
         fake.batch_outcomes.popleft()
         handler._json(400, {"type": "error", "error": {
             "type": "invalid_request_error", "message": "scripted: batch refused"}})  # fmt: skip
         return
     batch = fake._new_batch("anthropic", requests, "/v1/messages")
-    handler._json(200, _anthropic_batch(handler, batch, ended=False))
+    if fake._accepted(batch, handler):
+        handler._json(200, _anthropic_batch(handler, batch, ended=False))
+
+
+def _rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _anthropic_batch(handler, batch: dict, *, ended: bool) -> dict:
@@ -560,6 +650,7 @@ def _anthropic_batch(handler, batch: dict, *, ended: bool) -> dict:
     host = f"http://127.0.0.1:{handler.server.server_address[1]}"
     return {
         "id": f"msgbatch_{batch['id']}", "type": "message_batch",
+        "created_at": _rfc3339(batch["created_at"]),
         "processing_status": "ended" if ended else "in_progress", "request_counts": counts,
         "results_url": f"{host}/v1/messages/batches/msgbatch_{batch['id']}/results"
         if ended else None,
@@ -573,6 +664,22 @@ def _anthropic_get(fake: FakeProvider, handler, batch_id: str) -> None:
                                                       "message": "batch not found"}})  # fmt: skip
         return
     handler._json(200, _anthropic_batch(handler, batch, ended=fake._batch_done(batch)))
+
+
+def _anthropic_list(fake: FakeProvider, handler) -> None:
+    """``GET /v1/messages/batches?limit=&after_id=``: newest first, without custom ids."""
+    query = handler.query()
+    batches = fake.batches_of("anthropic")
+    after = query.get("after_id")
+    if after:
+        ids = [f"msgbatch_{b['id']}" for b in batches]
+        batches = batches[ids.index(after) + 1 :] if after in ids else []
+    limit = int(query.get("limit") or 20)
+    page = [_anthropic_batch(handler, b, ended=b["results"] is not None) for b in batches[:limit]]
+    handler._json(200, {
+        "data": page, "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None, "has_more": len(batches) > limit,
+    })  # fmt: skip
 
 
 def _anthropic_results(fake: FakeProvider, handler, batch_id: str) -> None:
@@ -604,16 +711,19 @@ def _gemini_create(fake: FakeProvider, handler, payload: dict, model: str) -> No
         ((r.get("metadata") or {}).get("key", str(i)), r["request"])
         for i, r in enumerate(inlined.get("requests") or [])
     ]
-    batch = fake._new_batch("gemini", requests, f"/v1beta/models/{model}:generateContent")
-    handler._json(200, _gemini_operation(batch, done=False))
+    batch = fake._new_batch("gemini", requests, f"/v1beta/models/{model}:generateContent",
+                            display_name=str((payload.get("batch") or {}).get("displayName", "")))  # fmt: skip
+    if fake._accepted(batch, handler):
+        handler._json(200, _gemini_operation(batch, done=False))
 
 
 def _gemini_operation(batch: dict, *, done: bool) -> dict:
     total = len(batch["requests"])
     metadata = {
         "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch",
-        "name": f"batches/{batch['id']}", "state": "BATCH_STATE_RUNNING" if batch["polls"]
-        else "BATCH_STATE_PENDING",
+        "name": f"batches/{batch['id']}", "displayName": batch.get("display_name", ""),
+        "createTime": _rfc3339(batch["created_at"]),
+        "state": "BATCH_STATE_RUNNING" if batch["polls"] else "BATCH_STATE_PENDING",
         "batchStats": {"requestCount": str(total), "pendingRequestCount": str(total)},
     }  # fmt: skip
     body = {"name": f"batches/{batch['id']}", "metadata": metadata, "done": done}
@@ -657,12 +767,30 @@ def _gemini_get(fake: FakeProvider, handler, batch_id: str) -> None:
     handler._json(200, _gemini_operation(batch, done=fake._batch_done(batch)))
 
 
+def _gemini_list(fake: FakeProvider, handler) -> None:
+    """``GET /v1beta/batches?pageSize=&pageToken=``: a ListOperationsResponse (the page
+    token is the offset here; opaque to clients)."""
+    query = handler.query()
+    batches = fake.batches_of("gemini")
+    start = int(query.get("pageToken") or 0)
+    size = int(query.get("pageSize") or 20)
+    page = batches[start : start + size]
+    body: dict = {"operations": [
+        _gemini_operation(b, done=b["results"] is not None) for b in page]}  # fmt: skip
+    if start + size < len(batches):
+        body["nextPageToken"] = str(start + size)
+    handler._json(200, body)
+
+
 def _gemini_cancel(fake: FakeProvider, handler, payload: dict, batch_id: str) -> None:
     fake.batches[int(batch_id)]["cancelled"] = True
     handler._json(200, {})
 
 
 _GET_ROUTES = [
+    (re.compile(r"^/v1/batches$"), _openai_list),
+    (re.compile(r"^/v1/messages/batches$"), _anthropic_list),
+    (re.compile(r"^/v1beta/batches$"), _gemini_list),
     (re.compile(r"^/v1/batches/batch_(?P<batch_id>\d+)$"), _openai_get),
     (re.compile(r"^/v1/files/(?P<file_id>[\w-]+)/content$"), _openai_file),
     (re.compile(r"^/v1/messages/batches/msgbatch_(?P<batch_id>\d+)$"), _anthropic_get),

@@ -1,4 +1,5 @@
-"""Model runs in another language: translated items, the language's templates, digit answers."""
+"""Model runs in another language: translated items, the language's templates, answers read
+against the language's labels (phrases) or digits and number words."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from evaluation import lifecycle
 from evaluation.errors import InvalidRunSettings
 from evaluation.models import EvaluationRun, PortraitScore, PromptTemplate, Response
 from evaluation.prompts import SCALE_LABELS
-from evaluation.prompts.builtin import BUILTIN_LANGUAGES, SHOWN_LABELS, builtin_templates
+from evaluation.prompts.builtin import BUILTIN_LANGUAGES, SET_NAME, builtin_templates
 from evaluation.selectors import answer_log_frames, missing_units
+from evaluation.services import ensure_builtin_templates
 from survey.models import ItemTranslation
+from survey.selectors.scale_words import scale_words
+from tests.conftest import PROJECT_DIR
 from tests.evaluation.factories import ModelConfigurationFactory, make_item_set
 from tests.evaluation.fake_provider import FakeProvider, rating_for
 
@@ -43,11 +47,14 @@ def translate_all(item_set, language="de", status="reviewed"):
 
 def test_builtin_templates_exist_in_each_language_with_english_option_order():
     for language in BUILTIN_LANGUAGES:
-        specs = builtin_templates(language)
+        shown = scale_words(language=language).labels  # the participant pages' labels
+        specs = builtin_templates(language, labels=shown)
         assert len(specs) == 12
         for spec in specs:
             assert spec.option_order in (SCALE_LABELS, tuple(reversed(SCALE_LABELS)))
-            shown = SHOWN_LABELS[language]
+            assert [line for line in spec.text.splitlines() if line in shown] == [
+                shown[SCALE_LABELS.index(label)] for label in spec.option_order
+            ]
             lines = spec.digit_text.splitlines()[-6:]
             # "k = label" with the label in the template's language, in the option order
             assert lines == [
@@ -56,6 +63,8 @@ def test_builtin_templates_exist_in_each_language_with_english_option_order():
             ]
     with pytest.raises(ValueError, match="no built-in templates in 'fr'"):
         builtin_templates("fr")
+    with pytest.raises(ValueError, match="need its six labels"):
+        builtin_templates("de")
 
 
 @pytest.mark.django_db
@@ -96,17 +105,15 @@ def test_a_german_run_puts_the_translations_in_the_german_templates(server):
 
 
 @pytest.mark.django_db
-def test_a_run_in_a_language_is_refused_without_reviewed_translations_or_digits():
+def test_a_run_in_a_language_is_refused_without_reviewed_translations_or_catalogue():
     item_set = make_item_set(n_items=4)
     config = ModelConfigurationFactory(top_logprobs=5)
-    with pytest.raises(InvalidRunSettings, match="cannot be read as phrases"):
-        lifecycle.create_run(model_config=config, item_set=item_set, language="de")
     translate_all(item_set, status="machine_draft")
     with pytest.raises(InvalidRunSettings, match="4 item\\(s\\) of .* no reviewed translation"):
         lifecycle.create_run(
             model_config=config, item_set=item_set, scoring="probability", language="de"
         )
-    with pytest.raises(InvalidRunSettings, match="does not exist in 'fr'"):
+    with pytest.raises(InvalidRunSettings, match="no message catalogue for it"):
         lifecycle.create_run(
             model_config=config, item_set=item_set, scoring="probability", language="fr"
         )
@@ -127,11 +134,79 @@ def test_the_new_run_page_starts_a_run_in_a_language(client):
         "invalid_retries": "2", "min_valid_probability": "0.5", "use_cache": "on",
         "mode": "live", "batch_retry": "batch", "language": "ko",
     }  # fmt: skip
-    refused = client.post(reverse("evaluation:run_new"), {**form, "scoring": "phrase"})
-    assert refused.status_code == 400 and "cannot be read as phrases" in refused.content.decode()
-    assert not EvaluationRun.objects.exists()
-    client.post(reverse("evaluation:run_new"), {**form, "scoring": "probability"})
+    client.post(reverse("evaluation:run_new"), {**form, "scoring": "phrase"})
     run = EvaluationRun.objects.get()
-    assert run.language == "ko" and run.scoring == "probability"
+    assert run.language == "ko" and run.scoring == "phrase"
     page = client.get(reverse("evaluation:run", args=[run.pk]))
     assert "language ko" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_german_phrase_run_reads_german_labels_and_re_asks_with_them(server):
+    item_set = make_item_set(n_items=4)
+    translate_all(item_set)
+    unreadable = item_set.entries.first().item
+    # the first answer to this item is unreadable; the re-ask (a follow-up turn) is answered
+    server.invalid_for = [f"[de] Antwort Nummer {unreadable.pk}\n"]
+    config = ModelConfigurationFactory(base_url=server.url("openai"))
+    run = lifecycle.create_run(
+        model_config=config, item_set=item_set, variants=["v1"], language="de"
+    )
+    assert run.scoring == "phrase"
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        status=EvaluationRun.Status.RUNNING, params=config.generation_params()
+    )
+    lifecycle.execute_batch(run_id=run.pk, units=missing_units(run=run))
+    run.refresh_from_db()
+    assert run.status == EvaluationRun.Status.DONE
+    german = scale_words(language="de").labels
+    for row in Response.objects.filter(run=run).select_related("item"):
+        rating = rating_for(row.item.translations.get(language="de").response)
+        assert row.state == "valid" and row.rating == rating
+        assert row.raw_text == german[rating - 1]  # the model answered the German label
+        assert row.label == SCALE_LABELS[rating - 1]
+    follow_ups = [
+        r["payload"]["messages"] for r in server.requests if len(r["payload"]["messages"]) > 1
+    ]
+    assert len(follow_ups) == 1
+    follow_up = follow_ups[0][-1]["content"]
+    assert follow_up.startswith(
+        "Deine Antwort konnte keiner der Optionen zugeordnet werden. Antworte noch einmal mit "
+        "genau einer der folgenden Formulierungen"
+    )
+    assert follow_up.splitlines()[1:] == list(reversed(german))  # v1 lists from the top
+    assert "like me" not in follow_up and "Your answer" not in follow_up
+
+
+@pytest.mark.django_db
+def test_a_phrase_run_is_refused_when_its_templates_show_other_labels():
+    item_set = make_item_set(n_items=2)
+    translate_all(item_set, language="ko")
+    config = ModelConfigurationFactory()
+    lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"], language="ko")
+    # templates stored before a catalogue change list words the parser no longer reads
+    stale = PromptTemplate.objects.filter(language="ko", variant="v1")
+    for template in stale:
+        template.text = template.text.replace("나와 매우 비슷하다", "매우 나와 같다")
+        template.save()
+    with pytest.raises(InvalidRunSettings, match="does not list the 'ko' catalogue's labels"):
+        lifecycle.create_run(model_config=config, item_set=item_set, variants=["v1"], language="ko")
+    run = lifecycle.create_run(
+        model_config=ModelConfigurationFactory(top_logprobs=5), item_set=item_set,
+        variants=["v1"], language="ko", scoring="probability",
+    )  # fmt: skip
+    assert run.language == "ko"  # digits are read whatever the labels
+
+
+@pytest.mark.django_db
+def test_builtin_templates_of_a_language_wait_for_its_compiled_catalogue(
+    settings, tmp_path, caplog
+):
+    settings.LOCALE_PATHS = [tmp_path]  # no catalogue compiled
+    ensure_builtin_templates()
+    stored = PromptTemplate.objects.filter(set_name=SET_NAME)
+    assert set(stored.values_list("language", flat=True)) == {"en"}
+    assert "built-in templates in 'de' not stored" in caplog.text
+    settings.LOCALE_PATHS = [PROJECT_DIR / "locale"]
+    ensure_builtin_templates()
+    assert set(stored.values_list("language", flat=True)) == set(BUILTIN_LANGUAGES)

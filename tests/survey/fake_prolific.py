@@ -6,6 +6,10 @@ and keeps what a test checks afterwards: studies, submissions, bonus set-ups and
 times each set-up was paid**. Failures are injected per endpoint: a status (429 with
 ``Retry-After``, 5xx) before or *after* the work was done, or a dropped connection after it
 (the answer is lost, as when the network or our process dies between "paid" and hearing so).
+
+As on Prolific, a paid bonus shows on its submission (``GET /submissions/{id}/``, field
+``bonus_payments``, in cents) once the payment is processed: at once, or, with
+``settle_later``, only when the test calls ``settle()`` (Prolific pays asynchronously).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class FakeProlific:
     submissions: dict = field(default_factory=dict)
     bonus_setups: dict = field(default_factory=dict)
     payments: dict = field(default_factory=dict)  # bulk id -> times paid
+    settle_later: bool = False  # paid bonuses show on submissions only after settle()
+    unsettled: list = field(default_factory=list)  # (submission id, cents) not shown yet
     requests: list = field(default_factory=list)  # (method, path, body)
     faults: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -76,8 +82,16 @@ class FakeProlific:
             "time_taken": None,
             "study_code": "",
             "return_requested": None,
+            "bonus_payments": [],
         }
         return sid
+
+    def settle(self) -> None:
+        """Prolific's asynchronous processing catches up: pending bonuses show."""
+        with self.lock:
+            for sid, cents in self.unsettled:
+                self.submissions[sid]["bonus_payments"].append(cents)
+            self.unsettled.clear()
 
     def submit(self, sid: str, *, code: str, time_taken: int = 900) -> None:
         """The participant comes back to Prolific with ``code``: awaiting review."""
@@ -123,6 +137,8 @@ class FakeProlific:
                 "_links": {"next": {"href": href, "title": "Next page"}},
                 "meta": {"count": len(rows)},
             }
+        if method == "GET" and (g := m(r"/api/v1/submissions/(\w+)/", path)):
+            return 200, self.submissions[g[1]]
         if method == "POST" and path == "/api/v1/submissions/bulk-approve/":
             ids = body.get("submission_ids") or []
             if not ids or any(self.submissions[i]["status"] != "AWAITING REVIEW" for i in ids):
@@ -141,8 +157,14 @@ class FakeProlific:
         if method == "POST" and path == "/api/v1/submissions/bonus-payments/":
             return self.set_up_bonuses(body)
         if method == "POST" and (g := m(r"/api/v1/bulk-bonus-payments/(\w+)/pay/", path)):
-            self.bonus_setups[g[1]]
+            rows = self.bonus_setups[g[1]]["rows"]
             self.payments[g[1]] = self.payments.get(g[1], 0) + 1
+            paid = [(sid, int(Decimal(amount) * 100)) for sid, amount in rows]
+            if self.settle_later:
+                self.unsettled.extend(paid)
+            else:
+                for sid, cents in paid:
+                    self.submissions[sid]["bonus_payments"].append(cents)
             return 202, f"Bulk bonus payment with ID {g[1]} is being processed asynchronously."
         return 404, {"error": {"detail": "Not found."}}
 
@@ -204,7 +226,8 @@ class FakeProlific:
 
     # --- serving -------------------------------------------------------------------------
 
-    def start(self) -> FakeProlific:
+    def start(self, port: int = 0) -> FakeProlific:
+        """Serve on 127.0.0.1:``port`` (0: a free port) in a thread."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -258,7 +281,7 @@ class FakeProlific:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

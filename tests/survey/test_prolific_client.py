@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
+import socket
+
 import pytest
 
 from survey.prolific import client as api
@@ -120,17 +121,44 @@ def test_listing_follows_the_pagination_links(fake):
 
 
 def test_a_connection_that_cannot_open_is_retried_even_for_pay():
-    attempts = []
+    """Nothing listens at first (the request never left): the pay call is sent again once
+    Prolific is up, and pays once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeProlific()
+    _, study = fake.create_study(draft())
+    sid = fake.add_submission(study_id=study["id"], participant_id="PID1")
+    _, bulk = fake.set_up_bonuses({"study_id": study["id"], "csv_bonuses": f"{sid},1.00"})
+    waits: list[float] = []
 
-    def refuse(request):
-        attempts.append(request.url.path)
-        if len(attempts) == 1:
-            raise httpx.ConnectError("refused", request=request)
-        return httpx.Response(202, json="processing")
+    def prolific_comes_up(seconds: float) -> None:  # the client's back-off before its retry
+        waits.append(seconds)
+        fake.start(port=port)
 
-    client = api.ProlificClient(token="t", base_url="https://api.test/api/v1", sleep=lambda s: None)
-    client.http = httpx.Client(
-        base_url="https://api.test/api/v1", transport=httpx.MockTransport(refuse)
+    client = api.ProlificClient(
+        token=fake.token, base_url=f"http://127.0.0.1:{port}/api/v1", sleep=prolific_comes_up
     )
-    assert client.pay_bonuses("B1") == "processing"
-    assert attempts == ["/api/v1/bulk-bonus-payments/B1/pay/"] * 2
+    try:
+        assert "processed asynchronously" in client.pay_bonuses(bulk["id"])
+    finally:
+        client.close()
+        fake.stop()
+    assert len(waits) == 1 and fake.payments == {bulk["id"]: 1}
+    assert [e.status for e in client.exchanges] == [None, 202]
+    assert client.exchanges[0].answer is None  # never reached Prolific
+
+
+def test_a_submission_lists_the_bonuses_paid_on_it_once_prolific_processed_them(fake):
+    fake.settle_later = True
+    with make_client(fake) as client:
+        study = client.create_study(draft())
+        sid = fake.add_submission(study_id=study["id"], participant_id="PID1")
+        bulk = client.set_up_bonuses(study["id"], f"{sid},1.50")
+        assert client.get_submission(sid)["bonus_payments"] == []
+        client.pay_bonuses(bulk["id"])
+        assert client.get_submission(sid)["bonus_payments"] == []  # paid, not processed yet
+        fake.settle()
+        assert client.get_submission(sid)["bonus_payments"] == [150]
+        fake.fail("GET", f"/submissions/{sid}/", status=503)
+        assert client.get_submission(sid)["bonus_payments"] == [150]  # a read is retried

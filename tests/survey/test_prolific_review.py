@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
-from survey.models import Participant, ProlificStudy
+from survey.models import Participant, ProlificAction, ProlificStudy
 from tests.factories import ParticipantFactory, StudyFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +88,44 @@ def test_filters_narrow_the_table(staff):
     assert shown(status="screened_out", flagged="yes") == [
         ("screened_out", ("attention_check_failed",))
     ]
+    assert len(shown(status="", prolific_status="", flagged="")) == 3  # empty: any
+    assert shown(prolific_status="AWAITING REVIEW") == []  # known, none has it
+    # Declared filters: an unknown value is a 400 saying what each takes, not an empty or
+    # unfiltered table.
+    url = reverse("studies:review", args=[study.slug])
+    refused = staff.get(url, {"status": "finished", "flagged": "maybe", "prolific_status": "X"})
+    assert refused.status_code == 400
+    errors = refused.context["query_errors"]
+    assert [e.split(":")[0] for e in errors] == ["status", "prolific_status", "flagged"]
+    assert errors[2] == "flagged: Unknown flagged 'maybe': choose one of yes, no."
+    assert "choose one of ACTIVE, APPROVED, AWAITING REVIEW" in errors[1]
+
+
+def test_a_batch_whose_payment_is_unknown_is_shown_checked_and_confirmed_from_the_page(
+    staff, fake_prolific
+):
+    from .test_prolific_services import batch_for, live_study
+
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", status=500)  # refused before paying
+    said = post(staff, study, action="pay_batch", batch=batch.pk)[0]
+    assert "outcome unknown — check on Prolific" in said and "not paid again" in said
+    page = staff.get(reverse("studies:review", args=[study.slug])).content.decode()
+    row = page[page.index(f'data-batch="{batch.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Outcome unknown — check on Prolific" in row
+    assert 'value="check_batch"' in row and 'value="confirm_paid"' in row
+    said = post(staff, study, action="check_batch", batch=batch.pk)
+    assert "lists none of the batch's bonuses yet" in said[0]
+    assert not fake_prolific.payments  # too early to call it unpaid: nothing sent
+    page = staff.get(reverse("studies:review", args=[study.slug])).content.decode()
+    assert "data-check-note" in page and "checked again once 60 minutes" in page
+    # the researcher looked on Prolific: not paid; the batch is paid once, and both logged
+    assert post(staff, study, action="confirm_unpaid", batch=batch.pk)[0].endswith(
+        "set up on prolific, not paid."
+    )
+    assert post(staff, study, action="pay_batch", batch=batch.pk)[0].endswith("paid.")
+    assert sum(fake_prolific.payments.values()) == 1
+    kinds = set(ProlificAction.objects.values_list("kind", flat=True))
+    assert {"bonus_check", "bonus_reconcile", "bonus_pay"} <= kinds

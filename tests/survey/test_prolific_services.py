@@ -20,7 +20,7 @@ from django.utils import timezone
 from survey.models import BonusBatch, ProlificAction, ProlificStudy, ProlificSubmission
 from survey.prolific import services
 from survey.prolific.errors import InvalidRequest, NotConfigured, ProlificRefused, StateConflict
-from survey.tasks import resume_bonus_batches
+from survey.tasks import check_bonus_batches, resume_bonus_batches
 from tests.factories import StudyFactory
 
 S = BonusBatch.State
@@ -223,3 +223,181 @@ def test_the_resume_task_finishes_interrupted_batches_once_and_leaves_unknown_on
     assert resume_bonus_batches() == {}  # twice: nothing left, nothing paid again
     assert sum(fake_prolific.payments.values()) == paid_before + 2
     assert BonusBatch.objects.get(pk=unknown.pk).state == S.UNKNOWN
+
+
+# --- learning what happened to a batch whose payment is unknown ------------------------------
+
+
+def sent_long_ago(batch) -> None:
+    """The pay call was sent more than the settling time ago."""
+    BonusBatch.objects.filter(pk=batch.pk).update(
+        pay_sent_at=timezone.now() - timedelta(minutes=61)
+    )
+
+
+@pytest.mark.django_db
+def test_a_lost_answer_is_checked_on_prolific_and_marked_paid_without_paying_again(
+    fake_prolific,
+):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", after_work=True, drop=True)  # paid, answer lost
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=batch.pk)
+    assert BonusBatch.objects.get(pk=batch.pk).state == S.UNKNOWN
+    checked = services.check_bonus_batch(batch_id=batch.pk)
+    assert checked.state == S.PAID and checked.paid_at and "paid" in checked.check_note
+    assert sum(fake_prolific.payments.values()) == 1
+    assert fake_prolific.bonuses_paid() == {sid: Decimal("1.25") for sid in sids}
+    check = ProlificAction.objects.get(kind="bonus_check")
+    assert [(e["method"], e["status"]) for e in check.exchanges] == [("GET", 200)] * 2
+    assert check.exchanges[0]["answer"]["bonus_payments"] == [125]
+    # checked again, clicked again, resumed: nothing more is sent to pay
+    assert services.check_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert services.pay_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert sum(fake_prolific.payments.values()) == 1
+
+
+@pytest.mark.django_db
+def test_a_5xx_before_paying_is_paid_again_only_once_the_settling_time_passed(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", status=500)  # refused before paying anything
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=batch.pk)
+    too_early = services.check_bonus_batch(batch_id=batch.pk)
+    assert too_early.state == S.UNKNOWN and "yet" in too_early.check_note
+    assert not fake_prolific.payments  # Prolific may still be processing: nothing sent
+    sent_long_ago(batch)
+    assert services.check_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert sum(fake_prolific.payments.values()) == 1
+    notes = list(
+        ProlificAction.objects.filter(kind="bonus_check")
+        .order_by("pk")
+        .values_list("note", flat=True)
+    )
+    assert "yet" in notes[0] and "paid again (once)" in notes[1]
+    assert ProlificAction.objects.filter(kind="bonus_pay", outcome="ok").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_payment_prolific_processes_late_is_never_paid_twice(fake_prolific):
+    fake_prolific.settle_later = True
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", status=502, after_work=True)  # paid, 5xx answered
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=batch.pk)
+    assert services.check_bonus_batch(batch_id=batch.pk).state == S.UNKNOWN  # not shown yet
+    fake_prolific.settle()
+    sent_long_ago(batch)
+    assert services.check_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert sum(fake_prolific.payments.values()) == 1
+
+
+@pytest.mark.django_db
+def test_bonuses_listed_on_some_submissions_only_are_left_to_a_person(fake_prolific):
+    fake_prolific.settle_later = True
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", after_work=True, drop=True)
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=batch.pk)
+    fake_prolific.submissions[sids[0]]["bonus_payments"].append(125)  # half processed
+    sent_long_ago(batch)
+    checked = services.check_bonus_batch(batch_id=batch.pk)
+    assert checked.state == S.UNKNOWN and "some of the batch's bonuses" in checked.check_note
+    assert sum(fake_prolific.payments.values()) == 1
+    assert services.confirm_bonus_outcome(batch_id=batch.pk, paid=True).state == S.PAID
+
+
+@pytest.mark.django_db
+def test_an_earlier_paid_batch_of_the_same_amounts_is_not_taken_for_this_one(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    first = batch_for(study, sids, key="first")
+    assert services.pay_bonus_batch(batch_id=first.pk).state == S.PAID
+    second = batch_for(study, sids, key="second")  # the same 1.25 each, again
+    fake_prolific.fail("POST", "/pay/", status=503)  # refused before paying
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=second.pk)
+    sent_long_ago(second)
+    # each submission lists 1.25 once: the first batch's, so the second was not paid
+    assert services.check_bonus_batch(batch_id=second.pk).state == S.PAID
+    assert sum(fake_prolific.payments.values()) == 2
+    assert fake_prolific.bonuses_paid() == {sid: Decimal("2.50") for sid in sids}
+
+
+@pytest.mark.django_db
+def test_a_payer_that_died_after_sending_is_checked_like_a_lost_answer(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    services.set_up_bonus_batch(batch_id=batch.pk)
+    batch.refresh_from_db()
+    # our process claimed the batch, sent the pay call, and died before hearing back
+    fake_prolific.handle(
+        "POST", f"/api/v1/bulk-bonus-payments/{batch.prolific_bulk_id}/pay/", {}, fake_prolific.url
+    )
+    long_ago = timezone.now() - timedelta(hours=1)
+    BonusBatch.objects.filter(pk=batch.pk).update(
+        state=S.PAYING, claimed_at=long_ago, pay_sent_at=long_ago
+    )
+    assert services.unknown_batch_ids() == [batch.pk]
+    assert services.check_bonus_batch(batch_id=batch.pk).state == S.PAID
+    assert sum(fake_prolific.payments.values()) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checks_running_at_once_pay_an_unpaid_batch_once(fake_prolific):
+    study, sids = live_study(fake_prolific)
+    batch = batch_for(study, sids)
+    fake_prolific.fail("POST", "/pay/", status=500)
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=batch.pk)
+    sent_long_ago(batch)
+    start = threading.Barrier(4)
+    errors = []
+
+    def check():
+        try:
+            start.wait()
+            services.check_bonus_batch(batch_id=batch.pk)
+        except Exception as exc:  # recorded, checked below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert BonusBatch.objects.get(pk=batch.pk).state == S.PAID
+    assert sum(fake_prolific.payments.values()) == 1
+
+
+@pytest.mark.django_db
+def test_the_check_task_settles_unknown_batches_and_a_failed_read_keeps_them_unknown(
+    fake_prolific,
+):
+    study, sids = live_study(fake_prolific)
+    lost = batch_for(study, sids, key="lost")
+    fake_prolific.fail("POST", "/pay/", after_work=True, drop=True)
+    with pytest.raises(ProlificRefused):
+        services.pay_bonus_batch(batch_id=lost.pk)
+    fake_prolific.fail("GET", "/submissions/", status=503, times=10)  # Prolific down
+    assert check_bonus_batches() == {lost.pk: S.UNKNOWN}
+    assert "Check failed" in BonusBatch.objects.get(pk=lost.pk).check_note
+    fake_prolific.faults.clear()
+    assert check_bonus_batches() == {lost.pk: S.PAID}
+    assert check_bonus_batches() == {}
+    assert sum(fake_prolific.payments.values()) == 1
+
+
+def test_celery_beat_checks_unknown_batches_and_resumes_interrupted_ones(settings):
+    from config.celery import app
+
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    every = float(settings.PROLIFIC_BONUS_CHECK_SECONDS)
+    assert schedule["survey.check_bonus_batches"] == every
+    assert schedule["survey.resume_bonus_batches"] == every

@@ -141,6 +141,14 @@ def test_release_shape_round_trips_through_the_release_reader(finished_study, tm
     assert len(values) == 2  # the flagged participant is excluded by default
     both = client.get(reverse("studies:export_value", args=[slug]) + "?include_flagged=1").json()
     assert len(both) == 3
+    # Declared as in the API: empty is the study's default, an unknown value a 400.
+    url = reverse("studies:export_value", args=[slug])
+    assert len(client.get(url, {"include_flagged": ""}).json()) == 2
+    assert len(client.get(url, {"include_flagged": "no"}).json()) == 2
+    refused = client.get(
+        reverse("studies:export_survey", args=[slug]), {"include_flagged": "perhaps"}
+    )
+    assert refused.status_code == 400 and list(refused.json()) == ["include_flagged"]
     (tmp_path / "data/prolific/survey/main").mkdir(parents=True)
     (tmp_path / "data/prolific/value/main").mkdir(parents=True)
     (tmp_path / release.SURVEY_FILE).write_text(json.dumps(survey))

@@ -1,5 +1,10 @@
 """``manage.py estimate_chance --study SLUG [--correlations published|latest|RUN_ID]
-[--permutations 200] [--splits 10] [--seed 2025] [--max-share 0.1]``."""
+[--permutations 200] [--splits 10] [--seed 2025] [--max-share 0.1] [--no-progress]``.
+
+The progress bar (stderr, on a terminal) counts permutations and splits: the preset's
+estimate, the search for the threshold that bounds the chance share, and that threshold's
+estimate; it moves once per block of permutations, so the vectorised computation is not
+slowed."""
 
 from django.core.management.base import CommandError
 
@@ -8,6 +13,7 @@ from benchmark.estimates import (
     DEFAULT_PERMUTATIONS,
     DEFAULT_SEED,
     DEFAULT_SPLITS,
+    headline_chance_steps,
     store_run_chance,
 )
 from benchmark.selectors import resolve_run
@@ -22,6 +28,7 @@ class Command(ProjectCommand):
     )
 
     study = "required"
+    long_running = True  # a progress bar per block of permutations (--no-progress: none)
 
     def add_arguments(self, parser):
         parser.add_argument("--correlations", default="latest")
@@ -33,15 +40,21 @@ class Command(ProjectCommand):
     def handle(self, *args, study, correlations, permutations, splits, seed, max_share, **o):
         if permutations < 2 or splits < 1:
             raise CommandError("--permutations must be at least 2 and --splits at least 1")
+        total = headline_chance_steps(n_permutations=permutations, n_splits=splits)
         try:
             run = resolve_run(study=study, spec=correlations)
-            chance = store_run_chance(
-                run=run,
-                n_permutations=permutations,
-                n_splits=splits,
-                seed=seed,
-                max_share=max_share,
-            )
+            with self.progress(total=total, desc="chance", unit="perm") as bar:
+                chance = store_run_chance(
+                    run=run,
+                    n_permutations=permutations,
+                    n_splits=splits,
+                    seed=seed,
+                    max_share=max_share,
+                    progress=bar.update,
+                )
+                if bar.n < total:  # no bounding threshold: its estimate was not computed
+                    bar.total = bar.n
+                    bar.refresh()
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if "unavailable" in chance:
