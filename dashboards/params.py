@@ -15,6 +15,7 @@ when the parameter is given, so a request without it costs no query).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from django import forms
@@ -68,7 +69,8 @@ class OneOf(forms.ChoiceField):
     @staticmethod
     def _pairs(choices: Choices):
         if callable(choices):
-            return lambda: OneOf._pairs(choices())
+            # Looked up once per request however often the field reads its choices.
+            return functools.cache(lambda: OneOf._pairs(choices()))
         return [c if isinstance(c, tuple) else (str(c), str(c)) for c in choices]
 
     def to_python(self, value) -> str:

@@ -198,4 +198,11 @@ def test_a_database_choice_is_looked_up_only_when_given(db, django_assert_num_qu
     given = DashboardQuery(
         {"provider": "openai"}, takes=["provider"], choices={"provider": providers}
     )
-    assert given.is_valid() and given.model_filters().provider == "openai" and looked_up
+    assert given.is_valid() and given.model_filters().provider == "openai"
+    unknown = DashboardQuery(
+        {"provider": "acme"}, takes=["provider"], choices={"provider": providers}
+    )
+    assert not unknown.is_valid() and unknown.errors["provider"] == [
+        "Unknown provider 'acme': choose one of openai."
+    ]
+    assert len(looked_up) == 2  # once per form, though checked and listed in the message
