@@ -298,8 +298,13 @@ def test_the_compare_page_shows_the_runs_of_the_chosen_sweep(client, server, pub
     assert [r.pk for r in chosen.context["sweep_runs"]] == sorted(sweep.started)
     page = chosen.content.decode()
     assert 'id="sweep-runs"' in page and f'<option value="{sweep.sweep.pk}" selected>' in page
+    # A sweep id that is no sweep is refused, naming the sweeps there are (a declared filter).
     bad = client.get("/dashboards/models/", {"sweep": "x"})
-    assert "sweep: not a sweep id" in bad.content.decode()
+    assert bad.status_code == 400
+    (error,) = bad.context["query_errors"]
+    prefix = "sweep: Unknown sweep 'x': choose one of "
+    assert error.startswith(prefix) and error.endswith(".")
+    assert str(sweep.sweep.pk) in error.removeprefix(prefix).removesuffix(".").split(", ")
 
 
 # --- with a real worker -------------------------------------------------------------------
