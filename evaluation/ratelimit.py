@@ -13,9 +13,10 @@ Without Redis (a laptop on the filesystem broker) :class:`LocalLimiter` does the
 one process.
 
 Live runs ask from one event loop per worker process (:mod:`evaluation.event_loop`):
-:class:`AsyncRedisLimiter` runs the same scripts on the same keys without blocking it, and
-:func:`async_slot` is :func:`slot` for coroutines (:class:`AsyncSlots` hands a freed lease
-straight to a request of the process that waits).
+:class:`AsyncRedisLimiter` runs the scripts on those keys without blocking it, and
+:func:`async_slot` holds a slot for one request (:class:`AsyncSlots` hands a freed lease
+straight to a request of the process that waits). :class:`RedisLimiter` is the same limiter
+on a blocking client (the buckets' and leases' contract, tested directly).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import redis
@@ -238,107 +239,7 @@ class LocalLimiter:
             return sum(1 for exp in self.leases.get(key, {}).values() if exp > now)
 
 
-class HeldSlots:
-    """The concurrency leases one process holds for one limit key, handed from a request
-    that ends straight to a request of the same process that waits (no round trip to give
-    the lease back and take it again), and given back to the shared limiter as soon as no
-    request of this process waits for one. Waiting requests sleep on a condition without a
-    timeout; one of them at a time asks the shared limiter for a new lease, every ``poll``
-    seconds, and hands that role on when it leaves (surplus threads neither poll Redis nor
-    wake up to check)."""
-
-    def __init__(self):
-        self.cond = threading.Condition()
-        self.idle: list[str] = []
-        self.waiting = 0
-        self.polling = False
-
-    def take(self, limiter, key: str, limits: Limits, *, poll: float = 0.02) -> str:
-        token = uuid.uuid4().hex
-        surplus: list[str] = []
-        with self.cond:
-            self.waiting += 1
-            try:
-                while True:
-                    if self.idle:
-                        return self.idle.pop()
-                    if self.polling:
-                        # Woken by a handover, or by a request leaving that passes polling on.
-                        self.cond.wait()
-                        continue
-                    self.polling = True
-                    self.cond.release()
-                    try:
-                        granted = limiter.try_lease(key, limits, token)
-                    finally:
-                        self.cond.acquire()
-                        self.polling = False
-                    if granted:
-                        return token
-                    # Still the one asking: again after a pause, or sooner on a handover.
-                    self.polling = True
-                    self.cond.wait(timeout=poll * (0.5 + random.random()))
-                    self.polling = False
-            finally:
-                self.waiting -= 1
-                # Leases handed over for waiters that meanwhile got their own: give back.
-                while len(self.idle) > self.waiting:
-                    surplus.append(self.idle.pop())
-                if self.waiting:
-                    self.cond.notify()  # the next waiter takes over asking
-                for extra in surplus:
-                    limiter.release(key, extra)
-
-    def give_back(self, limiter, key: str, token: str) -> None:
-        with self.cond:
-            if self.waiting > len(self.idle):
-                self.idle.append(token)
-                self.cond.notify()
-                return
-        limiter.release(key, token)
-
-
-_HELD: dict[tuple[int, str], HeldSlots] = {}
-_HELD_LOCK = threading.Lock()
-
-
-def held_slots(limiter, key: str) -> HeldSlots:
-    with _HELD_LOCK:
-        return _HELD.setdefault((id(limiter), key), HeldSlots())
-
-
-@contextmanager
-def slot(
-    limiter, key: str, limits: Limits, *, tokens: int = 0, poll: float = 0.02, sleep=time.sleep
-) -> Iterator[None]:
-    """Wait for a concurrency slot and for the rate allowance, then hold the slot. A slot
-    freed in this process goes straight to a request of this process that waits
-    (:class:`HeldSlots`): one round trip per request (charge and renew) while work keeps
-    coming."""
-    held = held_slots(limiter, key)
-    token = held.take(limiter, key, limits, poll=poll)
-    try:
-        while (wait := limiter.charge_held(key, limits, token, tokens)) != 0:
-            if wait < 0:  # the lease expired while handed over: a new one
-                token = held.take(limiter, key, limits, poll=poll)
-                continue
-            sleep(min(wait, 5.0) * (1 + 0.1 * random.random()))
-        yield
-    finally:
-        held.give_back(limiter, key, token)
-
-
 _LOCAL = LocalLimiter()
-_REDIS: dict[str, RedisLimiter] = {}
-
-
-def limiter_for(redis_url: str):
-    """The shared limiter: Redis-backed when ``redis_url`` is set, else per process."""
-    if not redis_url:
-        return _LOCAL
-    if redis_url not in _REDIS:
-        _REDIS[redis_url] = RedisLimiter(redis.Redis.from_url(redis_url))
-    return _REDIS[redis_url]
 
 
 # --- coroutines (one event loop per process) ------------------------------------------------
@@ -406,7 +307,7 @@ class AsyncLocalLimiter:
 
 
 class AsyncSlots:
-    """:class:`HeldSlots` for coroutines of one event loop: the leases this process holds for
+    """The leases this process holds for
     one limit key. A lease given back goes straight to the request that has waited longest;
     with none waiting it returns to the shared limiter. While requests wait, one poller asks
     the shared limiter for a new lease (at once again after a grant, every ``poll`` seconds
@@ -515,7 +416,7 @@ def async_slots(limiter, key: str) -> AsyncSlots:
 async def async_slot(
     limiter, key: str, limits: Limits, *, tokens: int = 0, poll: float = 0.02
 ) -> AsyncIterator[None]:
-    """:func:`slot` for a coroutine: wait for a concurrency lease and the rate allowance,
+    """Wait for a concurrency lease and the rate allowance,
     then hold the lease (one Redis round trip per request while work keeps coming)."""
     slots = async_slots(limiter, key)
     token = await slots.take(limits, poll=poll)
@@ -537,7 +438,7 @@ _ASYNC_LOCAL = AsyncLocalLimiter(_LOCAL)
 
 
 def async_limiter_for(redis_url: str):
-    """:func:`limiter_for` for coroutines: Redis-backed on a client of the running event
+    """The shared limiter for coroutines: Redis-backed on a client of the running event
     loop (call it on that loop), else the process's :class:`LocalLimiter`."""
     if not redis_url:
         return _ASYNC_LOCAL
