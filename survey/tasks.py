@@ -31,15 +31,7 @@ def resume_bonus_batches() -> dict[int, str]:
     ``check_bonus_batches``). A batch that fails again keeps its error for the review page.
     Celery beat runs it every ``PROLIFIC_BONUS_CHECK_SECONDS`` (config/celery.py).
     """
-    states = {}
-    for batch_id in prolific.resumable_batch_ids():
-        try:
-            states[batch_id] = prolific.pay_bonus_batch(batch_id=batch_id).state
-        except ProlificOperationError:  # recorded on the batch and in the action log
-            batch = BonusBatch.objects.filter(pk=batch_id).first()
-            if batch is not None:
-                states[batch_id] = batch.state
-    return states
+    return _step_each(prolific.resumable_batch_ids(), prolific.pay_bonus_batch)
 
 
 @shared_task(name="survey.check_bonus_batches")
@@ -50,11 +42,18 @@ def check_bonus_batches() -> dict[int, str]:
 
     Safe to run twice or beside a researcher's click (each check is claimed first). Celery
     beat runs it every ``PROLIFIC_BONUS_CHECK_SECONDS`` (config/celery.py)."""
+    return _step_each(prolific.unknown_batch_ids(), prolific.check_bonus_batch)
+
+
+def _step_each(batch_ids, step) -> dict[int, str]:
+    """Run ``step(batch_id=...)`` on each batch; each batch's state afterwards. A step that
+    fails is recorded on the batch and in the action log by ``step`` itself: the next batch
+    still gets its turn, and the failed one reports the state it was left in."""
     states = {}
-    for batch_id in prolific.unknown_batch_ids():
+    for batch_id in batch_ids:
         try:
-            states[batch_id] = prolific.check_bonus_batch(batch_id=batch_id).state
-        except ProlificOperationError:  # recorded on the batch and in the action log
+            states[batch_id] = step(batch_id=batch_id).state
+        except ProlificOperationError:
             batch = BonusBatch.objects.filter(pk=batch_id).first()
             if batch is not None:
                 states[batch_id] = batch.state

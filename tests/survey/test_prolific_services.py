@@ -26,6 +26,29 @@ from tests.factories import StudyFactory
 S = BonusBatch.State
 
 
+def at_once(n: int, call) -> list[Exception]:
+    """Run ``call`` in ``n`` threads released together (each on its own database
+    connection); the exceptions they raised."""
+    start = threading.Barrier(n)
+    errors = []
+
+    def run():
+        try:
+            start.wait()
+            call()
+        except Exception as exc:  # returned to the test, which asserts on them
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def live_study(fake, *, submissions: int = 2):
     """A study created on the fake Prolific with ``submissions`` awaiting review, stored here."""
     study = StudyFactory(completion_code="DONE1")
@@ -127,24 +150,7 @@ def test_the_same_form_twice_records_one_batch(fake_prolific):
 def test_two_requests_paying_at_once_pay_once(fake_prolific):
     study, sids = live_study(fake_prolific)
     batch = batch_for(study, sids)
-    start = threading.Barrier(4)
-    errors = []
-
-    def pay():
-        try:
-            start.wait()
-            services.pay_bonus_batch(batch_id=batch.pk)
-        except Exception as exc:  # recorded, checked below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=pay) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(4, lambda: services.pay_bonus_batch(batch_id=batch.pk)) == []
     assert BonusBatch.objects.get(pk=batch.pk).state == S.PAID
     assert len(fake_prolific.bonus_setups) == 1 and sum(fake_prolific.payments.values()) == 1
 
@@ -354,24 +360,7 @@ def test_checks_running_at_once_pay_an_unpaid_batch_once(fake_prolific):
     with pytest.raises(ProlificRefused):
         services.pay_bonus_batch(batch_id=batch.pk)
     sent_long_ago(batch)
-    start = threading.Barrier(4)
-    errors = []
-
-    def check():
-        try:
-            start.wait()
-            services.check_bonus_batch(batch_id=batch.pk)
-        except Exception as exc:  # recorded, checked below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=check) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(4, lambda: services.check_bonus_batch(batch_id=batch.pk)) == []
     assert BonusBatch.objects.get(pk=batch.pk).state == S.PAID
     assert sum(fake_prolific.payments.values()) == 1
 
